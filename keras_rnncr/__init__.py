@@ -1,0 +1,14 @@
+"""keras_rnncr: training recurrent networks that neither explode nor forget.
+
+Gradient-norm clipping and the Omega regularizer of Pascanu, Mikolov & Bengio,
+"On the difficulty of training recurrent neural networks", ICML 2013, for Keras 3
+on TensorFlow.
+"""
+
+from keras_rnncr._backend import check_backend
+
+check_backend()
+
+from keras_rnncr import layers  # noqa: E402
+
+__version__ = "0.1.0"
