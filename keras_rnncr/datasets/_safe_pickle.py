@@ -1,0 +1,86 @@
+"""Restricted unpickler for the Boulanger-Lewandowski piano-roll pickles."""
+
+import io
+import pickle
+
+import numpy as np
+import tensorflow as tf
+
+_NUMPY_SCALAR = frozenset(
+    {("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+)
+_NUMPY_DTYPE = frozenset({("numpy", "dtype")})
+_CODECS_ENCODE = frozenset({("_codecs", "encode")})
+_INTEGER_DTYPES = frozenset({"i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8"})
+
+
+class _IntegerDType:
+    """Stand-in for `numpy.dtype` that only describes integer types."""
+
+    def __init__(self, code, align=False, copy=True):
+        del align, copy
+        if code not in _INTEGER_DTYPES:
+            raise pickle.UnpicklingError(
+                f"Refusing numpy dtype {code!r}: piano-roll pickles hold only "
+                f"integers ({sorted(_INTEGER_DTYPES)})."
+            )
+        self.code = code
+        self.byte_order = "<"
+
+    def __setstate__(self, state):
+        if state[1] in ("<", ">"):
+            self.byte_order = state[1]
+
+
+def _integer_scalar(dtype, data):
+    """Rebuilds a numpy integer scalar as a Python `int`."""
+    if not isinstance(dtype, _IntegerDType):
+        raise pickle.UnpicklingError("Refusing a numpy scalar of non-integer type.")
+    if isinstance(data, str):  # Python 2 `str`, decoded as latin-1.
+        data = data.encode("latin-1")
+    return int(np.frombuffer(data, dtype=dtype.byte_order + dtype.code)[0])
+
+
+def _latin1_bytes(text, encoding):
+    """Stand-in for `_codecs.encode`, which protocol 2 uses to store bytes."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError("Refusing `_codecs.encode` except to latin-1.")
+    return text.encode("latin-1")
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickler that builds only dicts, lists, tuples, strings and integers.
+
+    Pickle opcodes for those types need no global lookup, so `find_class`
+    refuses every global except the two that numpy writes for integer
+    scalars (`numpy.core.multiarray.scalar` and `numpy.dtype`), which some
+    copies of the data use for pitches, and `_codecs.encode`, which
+    protocol 2 uses for their raw bytes. Even those are replaced by local
+    stand-ins that accept only integer dtypes (resp. latin-1 strings) and
+    return Python `int`s (resp. `bytes`). A
+    pickle that names any other callable (`os.system`, `builtins.eval`, ...)
+    raises `pickle.UnpicklingError` before anything is called.
+    """
+
+    def find_class(self, module, name):
+        if (module, name) in _NUMPY_SCALAR:
+            return _integer_scalar
+        if (module, name) in _NUMPY_DTYPE:
+            return _IntegerDType
+        if (module, name) in _CODECS_ENCODE:
+            return _latin1_bytes
+        raise pickle.UnpicklingError(
+            f"Refusing to load global '{module}.{name}': a piano-roll pickle "
+            "may only contain dicts, lists, tuples, strings and integers."
+        )
+
+
+def loads(data):
+    """Unpickles `data` (bytes) with `RestrictedUnpickler`."""
+    return RestrictedUnpickler(io.BytesIO(data), encoding="latin-1").load()
+
+
+def load(path):
+    """Unpickles the file at `path` with `RestrictedUnpickler`."""
+    with tf.io.gfile.GFile(str(path), "rb") as f:
+        return loads(f.read())

@@ -1,0 +1,1 @@
+"""`ptb_char` TFDS builder: character-level Penn Treebank (Mikolov et al., 2012)."""

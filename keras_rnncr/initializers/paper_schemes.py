@@ -1,0 +1,82 @@
+"""The three initialisation schemes of the paper's experiments, by name."""
+
+import numbers
+
+import keras
+
+from keras_rnncr.initializers.sparse_spectral import SparseSpectral
+
+# scheme: (activation, stddev of the input, recurrent and output kernels)
+PAPER_SCHEMES = {
+    "sigmoid": ("sigmoid", 0.01),
+    "basic_tanh": ("tanh", 0.1),
+    "smart_tanh": ("tanh", 0.01),
+}
+
+
+def paper_initializers(scheme, seed=None):
+    """Returns the initializers and activation of one of the paper's schemes.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.1.1 (Figure 7), following the
+    released code (github.com/pascanur/trainingRNNs, `RNN.py`, `init`):
+
+    | scheme       | activation | kernel, output kernel | recurrent kernel        |
+    |--------------|------------|-----------------------|-------------------------|
+    | `sigmoid`    | sigmoid    | N(0, sd 0.01)         | N(0, sd 0.01)           |
+    | `basic_tanh` | tanh       | N(0, sd 0.1)          | N(0, sd 0.1)            |
+    | `smart_tanh` | tanh       | N(0, sd 0.01)         | `SparseSpectral()`      |
+
+    The paper writes N(0, 0.01) and N(0, 0.1); the code shows these are
+    standard deviations. Biases start at zero, which is the Keras default.
+
+    Args:
+        scheme: str, one of `"sigmoid"`, `"basic_tanh"`, `"smart_tanh"`.
+        seed: int or None. An int gives the kernel, recurrent kernel and
+            output kernel the seeds `seed`, `seed + 1` and `seed + 2`.
+
+    Returns:
+        A dict with `kernel_initializer` (input weights `W_in`),
+        `recurrent_initializer` (`W_rec`), `output_initializer` (`W_out`, for
+        the output `Dense` layer's `kernel_initializer`) and `activation`.
+
+    Example:
+
+    >>> init = paper_initializers("smart_tanh", seed=0)
+    >>> rnn = keras.layers.SimpleRNN(
+    ...     50,
+    ...     activation=init["activation"],
+    ...     kernel_initializer=init["kernel_initializer"],
+    ...     recurrent_initializer=init["recurrent_initializer"],
+    ... )
+    >>> head = keras.layers.Dense(4, kernel_initializer=init["output_initializer"])
+    """
+    if scheme not in PAPER_SCHEMES:
+        raise ValueError(
+            f"Argument `scheme` must be one of {list(PAPER_SCHEMES)}. "
+            f"Received: scheme={scheme!r}"
+        )
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise ValueError(
+            "Argument `seed` must be a non-negative integer or None. "
+            f"Received: seed={seed!r}"
+        )
+    kernel_seed, recurrent_seed, output_seed = (
+        (None, None, None) if seed is None else (seed, seed + 1, seed + 2)
+    )
+    activation, stddev = PAPER_SCHEMES[scheme]
+    if scheme == "smart_tanh":
+        recurrent = SparseSpectral(stddev=stddev, seed=recurrent_seed)
+    else:
+        recurrent = keras.initializers.RandomNormal(stddev=stddev, seed=recurrent_seed)
+    return {
+        "kernel_initializer": keras.initializers.RandomNormal(
+            stddev=stddev, seed=kernel_seed
+        ),
+        "recurrent_initializer": recurrent,
+        "output_initializer": keras.initializers.RandomNormal(
+            stddev=stddev, seed=output_seed
+        ),
+        "activation": activation,
+    }

@@ -1,0 +1,66 @@
+"""The Omega regularizer's per-step terms: the one home of its maths."""
+
+import tensorflow as tf
+
+# Pairs (k, b) with ||dE/dh_k||^2 below this bound are left out of Omega, as in
+# the released code (RNN.py, `bound = 1e-20`).
+VALID_BOUND = 1e-20
+
+RATIOS = ("squared", "norm")
+
+
+def omega_pair_terms(transported_sq, delta_sq, valid, ratio="squared"):
+    """Omega_k for each (step, example) pair and its derivative in ||v_k||^2.
+
+    With `delta = dE/dh_k` (the total derivative from back-propagation through
+    time) and `v = delta @ dh_k/dh_{k-1}` (the error transported one step back):
+
+    ```python
+    # ratio="squared" (Eq. 10 and the released code):
+    r = ||v||^2 / ||delta||^2
+    # ratio="norm" (Eq. 9):
+    r = ||v|| / ||delta||
+    omega = (r - 1) ** 2
+    ```
+
+    Pairs that are not `valid` contribute zero to both outputs.
+
+    Args:
+        transported_sq: float32 tensor, `||v||^2` for each pair.
+        delta_sq: float32 tensor of the same shape, `||delta||^2`.
+        valid: bool tensor of the same shape.
+        ratio: `"squared"` or `"norm"`.
+
+    Returns:
+        `(omega, d_omega_d_transported_sq)`, both shaped like the inputs.
+    """
+    safe_den = tf.where(valid, delta_sq, tf.ones_like(delta_sq))
+    if ratio == "squared":
+        r = transported_sq / safe_den
+        slope = 2.0 * (r - 1.0) / safe_den
+    else:
+        r = tf.sqrt(transported_sq / safe_den)
+        root = tf.sqrt(transported_sq * safe_den)
+        slope = tf.math.divide_no_nan(r - 1.0, root)
+    omega = tf.where(valid, tf.square(r - 1.0), tf.zeros_like(r))
+    slope = tf.where(valid, slope, tf.zeros_like(slope))
+    return omega, slope
+
+
+def valid_pairs(delta_sq, step_mask=None):
+    """Pairs whose error norm passes the bound and whose step is not masked."""
+    valid = delta_sq >= VALID_BOUND
+    if step_mask is not None:
+        valid = tf.logical_and(valid, step_mask)
+    return valid
+
+
+def omega_statistics(omega, valid, counted):
+    """Sums that the Omega gate needs: `[sum of omega, valid pairs, pairs]`."""
+    return tf.stack(
+        [
+            tf.reduce_sum(omega),
+            tf.reduce_sum(tf.cast(valid, tf.float32)),
+            tf.reduce_sum(tf.cast(counted, tf.float32)),
+        ]
+    )

@@ -1,0 +1,346 @@
+"""Graph ops that inject the Omega gradient during back-propagation through time.
+
+Three custom-gradient ops cooperate:
+
+* `omega_gate` sits before the recurrence. Its outputs are zeros (accumulators
+  for the Omega gradient of each recurrent kernel, a vector of statistics, and a
+  scalar that the layer adds to the loss). In the backward pass it receives the
+  sums accumulated over all steps, normalises them by the number of valid
+  (step, example) pairs over the global batch, scales them by alpha and by the
+  loss scale, and returns them as the gradient of the recurrent kernels.
+* `fused_simple_rnn` runs a SimpleRNN recurrence with a hand-written backward
+  pass that computes the total derivative `delta_k = dE/dh_k` step by step and,
+  from the very products that back-propagation needs anyway, the Omega terms.
+* `omega_probe` is the general form for any cell: an identity on the new state
+  whose backward pass sees `delta_k` and differentiates Omega_k with respect to
+  the recurrent kernel with the step's inputs, states and `delta_k` held fixed.
+"""
+
+import keras
+import tensorflow as tf
+
+from keras_rnncr.layers import _omega_math
+
+
+def _replica_count_and_sum(stats):
+    """Sums `stats` over replicas when running inside a multi-replica step."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return 1, stats
+    return context.num_replicas_in_sync, context.all_reduce("sum", stats)
+
+
+def omega_gate(alpha, kernels, tracker):
+    """Creates the accumulators through which the Omega gradient returns.
+
+    Args:
+        alpha: float32 scalar tensor, the weight of Omega.
+        kernels: list of recurrent-kernel tensors that receive the gradient.
+        tracker: `OmegaTracker` updated with Omega and the valid fraction of the
+            global batch at each backward pass.
+
+    Returns:
+        `(accumulators, statistics, loss_probe)`: float32 zeros shaped like each
+        kernel, a float32 zero vector of length 3, and a float32 zero scalar that
+        must be added to the loss (its gradient is the loss scale).
+    """
+
+    @tf.custom_gradient
+    def gate(alpha, *kernels):
+        accumulators = [tf.zeros(k.shape, tf.float32) for k in kernels]
+        outputs = (*accumulators, tf.zeros([3], tf.float32), tf.zeros([], tf.float32))
+
+        def grad(*upstream):
+            upstream = [
+                tf.zeros_like(o) if u is None else u for u, o in zip(upstream, outputs)
+            ]
+            *sums, statistics, probe = upstream
+            replicas, statistics = _replica_count_and_sum(statistics)
+            omega_sum, valid, counted = tf.unstack(statistics)
+            tracker.record(
+                tf.math.divide_no_nan(omega_sum, valid),
+                tf.math.divide_no_nan(valid, counted),
+                counted > 0,
+            )
+            # d(scaled loss)/d(probe) = loss scale / replicas; a loss that leaves
+            # out the layer's losses gives zero, read as an unscaled loss.
+            loss_scale = probe * replicas
+            loss_scale = tf.where(loss_scale == 0.0, tf.ones_like(probe), loss_scale)
+            coefficient = alpha * loss_scale / tf.maximum(valid, 1.0)
+            grads = [coefficient * s for s in sums]
+            usable = tf.logical_and(
+                alpha > 0.0,
+                tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads]),
+            )
+            grads = [
+                tf.cast(tf.where(usable, g, tf.zeros_like(g)), k.dtype)
+                for g, k in zip(grads, kernels)
+            ]
+            return (None, *grads)
+
+        return outputs, grad
+
+    *accumulators, statistics, probe = gate(alpha, *kernels)
+    return accumulators, statistics, probe
+
+
+_DERIVATIVES_FROM_OUTPUT = {
+    "tanh": lambda h: 1.0 - tf.square(h),
+    "sigmoid": lambda h: h * (1.0 - h),
+    "relu": lambda h: tf.cast(h > 0, h.dtype),
+    "linear": tf.ones_like,
+}
+
+
+def activation_name(activation):
+    """The name under which `fused_simple_rnn` knows `activation`, or None."""
+    if activation is None:
+        return "linear"
+    for name in _DERIVATIVES_FROM_OUTPUT:
+        if activation is keras.activations.get(name):
+            return name
+    return None
+
+
+def fused_simple_rnn(
+    projected,
+    initial_state,
+    recurrent_kernel,
+    accumulator,
+    statistics,
+    activation,
+    step_mask=None,
+    recurrent_mask=None,
+    ratio="squared",
+):
+    """SimpleRNN recurrence whose backward pass also yields Omega's gradient.
+
+    Forward, time-major:
+
+    ```python
+    h[t] = activation(projected[t] + (h[t-1] * recurrent_mask) @ recurrent_kernel)
+    h[t] = where(step_mask[t], h[t], h[t-1])
+    ```
+
+    Backward, from `dE/dH` for all states: `delta[t] = dE/dh_t` (total), `a[t] =
+    delta[t] * f'(h[t])`, `v[t] = (a[t] @ recurrent_kernel.T) * recurrent_mask`
+    (which is also the recurrent part of `delta[t-1]`), and for Omega, with
+    `delta`, the states and `f'` held fixed,
+    `dOmega_{t,b}/dU = 2 * slope[t,b] * outer(v[t,b] * recurrent_mask[b], a[t,b])`.
+    The Omega sums go to `accumulator` and `statistics` (see `omega_gate`).
+
+    Args:
+        projected: `(time, batch, units)`, `inputs @ kernel + bias`.
+        initial_state: `(batch, units)`.
+        recurrent_kernel: `(units, units)`.
+        accumulator: float32 `(units, units)` zeros from `omega_gate`.
+        statistics: float32 `(3,)` zeros from `omega_gate`.
+        activation: one of the names of `activation_name`.
+        step_mask: optional bool `(time, batch)`; False marks a masked step.
+        recurrent_mask: optional `(batch, units)` recurrent-dropout mask.
+        ratio: `"squared"` or `"norm"`, see `omega_pair_terms`.
+
+    Returns:
+        All states, `(time, batch, units)`.
+    """
+    derivative = _DERIVATIVES_FROM_OUTPUT[activation]
+    forward_activation = keras.activations.get(activation)
+
+    @tf.custom_gradient
+    def recurrence(projected, initial_state, recurrent_kernel, accumulator, statistics):
+        steps = tf.shape(projected)[0]
+
+        def forward_step(t, h, states):
+            h_in = h if recurrent_mask is None else h * recurrent_mask
+            h_new = forward_activation(projected[t] + tf.matmul(h_in, recurrent_kernel))
+            if step_mask is not None:
+                h_new = tf.where(step_mask[t][:, None], h_new, h)
+            return t + 1, h_new, states.write(t, h_new)
+
+        _, _, states = tf.while_loop(
+            lambda t, *_: t < steps,
+            forward_step,
+            (0, initial_state, tf.TensorArray(projected.dtype, size=steps)),
+        )
+        hidden = states.stack()
+
+        def grad(d_hidden):
+            def backward_step(t, carry, errors, transported, delta_sq):
+                delta = d_hidden[t] + carry
+                a = delta * derivative(hidden[t])
+                if step_mask is not None:
+                    a = tf.where(step_mask[t][:, None], a, tf.zeros_like(a))
+                v = tf.matmul(a, recurrent_kernel, transpose_b=True)
+                if recurrent_mask is not None:
+                    v = v * recurrent_mask
+                carry = v
+                if step_mask is not None:
+                    carry = tf.where(step_mask[t][:, None], v, delta)
+                norm_sq = tf.reduce_sum(tf.square(tf.cast(delta, tf.float32)), -1)
+                return (
+                    t - 1,
+                    carry,
+                    errors.write(t, a),
+                    transported.write(t, v),
+                    delta_sq.write(t, norm_sq),
+                )
+
+            arrays = (
+                tf.TensorArray(projected.dtype, size=steps),
+                tf.TensorArray(projected.dtype, size=steps),
+                tf.TensorArray(tf.float32, size=steps),
+            )
+            _, d_initial, errors, transported, delta_sq = tf.while_loop(
+                lambda t, *_: t >= 0,
+                backward_step,
+                (steps - 1, tf.zeros_like(initial_state), *arrays),
+            )
+            errors, transported = errors.stack(), transported.stack()
+            delta_sq = delta_sq.stack()
+
+            previous = tf.concat([initial_state[None], hidden[:-1]], axis=0)
+            if recurrent_mask is not None:
+                previous = previous * recurrent_mask
+            units = tf.shape(errors)[-1]
+            flat_errors = tf.reshape(errors, [-1, units])
+            d_kernel = tf.matmul(
+                tf.reshape(previous, [-1, units]), flat_errors, transpose_a=True
+            )
+
+            transported32 = tf.cast(transported, tf.float32)
+            valid = _omega_math.valid_pairs(delta_sq, step_mask)
+            omega, slope = _omega_math.omega_pair_terms(
+                tf.reduce_sum(tf.square(transported32), -1), delta_sq, valid, ratio
+            )
+            weighted = 2.0 * slope[..., None] * transported32
+            if recurrent_mask is not None:
+                weighted = weighted * tf.cast(recurrent_mask, tf.float32)
+            d_accumulator = tf.matmul(
+                tf.reshape(weighted, [-1, units]),
+                tf.cast(flat_errors, tf.float32),
+                transpose_a=True,
+            )
+            counted = tf.ones_like(valid) if step_mask is None else step_mask
+            d_statistics = _omega_math.omega_statistics(omega, valid, counted)
+            return errors, d_initial, d_kernel, d_accumulator, d_statistics
+
+        return hidden, grad
+
+    return recurrence(
+        projected, initial_state, recurrent_kernel, accumulator, statistics
+    )
+
+
+def omega_probe(cell, kernel_indices, training, ratio="squared"):
+    """Returns an identity op on a cell's new states that adds Omega's gradient.
+
+    The op is called as `probe(new_states, inputs, states, weights, accumulators,
+    statistics)` inside the recurrence, with `weights` the tensors of
+    `cell.weights` read before the loop. In the backward pass, with
+    `delta = dE/d(new_states)` flattened over all states, it recomputes the step,
+    forms `v = delta @ d(new_states)/d(states)` and Omega_k, and differentiates
+    Omega_k with respect to `weights[i]` for `i` in `kernel_indices`, holding
+    `inputs`, `states` and `delta` fixed (second-order autodiff).
+    """
+    variables = list(cell.weights)
+
+    def probe(new_states, inputs, states, weights, accumulators, statistics):
+        n_new, n_old, n_w = len(new_states), len(states), len(weights)
+
+        @tf.custom_gradient
+        def identity(*args):
+            new = args[:n_new]
+            x = args[n_new]
+            old = list(args[n_new + 1 : n_new + 1 + n_old])
+            w = list(args[n_new + 1 + n_old : n_new + 1 + n_old + n_w])
+            kernels = [w[i] for i in kernel_indices]
+
+            def grad(*deltas):
+                deltas = [tf.zeros_like(s) if d is None else d for d, s in zip(deltas, new)]
+                with tf.GradientTape() as outer:
+                    outer.watch(kernels)
+                    with tf.GradientTape() as inner:
+                        inner.watch(old)
+                        mapping = list(zip(variables, w))
+                        with keras.StatelessScope(state_mapping=mapping):
+                            _, recomputed = cell(x, old, training=training)
+                        recomputed = tf.nest.flatten(recomputed)
+                    transported = inner.gradient(
+                        recomputed,
+                        old,
+                        output_gradients=deltas,
+                        unconnected_gradients="zero",
+                    )
+                    transported_sq = tf.add_n(
+                        [
+                            tf.reduce_sum(tf.square(tf.cast(v, tf.float32)), -1)
+                            for v in transported
+                        ]
+                    )
+                    delta_sq = tf.add_n(
+                        [
+                            tf.reduce_sum(tf.square(tf.cast(d, tf.float32)), -1)
+                            for d in deltas
+                        ]
+                    )
+                    valid = _omega_math.valid_pairs(delta_sq)
+                    omega, _ = _omega_math.omega_pair_terms(
+                        transported_sq, delta_sq, valid, ratio
+                    )
+                    objective = tf.reduce_sum(omega)
+                d_kernels = outer.gradient(
+                    objective, kernels, unconnected_gradients="zero"
+                )
+                d_accumulators = [tf.cast(g, tf.float32) for g in d_kernels]
+                d_statistics = _omega_math.omega_statistics(
+                    omega, valid, tf.ones_like(valid)
+                )
+                nones = [None] * (1 + n_old + n_w)
+                return (*deltas, *nones, *d_accumulators, d_statistics)
+
+            return tuple(tf.identity(s) for s in new), grad
+
+        return list(
+            identity(
+                *new_states, inputs, *states, *weights, *accumulators, statistics
+            )
+        )
+
+    return probe
+
+
+def recurrence_loop(step, inputs, initial_states, step_mask, zero_output_for_mask):
+    """Runs `step` over time-major `inputs` with Keras's masking semantics.
+
+    `step(inputs_t, states)` returns `(output, new_states)` with the output equal
+    to the first state, as for Keras's SimpleRNN, GRU and LSTM cells.
+
+    Masked steps carry the previous states; their output is the previous output,
+    or zeros when `zero_output_for_mask` (as `keras.layers.RNN`).
+
+    Returns:
+        `(outputs, final_states)` with outputs time-major.
+    """
+    steps = tf.shape(inputs)[0]
+    zero_output = tf.zeros_like(initial_states[0])
+
+    def body(t, states, previous_output, outputs):
+        output, new_states = step(inputs[t], states)
+        if step_mask is not None:
+            keep = step_mask[t][:, None]
+            new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]
+            fallback = zero_output if zero_output_for_mask else previous_output
+            output = tf.where(keep, output, fallback)
+        return t + 1, new_states, output, outputs.write(t, output)
+
+    _, states, _, outputs = tf.while_loop(
+        lambda t, *_: t < steps,
+        body,
+        (
+            0,
+            list(initial_states),
+            zero_output,
+            tf.TensorArray(zero_output.dtype, size=steps),
+        ),
+    )
+    return outputs.stack(), states

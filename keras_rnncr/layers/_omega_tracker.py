@@ -1,0 +1,45 @@
+"""A metric through which an Omega layer reports Omega and its valid fraction."""
+
+import keras
+import tensorflow as tf
+
+
+class OmegaTracker(keras.metrics.Metric):
+    """Mean of Omega and of the valid-pair fraction over the training batches.
+
+    The Omega layers update it from their backward pass, where the total
+    derivatives `dE/dh_k` exist, with values already summed over replicas. Its
+    `result()` is a dict `{name: mean Omega, name + "_valid": mean fraction of
+    (step, example) pairs that passed the bound}`; it is empty in a function
+    traced for inference (`evaluate`), so that no meaningless `val_` entry appears.
+    """
+
+    def __init__(self, name):
+        super().__init__(name=name)
+        self.omega_total = self._scalar("omega_total")
+        self.valid_total = self._scalar("valid_total")
+        self.batches = self._scalar("batches")
+        self.active = False
+
+    def _scalar(self, name):
+        return self.add_variable((), "zeros", dtype="float32", aggregation="mean", name=name)
+
+    def record(self, omega, valid_fraction, counted):
+        """Adds one batch's Omega and valid fraction when `counted` is true."""
+        weight = tf.cast(counted, tf.float32)
+        self.omega_total.assign_add(weight * omega)
+        self.valid_total.assign_add(weight * valid_fraction)
+        self.batches.assign_add(weight)
+
+    def update_state(self, omega, valid_fraction):
+        self.record(omega, valid_fraction, True)
+
+    def result(self):
+        if not self.active:
+            return {}
+        return {
+            self.name: tf.math.divide_no_nan(self.omega_total.value, self.batches.value),
+            f"{self.name}_valid": tf.math.divide_no_nan(
+                self.valid_total.value, self.batches.value
+            ),
+        }

@@ -1,0 +1,33 @@
+"""`keras.layers.LSTM` with the Omega regularizer."""
+
+import keras
+
+from keras_rnncr.layers.omega_rnn import OmegaMixin
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class LSTM(OmegaMixin, keras.layers.LSTM):
+    """Long Short-Term Memory layer trained with the Omega regularizer.
+
+    A drop-in replacement for `keras.layers.LSTM` (all of its arguments, its own
+    code and cuDNN kernel at inference) that adds `omega * dOmega/dW_rec` to the
+    gradient of `recurrent_kernel` in training. The state is `[h, c]`:
+    `delta_k` is the total derivative with respect to both, and Omega compares
+    `||delta_k @ d[h_k, c_k]/d[h_{k-1}, c_{k-1}]||^2` with `||delta_k||^2`. The
+    derivative of each Omega_k goes through every use of `recurrent_kernel` in
+    the step, with the step's input, previous state and `delta_k` held fixed.
+
+    Reference: Pascanu, Mikolov & Bengio, ICML 2013, §3.3, Eq. (10); the paper
+    used a plain tanh/sigmoid RNN only, so this is an extension.
+
+    Args:
+        units: positive int, dimensionality of the output space.
+        omega: float >= 0, the weight alpha of Omega (default `0.0`).
+        omega_ratio: `"squared"` (default, Eq. 10) or `"norm"` (Eq. 9).
+        **kwargs: every argument of `keras.layers.LSTM` except non-zero `dropout`
+            and `recurrent_dropout`, which Omega does not support in training.
+
+    Example:
+
+    >>> layer = keras_rnncr.layers.LSTM(16, omega=1.0)
+    """

@@ -1,0 +1,258 @@
+"""The Omega regularizer as a drop-in `keras.layers.RNN` for any recurrent cell."""
+
+import math
+import numbers
+
+import keras
+import tensorflow as tf
+
+from keras_rnncr.layers import _omega_math, _omega_ops
+from keras_rnncr.layers._omega_tracker import OmegaTracker
+
+
+def _check_omega(omega):
+    if (
+        isinstance(omega, bool)
+        or not isinstance(omega, numbers.Real)
+        or not math.isfinite(omega)
+        or omega < 0
+    ):
+        raise ValueError(
+            "Argument `omega` must be a finite float >= 0 (the weight alpha of the "
+            f"Omega regularizer). Received: omega={omega!r}"
+        )
+    return float(omega)
+
+
+def _check_ratio(omega_ratio):
+    if omega_ratio not in _omega_math.RATIOS:
+        raise ValueError(
+            "Argument `omega_ratio` must be one of "
+            f"{', '.join(repr(r) for r in _omega_math.RATIOS)}. "
+            f"Received: omega_ratio={omega_ratio!r}"
+        )
+    return omega_ratio
+
+
+class OmegaMixin:
+    """Adds the Omega regularizer to a `keras.layers.RNN` subclass.
+
+    Placed before the Keras class in the bases, it replaces the training-time
+    recurrence; inference (`training=False`) is the Keras layer's own code.
+    """
+
+    def __init__(self, *args, omega=0.0, omega_ratio="squared", **kwargs):
+        omega = _check_omega(omega)
+        omega_ratio = _check_ratio(omega_ratio)
+        super().__init__(*args, **kwargs)
+        self._omega_value = omega
+        self.omega_ratio = omega_ratio
+        self._omega_variable = None
+        self.omega_tracker = OmegaTracker(name=f"{self.name}_omega")
+
+    @property
+    def omega(self):
+        """The weight alpha of Omega; assign to change it without retracing."""
+        if self._omega_variable is None:
+            return self._omega_value
+        return float(self._omega_variable.numpy())
+
+    @omega.setter
+    def omega(self, value):
+        self._omega_value = _check_omega(value)
+        if self._omega_variable is not None:
+            self._omega_variable.assign(self._omega_value)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        super().build(sequences_shape, initial_state_shape)
+        if self._omega_variable is None:
+            with tf.init_scope():
+                self._omega_variable = tf.Variable(
+                    self._omega_value,
+                    trainable=False,
+                    dtype=tf.float32,
+                    name="omega",
+                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                )
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not training:
+            self.omega_tracker.active = False
+            return super().inner_loop(
+                sequences=sequences,
+                initial_state=initial_state,
+                mask=mask,
+                training=training,
+            )
+        self.omega_tracker.active = True
+        if tf.nest.is_nested(mask):
+            mask = mask[0]
+        inputs = tf.transpose(sequences, [1, 0, 2])
+        step_mask = None if mask is None else tf.transpose(tf.cast(mask, tf.bool))
+        if self.go_backwards:
+            inputs = tf.reverse(inputs, [0])
+            step_mask = None if step_mask is None else tf.reverse(step_mask, [0])
+        alpha = tf.convert_to_tensor(self._omega_variable)
+        cell = self.cell
+        fused_activation = None
+        if isinstance(cell, keras.layers.SimpleRNNCell):
+            fused_activation = _omega_ops.activation_name(cell.activation)
+        if fused_activation is not None:
+            outputs, states = self._fused_loop(
+                inputs, initial_state, step_mask, alpha, fused_activation
+            )
+        else:
+            outputs, states = self._probed_loop(
+                inputs, initial_state, step_mask, alpha, training
+            )
+        last_output = outputs[-1]
+        if self.return_sequences:
+            outputs = tf.transpose(outputs, [1, 0, 2])
+        else:
+            outputs = last_output[:, None]
+        return last_output, outputs, states
+
+    def _fused_loop(self, inputs, initial_state, step_mask, alpha, activation):
+        cell = self.cell
+        kernel = tf.convert_to_tensor(cell.recurrent_kernel)
+        accumulators, statistics, probe = _omega_ops.omega_gate(
+            alpha, [kernel], self.omega_tracker
+        )
+        self.add_loss(probe)
+        if cell.dropout > 0:
+            inputs = inputs * cell.get_dropout_mask(inputs[0])
+        projected = tf.matmul(inputs, tf.convert_to_tensor(cell.kernel))
+        if cell.use_bias:
+            projected = projected + tf.convert_to_tensor(cell.bias)
+        recurrent_mask = None
+        if cell.recurrent_dropout > 0:
+            recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
+        hidden = _omega_ops.fused_simple_rnn(
+            projected,
+            initial_state[0],
+            kernel,
+            accumulators[0],
+            statistics,
+            activation,
+            step_mask=step_mask,
+            recurrent_mask=recurrent_mask,
+            ratio=self.omega_ratio,
+        )
+        outputs = hidden
+        if step_mask is not None and self.zero_output_for_mask:
+            outputs = tf.where(step_mask[..., None], hidden, tf.zeros_like(hidden))
+        return outputs, [hidden[-1]]
+
+    def _probed_loop(self, inputs, initial_state, step_mask, alpha, training):
+        cell = self.cell
+        if getattr(cell, "dropout", 0) or getattr(cell, "recurrent_dropout", 0):
+            raise NotImplementedError(
+                f"Layer {self.name!r}: Omega with `dropout` or `recurrent_dropout` "
+                f"inside a {type(cell).__name__} is not supported; use "
+                "keras_rnncr.layers.SimpleRNN, or dropout layers around the RNN."
+            )
+        variables = list(cell.weights)
+        kernel = getattr(cell, "recurrent_kernel", None)
+        kernel_indices = [i for i, v in enumerate(variables) if v is kernel]
+        if not kernel_indices:
+            raise ValueError(
+                f"Layer {self.name!r}: Omega needs the cell's recurrent weight "
+                "matrix as the attribute `recurrent_kernel` (as in Keras's "
+                f"SimpleRNNCell, GRUCell and LSTMCell). Received a "
+                f"{type(cell).__name__} without one."
+            )
+        weights = [tf.convert_to_tensor(v) for v in variables]
+        accumulators, statistics, probe_loss = _omega_ops.omega_gate(
+            alpha, [weights[i] for i in kernel_indices], self.omega_tracker
+        )
+        self.add_loss(probe_loss)
+        probe = _omega_ops.omega_probe(
+            cell, kernel_indices, training, ratio=self.omega_ratio
+        )
+
+        def step(x, states):
+            output, new_states = cell(x, states, training=training)
+            new_states = tf.nest.flatten(new_states)
+            if output is not new_states[0]:
+                raise ValueError(
+                    f"Layer {self.name!r}: Omega needs a cell whose output is its "
+                    f"first state (dE/dh_k must include the output's term). "
+                    f"{type(cell).__name__} returns a different output."
+                )
+            new_states = probe(
+                new_states, x, list(states), weights, accumulators, statistics
+            )
+            return new_states[0], new_states
+
+        return _omega_ops.recurrence_loop(
+            step, inputs, initial_state, step_mask, self.zero_output_for_mask
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"omega": self.omega, "omega_ratio": self.omega_ratio})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class RNN(OmegaMixin, keras.layers.RNN):
+    """`keras.layers.RNN` with the Omega regularizer of Pascanu et al. (2013).
+
+    Omega pushes each one-step Jacobian `dh_k/dh_{k-1}` to preserve the norm of
+    the back-propagated error `delta_k = dE/dh_k`, so that gradients do not vanish
+    over long time lags. With `omega=alpha`, training adds `alpha * dOmega/dW_rec`
+    to the gradient of the recurrent kernel during back-propagation, before the
+    optimizer (and any clipping) sees it. The reported `loss` stays `E`.
+
+    ```python
+    # ratio = ||delta_k @ dh_k/dh_{k-1}||^2 / ||delta_k||^2        (Eq. 10)
+    # Omega = mean over valid (k, b) of (ratio - 1) ** 2
+    # valid: ||delta_k||^2 >= 1e-20 and step k not masked
+    # dOmega/dW_rec with delta_k, h_{k-1} and the step's inputs held fixed
+    ```
+
+    Reference: Pascanu, Mikolov & Bengio, "On the difficulty of training
+    recurrent neural networks", ICML 2013, §3.3, Eqs. (9)-(10).
+
+    Note: as in the released code (github.com/pascanur/trainingRNNs, RNN.py),
+    Omega is the squared-norm ratio of Eq. (10), averaged over valid (step,
+    example) pairs rather than summed over steps; `omega_ratio="norm"` gives the
+    plain-norm ratio of Eq. (9). For a `keras.layers.SimpleRNNCell` with a tanh,
+    sigmoid, relu or linear activation, `f'(a_k)` is also held fixed, as in the
+    released code, and a fused back-propagation computes Omega from the products
+    it needs anyway. For any other cell (GRU, LSTM, custom), `delta_k` is taken
+    over all of the cell's states (e.g. `[h, c]` for LSTM), and the derivative of
+    Omega_k goes through everything in the step that depends on
+    `recurrent_kernel`, with the step's inputs and states held fixed (a
+    second-order derivative per step; slower than the fused path).
+
+    Args:
+        cell: a Keras RNN cell whose output is its first state and that has a
+            `recurrent_kernel` weight (e.g. `SimpleRNNCell`, `GRUCell`,
+            `LSTMCell`). Cells with `dropout` or `recurrent_dropout` are only
+            supported through `keras_rnncr.layers.SimpleRNN`.
+        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`, which
+            leaves the gradients those of `keras.layers.RNN` (Omega is still
+            measured and logged). Assign `layer.omega = value` to change it during
+            training without retracing (see
+            `keras_rnncr.callbacks.OmegaScheduler`).
+        omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
+            `"norm"` (Eq. 9).
+        **kwargs: every other argument of `keras.layers.RNN` (`return_sequences`,
+            `return_state`, `go_backwards`, `stateful`, `unroll`,
+            `zero_output_for_mask`, ...).
+
+    Call arguments: as `keras.layers.RNN`. With `training=False` (predict,
+    evaluate, export) the layer runs `keras.layers.RNN`'s own code, at no extra
+    cost.
+
+    Logged metrics: `<name>_omega` (mean Omega of the epoch's batches) and
+    `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s logs.
+
+    Example:
+
+    >>> cell = keras.layers.GRUCell(8)
+    >>> layer = keras_rnncr.layers.RNN(cell, omega=2.0)
+    >>> layer(np.zeros((2, 5, 3), "float32")).shape
+    TensorShape([2, 8])
+    """

@@ -1,0 +1,66 @@
+"""`keras.layers.SimpleRNN` with the Omega regularizer: the paper's model."""
+
+import keras
+
+from keras_rnncr.layers.omega_rnn import OmegaMixin
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
+    """Fully-connected RNN trained with the Omega regularizer (SGD-CR).
+
+    A drop-in replacement for `keras.layers.SimpleRNN`: it accepts all of its
+    arguments and, with `training=False`, runs its very code. In training, a fused
+    back-propagation through time computes the total derivatives
+    `delta_k = dE/dh_k`, Omega, and adds `omega * dOmega/dW_rec` to the gradient
+    of `recurrent_kernel` before the optimizer (and any clipping) sees it.
+
+    ```python
+    h_k = activation(x_k @ kernel + h_{k-1} @ recurrent_kernel + bias)
+    v_k = (delta_k * activation'(a_k)) @ recurrent_kernel.T   # = delta_k dh_k/dh_{k-1}
+    Omega = mean over valid (k, b) of (||v_k||^2 / ||delta_k||^2 - 1) ** 2
+    # valid: ||delta_k||^2 >= 1e-20 and step k not masked;
+    # dOmega/d recurrent_kernel with delta_k, h_{k-1} and activation'(a_k) fixed.
+    ```
+
+    Reference: Pascanu, Mikolov & Bengio, "On the difficulty of training
+    recurrent neural networks", ICML 2013, §3.3, Eq. (10); with gradient
+    clipping (`keras_rnncr.optimizers.ClippedOptimizer`) this is SGD-CR.
+
+    Note: this follows the released code (github.com/pascanur/trainingRNNs,
+    RNN.py): the squared-norm ratio, the mean over valid pairs, and
+    `activation'(a_k)` held fixed. Activations tanh, sigmoid, relu and linear use
+    the fused path; any other activation falls back to the general path of
+    `keras_rnncr.layers.RNN` (where `activation'` is differentiated too).
+
+    Args:
+        units: positive int, dimensionality of the output space.
+        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`, which
+            leaves the gradients those of `keras.layers.SimpleRNN` (Omega is still
+            measured and logged). Assign `layer.omega = value` to change it during
+            training without retracing (see
+            `keras_rnncr.callbacks.OmegaScheduler`).
+        omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
+            `"norm"` (Eq. 9).
+        **kwargs: every argument of `keras.layers.SimpleRNN` (`activation`,
+            `use_bias`, initializers, regularizers, constraints, `dropout`,
+            `recurrent_dropout`, `return_sequences`, `return_state`,
+            `go_backwards`, `stateful`, `unroll`, `seed`, ...).
+
+    Call arguments, input and output shapes: as `keras.layers.SimpleRNN`.
+
+    Logged metrics: `<name>_omega` (mean Omega of the epoch's batches) and
+    `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s logs.
+
+    Example:
+
+    >>> model = keras.Sequential([
+    ...     keras.Input((None, 6)),
+    ...     keras_rnncr.layers.SimpleRNN(50, omega=2.0),
+    ...     keras.layers.Dense(4, activation="softmax"),
+    ... ])
+    >>> model.compile(
+    ...     optimizer=keras.optimizers.SGD(0.01),
+    ...     loss="sparse_categorical_crossentropy",
+    ... )
+    """

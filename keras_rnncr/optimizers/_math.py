@@ -1,0 +1,226 @@
+"""Pure tensor functions for gradient clipping: one home for each piece of maths."""
+
+import tensorflow as tf
+
+
+def _values(gradient):
+    """Returns the dense values of a gradient (the `values` of `IndexedSlices`)."""
+    if isinstance(gradient, tf.IndexedSlices):
+        return gradient.values
+    return gradient
+
+
+def map_values(gradient, fn):
+    """Applies `fn` to the values of a dense or `IndexedSlices` gradient."""
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(
+            fn(gradient.values), gradient.indices, gradient.dense_shape
+        )
+    return fn(gradient)
+
+
+def global_norm(gradients):
+    """L2 norm of all gradients concatenated, in float32.
+
+    ```
+    norm = sqrt(sum_i sum(g_i ** 2))
+    ```
+
+    Args:
+        gradients: List of tensors or `tf.IndexedSlices` (no `None`).
+
+    Returns:
+        A float32 scalar. NaN or inf if any gradient is non-finite (or if the
+        sum of squares overflows float32).
+    """
+    squares = [
+        tf.reduce_sum(tf.square(tf.cast(_values(g), tf.float32))) for g in gradients
+    ]
+    if not squares:
+        return tf.constant(0.0, tf.float32)
+    return tf.sqrt(tf.add_n(squares))
+
+
+def clip_by_global_norm(gradients, norm, threshold):
+    """Rescales `gradients` so that their global norm is at most `threshold`.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, Algorithm 1:
+
+    ```
+    if norm > threshold:
+        g = g * threshold / norm
+    ```
+
+    Unlike `tf.clip_by_global_norm`, a NaN `norm` leaves the gradients as they are
+    (the comparison is false), so the caller decides what to do with them.
+
+    Args:
+        gradients: List of tensors or `tf.IndexedSlices`.
+        norm: Float32 scalar, the global norm of `gradients`.
+        threshold: Float32 scalar, may be `inf` (no clipping).
+
+    Returns:
+        `(clipped_gradients, clipped)` where `clipped` is a boolean scalar.
+    """
+    clipped = norm > threshold
+    scale = tf.where(clipped, threshold / norm, tf.ones_like(norm))
+    return [map_values(g, lambda v: v * tf.cast(scale, v.dtype)) for g in gradients], (
+        clipped
+    )
+
+
+def clip_elementwise(gradients, threshold):
+    """Clips every gradient element to `[-threshold, threshold]` (Mikolov, 2012).
+
+    Returns:
+        `(clipped_gradients, clipped)` where `clipped` is true if any element
+        was changed.
+    """
+    clipped = []
+    changed = []
+    for g in gradients:
+        values = _values(g)
+        bound = tf.cast(threshold, values.dtype)
+        changed.append(tf.reduce_any(tf.abs(values) > bound))
+        clipped.append(map_values(g, lambda v, b=bound: tf.clip_by_value(v, -b, b)))
+    if not changed:
+        return clipped, tf.constant(False)
+    return clipped, tf.reduce_any(tf.stack(changed))
+
+
+def is_nonfinite(norm, max_finite_norm=None):
+    """True if `norm` is NaN, infinite, negative, or above `max_finite_norm`.
+
+    This is the guard of the released code (RNN.py), which treats norms above
+    `1e10` like NaN.
+    """
+    bad = tf.logical_or(tf.logical_not(tf.math.is_finite(norm)), norm < 0.0)
+    if max_finite_norm is not None:
+        bad = tf.logical_or(bad, norm > max_finite_norm)
+    return bad
+
+
+def shrink_gradients(gradients, variables, shrink_factor):
+    """The released code's answer to a non-finite gradient.
+
+    Recurrent kernels (variables whose path or name contains
+    `"recurrent_kernel"`) get the gradient `shrink_factor * W`, every other
+    variable gets zero, so an SGD step shrinks the recurrent weights:
+    `W <- (1 - lr * shrink_factor) * W`.
+    """
+    shrunk = []
+    for g, v in zip(gradients, variables):
+        if is_recurrent_kernel(v):
+            shrunk.append(shrink_factor * tf.cast(tf.convert_to_tensor(v), g.dtype))
+        else:
+            shrunk.append(map_values(g, tf.zeros_like))
+    return shrunk
+
+
+def is_recurrent_kernel(variable):
+    """True if the variable's path (or name) contains `"recurrent_kernel"`."""
+    path = getattr(variable, "path", None) or getattr(variable, "name", "")
+    return "recurrent_kernel" in path
+
+
+def select(pred, if_true, if_false):
+    """Elementwise `tf.where` over two lists of gradients with a scalar `pred`."""
+    return [
+        map_values(b, lambda v, a=a: tf.where(pred, _values(a), v))
+        if isinstance(b, tf.IndexedSlices) and isinstance(a, tf.IndexedSlices)
+        else tf.where(pred, tf.convert_to_tensor(a), tf.convert_to_tensor(b))
+        for a, b in zip(if_true, if_false)
+    ]
+
+
+# Adaptive thresholds. Each rule is a pair of pure functions of its state:
+# one gives the threshold in force, the other the next state.
+
+
+def average_norm_threshold(mean, count, multiplier, warmup_steps):
+    """Pascanu et al.'s heuristic: a multiple of the average norm seen so far.
+
+    ```
+    threshold = multiplier * mean if count >= warmup_steps else inf
+    ```
+    """
+    return tf.where(
+        count >= warmup_steps,
+        multiplier * mean,
+        tf.constant(float("inf"), mean.dtype),
+    )
+
+
+def running_mean_update(mean, count, value):
+    """Returns `(mean, count)` after adding `value` to a running average."""
+    count = count + 1.0
+    return mean + (value - mean) / count, count
+
+
+def ring_buffer_insert(history, count, value):
+    """Writes `value` at position `count % len(history)`; returns the buffer."""
+    size = tf.shape(history)[0]
+    index = tf.cast(count, tf.int32) % size
+    return tf.tensor_scatter_nd_update(history, [[index]], [value])
+
+
+def percentile_of_history(history, count, percentile):
+    """Percentile of the valid entries of a ring buffer (AutoClip).
+
+    Uses linear interpolation between closest ranks, like `numpy.percentile`'s
+    default. The valid entries are the first `min(count, len(history))`.
+    Returns `inf` when the buffer is empty.
+    """
+    size = tf.shape(history)[0]
+    valid = tf.minimum(tf.cast(count, tf.int32), size)
+    positions = tf.range(size)
+    padded = tf.where(positions < valid, history, float("inf"))
+    ordered = tf.sort(padded)
+    rank = percentile / 100.0 * tf.cast(tf.maximum(valid - 1, 0), history.dtype)
+    low = tf.cast(tf.floor(rank), tf.int32)
+    high = tf.minimum(low + 1, tf.maximum(valid - 1, 0))
+    low_value = tf.gather(ordered, low)
+    high_value = tf.gather(ordered, high)
+    weight = rank - tf.floor(rank)
+    value = low_value + weight * (high_value - low_value)
+    value = tf.where(weight > 0.0, value, low_value)
+    return tf.where(valid > 0, value, float("inf"))
+
+
+def zscore_threshold(mean, variance, norm, z_thresh, epsilon):
+    """ZClip's threshold (Kumar et al., 2025, arXiv 2504.02507, "adaptive scaling").
+
+    ```
+    std = sqrt(variance)
+    z = (norm - mean) / (std + epsilon)
+    threshold = mean + z_thresh**2 * std / z if z > z_thresh else inf
+    ```
+    """
+    std = tf.sqrt(variance)
+    z = (norm - mean) / (std + epsilon)
+    spike = z > z_thresh
+    safe_z = tf.where(spike, z, tf.ones_like(z))
+    return tf.where(spike, mean + z_thresh * z_thresh * std / safe_z, float("inf"))
+
+
+def ema_moments_update(mean, variance, value, alpha):
+    """ZClip's exponential moving mean and variance of the norm.
+
+    ```
+    mean = alpha * mean + (1 - alpha) * value
+    variance = alpha * variance + (1 - alpha) * (value - mean) ** 2
+    ```
+    (the variance uses the updated mean, as in the reference code).
+    """
+    mean = alpha * mean + (1.0 - alpha) * value
+    variance = alpha * variance + (1.0 - alpha) * tf.square(value - mean)
+    return mean, variance
+
+
+def welford_update(mean, m2, count, value):
+    """Welford's running mean and sum of squared deviations; returns all three."""
+    count = count + 1.0
+    delta = value - mean
+    mean = mean + delta / count
+    m2 = m2 + delta * (value - mean)
+    return mean, m2, count

@@ -1,0 +1,404 @@
+"""`ClippedOptimizer`: gradient-norm clipping after cross-replica aggregation."""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from keras_rnncr.optimizers import _math
+from keras_rnncr.optimizers import thresholds as thresholds_lib
+
+MODES = ("global_norm", "elementwise")
+NONFINITE_POLICIES = ("skip", "shrink", "raise", "propagate")
+
+# Layout of the `clip_stats` variable (float64, so counts stay exact).
+STATISTICS = (
+    "grad_norm",
+    "clip_threshold",
+    "steps",
+    "clipped_steps",
+    "nonfinite_steps",
+    "grad_norm_sum",
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class ClippedOptimizer(keras.optimizers.Optimizer):
+    """An optimizer wrapper that clips the global gradient norm, then steps.
+
+    Rescales the gradient that the wrapped optimizer receives so that its
+    global L2 norm (over all variables together) is at most `threshold`, and
+    guards against non-finite gradients. Under `tf.distribute` strategies
+    (`MirroredStrategy`, `MultiWorkerMirroredStrategy`) the norm is that of the
+    aggregated global-batch gradient, so N replicas take the same step as one
+    device on the same global batch. Keras's own `global_clipnorm`/`clipnorm`
+    clip each replica's local gradient before aggregation instead.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, Algorithm 1:
+
+    ```
+    g = dE/dtheta                        # summed over replicas
+    norm = sqrt(sum(g_i ** 2 for all variables i))
+    if norm > threshold:
+        g = g * threshold / norm
+    ```
+
+    With `mode="elementwise"` every gradient element is clipped to
+    `[-threshold, threshold]` instead (Mikolov's variant, which the paper says
+    "behaves similarly").
+
+    Note: following the released code (RNN.py), a norm above
+    `max_finite_norm` (1e10) counts as non-finite, and `nonfinite="shrink"`
+    reproduces its guard: recurrent kernels get the gradient
+    `shrink_factor * W` (0.02 W), every other variable a zero gradient.
+
+    Note: with `gradient_accumulation_steps` on the inner optimizer, each
+    micro-batch gradient is clipped (and checked) before it is accumulated;
+    the accumulated average is not clipped again.
+
+    The state (last pre-clip norm, threshold in force, step, clipped-step and
+    non-finite-step counts, and any adaptive-threshold statistics) lives in
+    optimizer variables, so it is saved and restored with the model.
+    `keras_rnncr.callbacks.ClippingLogger` writes it to the `fit` logs.
+
+    Args:
+        inner_optimizer: The `keras.optimizers.Optimizer` to wrap. It must not
+            set `clipnorm`, `global_clipnorm` or `clipvalue`.
+        threshold: Positive float (the paper's threshold, default 1.0), or an
+            adaptive rule: a `ThresholdRule` instance
+            (`AverageNormThreshold`, `PercentileThreshold`, `ZScoreThreshold`)
+            or one of the names `"average"`, `"percentile"` (or `"autoclip"`),
+            `"zscore"` (or `"zclip"`). Adaptive rules need
+            `mode="global_norm"`.
+        mode: `"global_norm"` (default, Algorithm 1) or `"elementwise"`.
+        nonfinite: What to do when the aggregated gradient has a NaN/inf or a
+            norm above `max_finite_norm`; every replica takes the same
+            decision. `"skip"` (default): no variable changes, the inner
+            optimizer's `iterations` does not advance and `nonfinite_steps`
+            counts the step. `"shrink"`: the released code's guard (see Note).
+            `"raise"`: fail with an error naming the step (graph mode; XLA
+            removes assertions, so not under `jit_compile=True`).
+            `"propagate"`: apply the gradient unchanged.
+        max_finite_norm: Positive float or `None`. Norms above it are treated
+            as non-finite. Defaults to 1e10, as in the released code.
+        shrink_factor: Positive float, the `nonfinite="shrink"` factor.
+            Defaults to 0.02, as in the released code.
+        name: String, the name of the optimizer.
+
+    Example:
+
+    ```python
+    model.compile(
+        optimizer=ClippedOptimizer(keras.optimizers.SGD(0.01), threshold=1.0),
+        loss="mse",
+    )
+    model.fit(x, y, callbacks=[keras_rnncr.callbacks.ClippingLogger()])
+    ```
+    """
+
+    def __init__(
+        self,
+        inner_optimizer,
+        threshold=1.0,
+        mode="global_norm",
+        nonfinite="skip",
+        max_finite_norm=1e10,
+        shrink_factor=0.02,
+        name=None,
+        **kwargs,
+    ):
+        if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
+            raise TypeError(
+                "Argument `inner_optimizer` must be a "
+                "`keras.optimizers.Optimizer` instance. "
+                f"Received: inner_optimizer={inner_optimizer!r}"
+            )
+        for arg in ("clipnorm", "global_clipnorm", "clipvalue"):
+            value = getattr(inner_optimizer, arg, None)
+            if value is not None:
+                raise ValueError(
+                    f"The inner optimizer sets `{arg}={value}`. Keras clips each "
+                    "replica's gradient before aggregation, and a second clip "
+                    "would change the step of `ClippedOptimizer`. Remove "
+                    f"`{arg}` from the inner optimizer and pass the value as "
+                    f"`ClippedOptimizer(..., threshold={value})` instead."
+                )
+        if kwargs:
+            raise ValueError(
+                "ClippedOptimizer does not support arguments: "
+                f"`{'`, `'.join(kwargs)}`. Set them on the `inner_optimizer`."
+            )
+        if mode not in MODES:
+            raise ValueError(
+                f"Argument `mode` must be one of {MODES}. Received: mode={mode!r}"
+            )
+        if nonfinite not in NONFINITE_POLICIES:
+            raise ValueError(
+                f"Argument `nonfinite` must be one of {NONFINITE_POLICIES}. "
+                f"Received: nonfinite={nonfinite!r}"
+            )
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
+            if not threshold > 0 or math.isinf(threshold):
+                raise ValueError(
+                    "Argument `threshold` must be a positive float. "
+                    f"Received: threshold={threshold!r}"
+                )
+            threshold = float(threshold)
+        else:
+            threshold = thresholds_lib.get(threshold)
+            if mode != "global_norm":
+                raise ValueError(
+                    "An adaptive `threshold` needs `mode='global_norm'`. "
+                    f"Received: mode={mode!r}, threshold={threshold!r}"
+                )
+        if max_finite_norm is not None and not (
+            isinstance(max_finite_norm, (int, float)) and max_finite_norm > 0
+        ):
+            raise ValueError(
+                "Argument `max_finite_norm` must be a positive float or None. "
+                f"Received: max_finite_norm={max_finite_norm!r}"
+            )
+        if not isinstance(shrink_factor, (int, float)) or not shrink_factor > 0:
+            raise ValueError(
+                "Argument `shrink_factor` must be a positive float. "
+                f"Received: shrink_factor={shrink_factor!r}"
+            )
+        # A loss scale factor on the inner optimizer would unscale after our
+        # clip; move it here so that gradients are unscaled first.
+        loss_scale_factor = inner_optimizer.loss_scale_factor
+        inner_optimizer.loss_scale_factor = None
+        super().__init__(
+            learning_rate=0.0, loss_scale_factor=loss_scale_factor, name=name
+        )
+        self.inner_optimizer = inner_optimizer
+        self.threshold = threshold
+        self.mode = mode
+        self.nonfinite = nonfinite
+        self.max_finite_norm = (
+            None if max_finite_norm is None else float(max_finite_norm)
+        )
+        self.shrink_factor = float(shrink_factor)
+
+    # ------------------------------------------------------------------ state
+
+    def build(self, var_list):
+        if self.built:
+            return
+        with keras.name_scope(self.name, caller=self):
+            self.clip_stats = self.add_variable(
+                shape=(len(STATISTICS),),
+                dtype="float64",
+                initializer="zeros",
+                aggregation="only_first_replica",
+                name="clip_stats",
+            )
+            self._rule_state = {}
+            if isinstance(self.threshold, thresholds_lib.ThresholdRule):
+                for key, (shape, dtype) in self.threshold.state_spec().items():
+                    self._rule_state[key] = self.add_variable(
+                        shape=shape,
+                        dtype=dtype,
+                        initializer="zeros",
+                        aggregation="only_first_replica",
+                        name=f"threshold_{key}",
+                    )
+        self.inner_optimizer.build(var_list)
+        super().build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    def set_weights(self, weights):
+        """Sets the wrapper's variables, then the inner optimizer's."""
+        own = len(self._variables)
+        super().set_weights(weights[:own])
+        self.inner_optimizer.set_weights(weights[own:])
+
+    def statistics(self):
+        """Returns the clipping statistics as a dict of Python floats.
+
+        Keys: `grad_norm` (pre-clip global norm of the last step's aggregated
+        gradient), `clip_threshold` (threshold in force at the last step;
+        `inf` means no clipping), `steps` (calls to `apply`, skipped steps
+        included), `clipped_steps`, `nonfinite_steps` and `grad_norm_sum`
+        (sum of the pre-clip norms of all finite steps).
+        """
+        values = self.clip_stats.numpy()
+        return {key: float(values[i]) for i, key in enumerate(STATISTICS)}
+
+    # ----------------------------------------------------------------- apply
+
+    def apply(self, grads, trainable_variables=None):
+        if trainable_variables is None:
+            trainable_variables = self._trainable_variables
+        else:
+            trainable_variables = list(trainable_variables)
+        if not self.built:
+            self.build(trainable_variables)
+        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        if not pairs:
+            return
+        grads, variables = (list(x) for x in zip(*pairs))
+
+        context = tf.distribute.get_replica_context()
+        if context is None:
+            raise ValueError(
+                "`ClippedOptimizer.apply()` must be called in a replica context."
+            )
+        num_replicas = context.num_replicas_in_sync
+        if num_replicas > 1:
+            grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        if self.loss_scale_factor is not None:
+            grads = [g / self.loss_scale_factor for g in grads]
+
+        norm = _math.global_norm(grads)
+        nonfinite = _math.is_nonfinite(norm, self.max_finite_norm)
+        valid = tf.logical_not(nonfinite)
+        threshold = self._threshold_in_force(norm, valid)
+        if self.mode == "global_norm":
+            clipped_grads, clipped = _math.clip_by_global_norm(grads, norm, threshold)
+        else:
+            clipped_grads, clipped = _math.clip_elementwise(grads, threshold)
+
+        if self.nonfinite == "raise":
+            tf.debugging.Assert(
+                valid,
+                [
+                    "ClippedOptimizer: non-finite gradient (global norm",
+                    norm,
+                    f"; max_finite_norm={self.max_finite_norm}) at step",
+                    self.iterations,
+                    "(inner optimizer iterations).",
+                ],
+                name="nonfinite_gradient",
+            )
+        elif self.nonfinite == "shrink":
+            clipped_grads = _math.select(
+                nonfinite,
+                _math.shrink_gradients(grads, variables, self.shrink_factor),
+                clipped_grads,
+            )
+        self._record(norm, threshold, clipped, nonfinite)
+
+        if num_replicas > 1:
+            # The inner optimizer sums over replicas again.
+            clipped_grads = [g / num_replicas for g in clipped_grads]
+        if self.nonfinite == "skip":
+            self._apply_unless(nonfinite, clipped_grads, variables, context)
+        else:
+            self.inner_optimizer.apply(clipped_grads, variables)
+
+    def _threshold_in_force(self, norm, valid):
+        if not isinstance(self.threshold, thresholds_lib.ThresholdRule):
+            return tf.constant(self.threshold, tf.float32)
+        state = {k: tf.convert_to_tensor(v) for k, v in self._rule_state.items()}
+        threshold = self.threshold.threshold(state, norm, valid)
+        new_state = self.threshold.update(state, norm, threshold, valid)
+        for key, value in new_state.items():
+            self._rule_state[key].assign(value)
+        return threshold
+
+    def _record(self, norm, threshold, clipped, nonfinite):
+        norm64 = tf.cast(norm, tf.float64)
+        one = tf.constant(1.0, tf.float64)
+        zero = tf.constant(0.0, tf.float64)
+        increment = tf.stack(
+            [
+                zero,
+                zero,
+                one,
+                tf.where(tf.logical_and(clipped, tf.logical_not(nonfinite)), one, zero),
+                tf.where(nonfinite, one, zero),
+                tf.where(nonfinite, zero, norm64),
+            ]
+        )
+        stats = tf.convert_to_tensor(self.clip_stats) + increment
+        stats = tf.tensor_scatter_nd_update(
+            stats,
+            [[0], [1]],  # grad_norm, clip_threshold
+            tf.stack([norm64, tf.cast(threshold, tf.float64)]),
+        )
+        self.clip_stats.assign(stats)
+
+    def _apply_unless(self, skip, grads, variables, context):
+        """Applies `grads` with the inner optimizer unless `skip` (same on all
+        replicas)."""
+        inner_apply = self.inner_optimizer.apply
+        if context.num_replicas_in_sync == 1 or not tf.distribute.has_strategy():
+            keras.ops.cond(skip, lambda: None, lambda: inner_apply(grads, variables))
+            return
+
+        # A cond whose branch synchronises replicas must run in a cross-replica
+        # context (as in keras.optimizers.LossScaleOptimizer). `skip` is the
+        # same on every replica because it was computed from all-reduced
+        # gradients, so replica 0's value is the global decision.
+        def cross_replica(distribution, skip, grads):
+            skip = distribution.experimental_local_results(skip)[0]
+
+            def apply_fn():
+                distribution.extended.call_for_each_replica(
+                    inner_apply, args=(grads, variables)
+                )
+
+            keras.ops.cond(skip, lambda: None, apply_fn)
+
+        context.merge_call(cross_replica, args=(skip, grads))
+
+    # ------------------------------------------------------- forwarded state
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        self.inner_optimizer.learning_rate = learning_rate
+
+    @property
+    def iterations(self):
+        return self.inner_optimizer.iterations
+
+    @property
+    def _model_variables_moving_average(self):
+        # `keras.callbacks.SwapEMAWeights` unwraps one `inner_optimizer` level,
+        # so under a LossScaleOptimizer it finds this wrapper: show it the EMA
+        # variables of the inner optimizer.
+        return self.inner_optimizer._model_variables_moving_average
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    # --------------------------------------------------------- serialization
+
+    def get_config(self):
+        threshold = self.threshold
+        if isinstance(threshold, thresholds_lib.ThresholdRule):
+            threshold = keras.saving.serialize_keras_object(threshold)
+        return {
+            "name": self.name,
+            "inner_optimizer": keras.saving.serialize_keras_object(
+                self.inner_optimizer
+            ),
+            "threshold": threshold,
+            "mode": self.mode,
+            "nonfinite": self.nonfinite,
+            "max_finite_norm": self.max_finite_norm,
+            "shrink_factor": self.shrink_factor,
+            "loss_scale_factor": self.loss_scale_factor,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.saving.deserialize_keras_object(
+            config.pop("inner_optimizer"), custom_objects=custom_objects
+        )
+        loss_scale_factor = config.pop("loss_scale_factor", None)
+        if loss_scale_factor is not None:
+            inner.loss_scale_factor = loss_scale_factor
+        if isinstance(config.get("threshold"), dict):
+            config["threshold"] = keras.saving.deserialize_keras_object(
+                config["threshold"], custom_objects=custom_objects
+            )
+        return cls(inner, **config)

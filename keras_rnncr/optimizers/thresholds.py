@@ -1,0 +1,295 @@
+"""Adaptive clipping thresholds whose state lives in the optimizer's variables."""
+
+import keras
+import tensorflow as tf
+
+from keras_rnncr.optimizers import _math
+
+
+def _check_positive(name, value, kind=float):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    if not ok or value <= 0:
+        noun = "an integer" if kind is int else "a float"
+        raise ValueError(
+            f"Argument `{name}` must be {noun} > 0. Received: {name}={value!r}"
+        )
+
+
+def _check_non_negative_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(
+            f"Argument `{name}` must be an integer >= 0. Received: {name}={value!r}"
+        )
+
+
+class ThresholdRule:
+    """Base class of the adaptive thresholds of `ClippedOptimizer`.
+
+    A rule is configuration plus two pure functions of a state (a dict of
+    tensors). `ClippedOptimizer` creates the state as optimizer variables, so
+    it is saved, restored and replicated with the optimizer.
+
+    Subclasses implement `state_spec()`, `threshold(state, norm, valid)` and
+    `update(state, norm, threshold, valid)`. `valid` is false on steps whose
+    gradient is non-finite; rules ignore those norms.
+    """
+
+    def state_spec(self):
+        """Returns `{name: (shape, dtype)}`; every state variable starts at 0."""
+        raise NotImplementedError
+
+    def threshold(self, state, norm, valid):
+        """Returns the threshold in force for a step with pre-clip `norm`."""
+        raise NotImplementedError
+
+    def update(self, state, norm, threshold, valid):
+        """Returns the next state (a dict with the keys of `state_spec()`)."""
+        raise NotImplementedError
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class AverageNormThreshold(ThresholdRule):
+    """A multiple of the running average gradient norm (the paper's heuristic).
+
+    Pascanu, Mikolov & Bengio, ICML 2013, Section 3.2, suggest looking "at
+    statistics on the average norm over a sufficiently large number of
+    updates"; "values from half to ten times this average can still yield
+    convergence". This rule automates that: after `warmup_steps` finite steps
+    the threshold is `multiplier` times the mean pre-clip norm of all earlier
+    finite steps. During warm-up there is no clipping (threshold `inf`).
+
+    ```
+    threshold_t = multiplier * mean(norm_1 .. norm_{t-1})  if t - 1 >= warmup_steps
+    ```
+
+    Args:
+        multiplier: Float > 0, the paper's "half to ten times". Defaults to 1.0.
+        warmup_steps: Int >= 1, finite steps observed before clipping starts.
+            Defaults to 100.
+
+    Example:
+
+    ```python
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(0.01),
+        threshold=AverageNormThreshold(multiplier=2.0, warmup_steps=100),
+    )
+    ```
+    """
+
+    def __init__(self, multiplier=1.0, warmup_steps=100):
+        _check_positive("multiplier", multiplier)
+        _check_positive("warmup_steps", warmup_steps, kind=int)
+        self.multiplier = float(multiplier)
+        self.warmup_steps = warmup_steps
+
+    def state_spec(self):
+        return {"mean": ((), "float32"), "count": ((), "float32")}
+
+    def threshold(self, state, norm, valid):
+        return _math.average_norm_threshold(
+            state["mean"], state["count"], self.multiplier, float(self.warmup_steps)
+        )
+
+    def update(self, state, norm, threshold, valid):
+        mean, count = _math.running_mean_update(
+            state["mean"], state["count"], tf.where(valid, norm, 0.0)
+        )
+        return {
+            "mean": tf.where(valid, mean, state["mean"]),
+            "count": tf.where(valid, count, state["count"]),
+        }
+
+    def get_config(self):
+        return {"multiplier": self.multiplier, "warmup_steps": self.warmup_steps}
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class PercentileThreshold(ThresholdRule):
+    """A percentile of the recent gradient-norm history (AutoClip).
+
+    Seetharaman, Wichern, Pardo, Le Roux, "AutoClip: Adaptive Gradient Clipping
+    for Source Separation Networks", MLSP 2020. Each finite step's pre-clip
+    norm is appended to a ring buffer of the last `history_length` norms; the
+    threshold is the `percentile`-th percentile of the buffer (current norm
+    included, as in the reference code), with linear interpolation like
+    `numpy.percentile`.
+
+    Args:
+        percentile: Float in (0, 100]. AutoClip recommends 10. Defaults to 10.0.
+        history_length: Int >= 1, size of the ring buffer. Defaults to 1000.
+
+    Example:
+
+    ```python
+    optimizer = ClippedOptimizer(
+        keras.optimizers.Adam(1e-3), threshold=PercentileThreshold(10.0)
+    )
+    ```
+    """
+
+    def __init__(self, percentile=10.0, history_length=1000):
+        _check_positive("percentile", percentile)
+        if percentile > 100:
+            raise ValueError(
+                "Argument `percentile` must be a float in (0, 100]. "
+                f"Received: percentile={percentile!r}"
+            )
+        _check_positive("history_length", history_length, kind=int)
+        self.percentile = float(percentile)
+        self.history_length = history_length
+
+    def state_spec(self):
+        return {
+            "history": ((self.history_length,), "float32"),
+            "count": ((), "float32"),
+        }
+
+    def _with_norm(self, state, norm, valid):
+        history = _math.ring_buffer_insert(
+            state["history"], state["count"], tf.where(valid, norm, 0.0)
+        )
+        return (
+            tf.where(valid, history, state["history"]),
+            tf.where(valid, state["count"] + 1.0, state["count"]),
+        )
+
+    def threshold(self, state, norm, valid):
+        history, count = self._with_norm(state, norm, valid)
+        return _math.percentile_of_history(history, count, self.percentile)
+
+    def update(self, state, norm, threshold, valid):
+        history, count = self._with_norm(state, norm, valid)
+        return {"history": history, "count": count}
+
+    def get_config(self):
+        return {"percentile": self.percentile, "history_length": self.history_length}
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class ZScoreThreshold(ThresholdRule):
+    """Clips gradient-norm spikes detected by a z-score (ZClip).
+
+    Kumar, Owen, Chowdhury, Güra, "ZClip: Adaptive Spike Mitigation for LLM
+    Pre-Training", arXiv 2504.02507 (2025), `zscore` mode with
+    `adaptive_scaling`. The first `warmup_steps` finite norms initialise the
+    mean and (population) variance and are not clipped. Afterwards:
+
+    ```
+    std = sqrt(var)
+    z = (norm - mean) / (std + epsilon)
+    threshold = mean + z_thresh**2 * std / z  if z > z_thresh  else inf
+    x = min(norm, threshold)
+    mean = alpha * mean + (1 - alpha) * x
+    var = alpha * var + (1 - alpha) * (x - mean) ** 2
+    ```
+
+    Args:
+        alpha: Float in (0, 1), EMA smoothing factor. Defaults to 0.97.
+        z_thresh: Float > 0, z-score above which a step is clipped.
+            Defaults to 2.5.
+        warmup_steps: Int >= 1. Defaults to 25.
+        epsilon: Float > 0 added to the standard deviation. Defaults to 1e-6.
+
+    Example:
+
+    ```python
+    optimizer = ClippedOptimizer(
+        keras.optimizers.Adam(1e-3), threshold=ZScoreThreshold(z_thresh=2.5)
+    )
+    ```
+    """
+
+    def __init__(self, alpha=0.97, z_thresh=2.5, warmup_steps=25, epsilon=1e-6):
+        _check_positive("alpha", alpha)
+        if alpha >= 1:
+            raise ValueError(
+                f"Argument `alpha` must be a float in (0, 1). Received: alpha={alpha!r}"
+            )
+        _check_positive("z_thresh", z_thresh)
+        _check_positive("warmup_steps", warmup_steps, kind=int)
+        _check_positive("epsilon", epsilon)
+        self.alpha = float(alpha)
+        self.z_thresh = float(z_thresh)
+        self.warmup_steps = warmup_steps
+        self.epsilon = float(epsilon)
+
+    def state_spec(self):
+        # During warm-up `variance` holds Welford's sum of squared deviations.
+        return {
+            "mean": ((), "float32"),
+            "variance": ((), "float32"),
+            "count": ((), "float32"),
+        }
+
+    def _warm(self, state):
+        return state["count"] >= self.warmup_steps
+
+    def threshold(self, state, norm, valid):
+        value = _math.zscore_threshold(
+            state["mean"], state["variance"], norm, self.z_thresh, self.epsilon
+        )
+        return tf.where(self._warm(state), value, float("inf"))
+
+    def update(self, state, norm, threshold, valid):
+        norm = tf.where(valid, norm, 0.0)
+        # Warm-up: accumulate, then turn the sum of squares into a variance.
+        mean_w, m2_w, count_w = _math.welford_update(
+            state["mean"], state["variance"], state["count"], norm
+        )
+        var_w = tf.where(count_w >= self.warmup_steps, m2_w / count_w, m2_w)
+        # After warm-up: EMA of the clipped norm.
+        mean_e, var_e = _math.ema_moments_update(
+            state["mean"], state["variance"], tf.minimum(norm, threshold), self.alpha
+        )
+        warm = self._warm(state)
+        new = {
+            "mean": tf.where(warm, mean_e, mean_w),
+            "variance": tf.where(warm, var_e, var_w),
+            "count": tf.where(warm, state["count"] + 1.0, count_w),
+        }
+        return {k: tf.where(valid, v, state[k]) for k, v in new.items()}
+
+    def get_config(self):
+        return {
+            "alpha": self.alpha,
+            "z_thresh": self.z_thresh,
+            "warmup_steps": self.warmup_steps,
+            "epsilon": self.epsilon,
+        }
+
+
+_ALIASES = {
+    "average": AverageNormThreshold,
+    "percentile": PercentileThreshold,
+    "autoclip": PercentileThreshold,
+    "zscore": ZScoreThreshold,
+    "zclip": ZScoreThreshold,
+}
+
+
+def get(identifier):
+    """Returns a `ThresholdRule` from an instance, a config dict or a name.
+
+    Names: `"average"` (the paper's heuristic), `"percentile"`/`"autoclip"`,
+    `"zscore"`/`"zclip"`, each with default arguments.
+    """
+    if isinstance(identifier, ThresholdRule):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _ALIASES:
+        return _ALIASES[identifier.lower()]()
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    raise ValueError(
+        "Argument `threshold` must be a positive float, a `ThresholdRule` or one "
+        f"of {sorted(_ALIASES)}. Received: threshold={identifier!r}"
+    )

@@ -1,0 +1,154 @@
+"""The paper's error criteria for the synthetic tasks, as functions and metrics."""
+
+import numbers
+
+import keras
+from keras import ops
+
+
+def sequence_errors(y_true, y_pred):
+    """Marks each misclassified sequence with 1.0, the others with 0.0.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.1; released code
+    (github.com/pascanur/trainingRNNs, `RNN.py`, `eval_step`). A sequence is
+    wrong when the argmax of `y_pred` differs from `y_true`; with per-step
+    targets, when it differs at any step (the code's `report='all'`):
+
+    ```python
+    wrong = argmax(y_pred, -1) != y_true       # (batch,) or (batch, time)
+    wrong = wrong.any(axis=time)               # per-step targets only
+    ```
+
+    Note: a sequence whose predictions are not all finite counts as wrong,
+    so that a diverged model is never reported as solved (the code also
+    requires a finite validation cost before it stops).
+
+    Args:
+        y_true: integer class ids, `(batch,)` or `(batch, time)`; a trailing
+            axis of size 1 is allowed.
+        y_pred: scores (probabilities or logits), `y_true.shape + (classes,)`.
+
+    Returns:
+        float32 tensor of shape `(batch,)`.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_true.shape) == len(y_pred.shape):
+        y_true = ops.squeeze(y_true, axis=-1)
+    predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+    wrong = ops.not_equal(predicted, ops.cast(y_true, "int32"))
+    not_finite = ops.logical_not(ops.all(ops.isfinite(y_pred), axis=-1))
+    return _per_sequence(ops.logical_or(wrong, not_finite))
+
+
+def squared_error_exceeds(y_true, y_pred, threshold=0.04):
+    """Marks each sequence whose squared error exceeds `threshold` with 1.0.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.1 (addition and multiplication:
+    "a squared error above 0.04", i.e. an absolute error above 0.2); released
+    code (github.com/pascanur/trainingRNNs, `RNN.py`, `lastLinear`):
+
+    ```python
+    wrong = ((y_true - y_pred) ** 2).sum(axis=-1) > threshold
+    ```
+
+    Note: non-finite predictions count as errors (see `sequence_errors`).
+
+    Args:
+        y_true: float targets, `(batch, outputs)` or `(batch,)`.
+        y_pred: float predictions, `(batch, outputs)`.
+        threshold: float, largest squared error still counted as correct.
+
+    Returns:
+        float32 tensor of shape `(batch,)`.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
+    if len(y_true.shape) == len(y_pred.shape) - 1:
+        y_true = ops.expand_dims(y_true, axis=-1)
+    squared = ops.sum(ops.square(y_true - y_pred), axis=-1)
+    return _per_sequence(ops.logical_not(ops.less_equal(squared, threshold)))
+
+
+def _per_sequence(wrong):
+    if len(wrong.shape) > 1:
+        wrong = ops.any(wrong, axis=tuple(range(1, len(wrong.shape))))
+    return ops.cast(wrong, "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class SequenceErrorRate(keras.metrics.MeanMetricWrapper):
+    """Fraction of misclassified sequences, the paper's classification error.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.1: a run succeeds when fewer
+    than 1% of 10000 fresh sequences are misclassified. A sequence is wrong
+    when its last-step prediction is wrong or, for per-step targets
+    (memorization), when any step is wrong; see `sequence_errors`.
+
+    Args:
+        name: str, metric name. Defaults to `"sequence_error_rate"`.
+        dtype: dtype of the metric's result.
+
+    Shapes:
+        `y_true`: integer class ids, `(batch,)` or `(batch, time)`.
+        `y_pred`: scores, `(batch, classes)` or `(batch, time, classes)`.
+
+    Example:
+
+    >>> metric = SequenceErrorRate()
+    >>> metric.update_state([0, 1], [[0.9, 0.1], [0.8, 0.2]])
+    >>> float(metric.result())
+    0.5
+    """
+
+    def __init__(self, name="sequence_error_rate", dtype=None):
+        super().__init__(fn=sequence_errors, name=name, dtype=dtype)
+        self._direction = "down"
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class SquaredErrorRate(keras.metrics.MeanMetricWrapper):
+    """Fraction of sequences whose squared error exceeds a threshold.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.1: for addition and
+    multiplication a sequence counts as an error when its squared error is
+    above 0.04; see `squared_error_exceeds`.
+
+    Args:
+        threshold: float, largest squared error still counted as correct.
+            Defaults to 0.04.
+        name: str, metric name. Defaults to `"squared_error_rate"`.
+        dtype: dtype of the metric's result.
+
+    Shapes:
+        `y_true`, `y_pred`: `(batch, outputs)`.
+
+    Example:
+
+    >>> metric = SquaredErrorRate()
+    >>> metric.update_state([[0.5], [0.5]], [[0.6], [0.8]])
+    >>> float(metric.result())
+    0.5
+    """
+
+    def __init__(self, threshold=0.04, name="squared_error_rate", dtype=None):
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, numbers.Real)
+            or not threshold >= 0
+        ):
+            raise ValueError(
+                "Argument `threshold` must be a non-negative float. "
+                f"Received: threshold={threshold!r}"
+            )
+        super().__init__(
+            fn=squared_error_exceeds, name=name, dtype=dtype, threshold=threshold
+        )
+        self.threshold = float(threshold)
+        self._direction = "down"
+
+    def get_config(self):
+        return {"threshold": self.threshold, "name": self.name, "dtype": self.dtype}
