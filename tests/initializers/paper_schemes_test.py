@@ -1,0 +1,86 @@
+"""Tests for the three initialisation schemes of the paper's experiments."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnncr.initializers import PAPER_SCHEMES, SparseSpectral, paper_initializers
+
+
+@pytest.mark.parametrize(
+    "scheme, activation, stddev",
+    [
+        ("sigmoid", "sigmoid", 0.01),
+        ("basic_tanh", "tanh", 0.1),
+        ("smart_tanh", "tanh", 0.01),
+    ],
+)
+def test_statistics_and_activation(scheme, activation, stddev):
+    init = paper_initializers(scheme, seed=0)
+    assert init["activation"] == activation
+    for key in ("kernel_initializer", "output_initializer"):
+        values = np.asarray(init[key]((200, 200)))
+        assert abs(values.mean()) < 0.05 * stddev
+        assert values.std() == pytest.approx(stddev, rel=0.03)
+    recurrent = np.asarray(init["recurrent_initializer"]((200, 200)))
+    if scheme == "smart_tanh":
+        np.testing.assert_array_equal((recurrent != 0).sum(axis=1), 15)
+        radius = np.max(np.abs(np.linalg.eigvals(recurrent.astype(np.float64))))
+        assert abs(radius - 0.95) < 1e-5
+    else:
+        assert recurrent.std() == pytest.approx(stddev, rel=0.03)
+
+
+def test_seeds_are_deterministic_and_distinct_per_matrix():
+    first = paper_initializers("basic_tanh", seed=1)
+    again = paper_initializers("basic_tanh", seed=1)
+    shape = (6, 6)
+    matrices = {
+        key: np.asarray(first[key](shape)) for key in first if key != "activation"
+    }
+    for key, value in matrices.items():
+        np.testing.assert_array_equal(value, again[key](shape))
+    assert not np.array_equal(
+        matrices["kernel_initializer"], matrices["recurrent_initializer"]
+    )
+    assert not np.array_equal(
+        matrices["kernel_initializer"], matrices["output_initializer"]
+    )
+
+
+def test_smart_tanh_uses_sparse_spectral_and_builds_a_model():
+    init = paper_initializers("smart_tanh", seed=0)
+    assert isinstance(init["recurrent_initializer"], SparseSpectral)
+    rnn = keras.layers.SimpleRNN(
+        50,
+        activation=init["activation"],
+        kernel_initializer=init["kernel_initializer"],
+        recurrent_initializer=init["recurrent_initializer"],
+    )
+    model = keras.Sequential(
+        [
+            keras.Input((None, 6)),
+            rnn,
+            keras.layers.Dense(4, kernel_initializer=init["output_initializer"]),
+        ]
+    )
+    assert model(np.zeros((2, 5, 6), dtype=np.float32)).shape == (2, 4)
+    np.testing.assert_array_equal(np.asarray(rnn.cell.bias), 0.0)
+
+
+def test_schemes_listed():
+    assert set(PAPER_SCHEMES) == {"sigmoid", "basic_tanh", "smart_tanh"}
+
+
+def test_rejects_unknown_scheme_and_bad_seed():
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `scheme` must be one of .* Received: scheme='tanh'",
+    ):
+        paper_initializers("tanh")
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `seed` must be a non-negative integer or None. "
+        r"Received: seed=-3",
+    ):
+        paper_initializers("sigmoid", seed=-3)

@@ -1,0 +1,141 @@
+"""An independent float64 reference for one SGD-CR step, written with explicit probes.
+
+Nothing here shares code with keras_rnncr: the cells are written out from their
+equations, the total derivatives dE/dh_k come from zero "probe" tensors added to
+every state (the recipe of the paper notes), and dOmega/dW_rec comes from a
+second tape around the per-step vector-Jacobian products.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+BOUND = 1e-20
+
+
+def simple_step(activation):
+    act = {"tanh": tf.tanh, "sigmoid": tf.sigmoid}[activation]
+
+    def step(x, states, w):
+        (h,) = states
+        return [act(x @ w["kernel"] + h @ w["recurrent_kernel"] + w["bias"])]
+
+    step.activation = act
+    return step
+
+
+def gru_step(x, states, w):
+    """Keras GRU with reset_after=True (its default), written from the equations."""
+    (h,) = states
+    units = h.shape[-1]
+    xs = x @ w["kernel"] + w["bias"][0]
+    hs = h @ w["recurrent_kernel"] + w["bias"][1]
+    z = tf.sigmoid(xs[:, :units] + hs[:, :units])
+    r = tf.sigmoid(xs[:, units : 2 * units] + hs[:, units : 2 * units])
+    candidate = tf.tanh(xs[:, 2 * units :] + r * hs[:, 2 * units :])
+    return [z * h + (1 - z) * candidate]
+
+
+def lstm_step(x, states, w):
+    h, c = states
+    units = h.shape[-1]
+    gates = x @ w["kernel"] + h @ w["recurrent_kernel"] + w["bias"]
+    i = tf.sigmoid(gates[:, :units])
+    f = tf.sigmoid(gates[:, units : 2 * units])
+    g = tf.tanh(gates[:, 2 * units : 3 * units])
+    o = tf.sigmoid(gates[:, 3 * units :])
+    c = f * c + i * g
+    return [o * tf.tanh(c), c]
+
+
+def reference_gradients(
+    step, n_states, weights, head, x, y, mask, alpha, per_step, hold_activation_slope
+):
+    """Gradient of E plus alpha * dOmega/dW_rec for an RNN -> Dense model.
+
+    Args:
+        step: `step(x_t, states, w) -> new_states`, output = new_states[0].
+        n_states: number of state tensors of the cell.
+        weights: dict of float64 cell weights (`recurrent_kernel` among them).
+        head: `(kernel, bias)` of the Dense softmax-logits head.
+        x: `(batch, time, features)` float64; y: int targets, `(batch,)` for a
+            last-step loss or `(batch, time)` for a per-step loss.
+        mask: bool `(batch, time)` or None.
+        hold_activation_slope: hold f'(a_k) fixed in Omega (SimpleRNN, as the
+            released code) instead of differentiating through it.
+
+    Returns:
+        `(gradients, omega)`: gradients for the cell weights and the head, keyed
+        like `weights` plus "head_kernel" and "head_bias".
+    """
+    batch, steps, _ = x.shape
+    w = {k: tf.constant(v) for k, v in weights.items()}
+    head_kernel, head_bias = (tf.constant(v) for v in head)
+    units = weights["recurrent_kernel"].shape[0]
+    probes = [
+        [tf.zeros((batch, units), tf.float64) for _ in range(n_states)]
+        for _ in range(steps)
+    ]
+    keep = np.ones((batch, steps), bool) if mask is None else mask
+
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(list(w.values()) + [head_kernel, head_bias])
+        tape.watch(probes)
+        states = [tf.zeros((batch, units), tf.float64) for _ in range(n_states)]
+        output = tf.zeros((batch, units), tf.float64)
+        history = []
+        outputs = []
+        for t in range(steps):
+            new = step(x[:, t], states, w)
+            new = [n + p for n, p in zip(new, probes[t])]
+            m = keep[:, t][:, None]
+            history.append((states, new))
+            states = [tf.where(m, n, s) for n, s in zip(new, states)]
+            output = tf.where(m, new[0], output)
+            outputs.append(output)
+        if per_step:
+            logits = tf.stack(outputs, 1) @ head_kernel + head_bias
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+            weight = tf.constant(keep, tf.float64)
+            # Keras's masked mean: sum over unmasked entries / (count + 1e-7).
+            loss = tf.reduce_sum(ce * weight) / (tf.reduce_sum(weight) + 1e-7)
+        else:
+            logits = output @ head_kernel + head_bias
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+    names = list(w)
+    grads = tape.gradient(loss, [w[k] for k in names] + [head_kernel, head_bias])
+    deltas = tape.gradient(loss, probes, unconnected_gradients="zero")
+    gradients = dict(zip(names + ["head_kernel", "head_bias"], grads))
+
+    # Omega, with delta_k, the states and the inputs held fixed.
+    with tf.GradientTape() as outer:
+        outer.watch(w["recurrent_kernel"])
+        terms, valid_count = [], 0
+        for t in range(steps):
+            previous, new = history[t]
+            previous = [tf.stop_gradient(p) for p in previous]
+            with tf.GradientTape() as inner:
+                inner.watch(previous)
+                if hold_activation_slope:
+                    # f'(a_k) from the forward pass, as a constant.
+                    with tf.GradientTape() as slope_tape:
+                        pre = x[:, t] @ w["kernel"] + previous[0] @ w["recurrent_kernel"]
+                        pre = pre + w["bias"]
+                        slope_tape.watch(pre)
+                        post = step.activation(pre)
+                    slope = tf.stop_gradient(slope_tape.gradient(post, pre))
+                    linear = [slope * (previous[0] @ w["recurrent_kernel"])]
+                else:
+                    linear = step(x[:, t], previous, w)
+            delta = [tf.constant(d.numpy()) for d in deltas[t]]
+            moved = inner.gradient(linear, previous, output_gradients=delta)
+            moved = [tf.zeros_like(p) if m is None else m for m, p in zip(moved, previous)]
+            num = sum(tf.reduce_sum(v**2, -1) for v in moved)
+            den = sum(tf.reduce_sum(d**2, -1) for d in delta)
+            valid = np.logical_and(den.numpy() >= BOUND, keep[:, t])
+            valid_count += int(valid.sum())
+            ratio = num / tf.where(valid, den, 1.0)
+            terms.append(tf.reduce_sum(tf.where(valid, (ratio - 1.0) ** 2, 0.0)))
+        omega = tf.add_n(terms) / max(valid_count, 1)
+    omega_grad = outer.gradient(omega, w["recurrent_kernel"])
+    gradients["recurrent_kernel"] = gradients["recurrent_kernel"] + alpha * omega_grad
+    return {k: v.numpy() for k, v in gradients.items()}, float(omega)

@@ -1,0 +1,333 @@
+"""Tests for keras_rnncr.optimizers.ClippedOptimizer on one device."""
+
+import inspect
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from _clipping_models import GLOBAL_BATCH
+from _clipping_models import make_data
+from _clipping_models import make_model
+from _clipping_models import train
+
+from keras_rnncr.callbacks import ClippingLogger
+from keras_rnncr.optimizers import ClippedOptimizer
+from keras_rnncr.optimizers import PercentileThreshold
+
+
+def _sgd_step(grads, threshold, **kwargs):
+    """One apply of `grads` to zero variables with SGD(lr=1); returns values."""
+    variables = [keras.Variable(np.zeros_like(g), name=f"v{i}") for i, g in enumerate(grads)]
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold, **kwargs)
+    optimizer.apply([tf.constant(g) for g in grads], variables)
+    return [-v.numpy() for v in variables], optimizer
+
+
+# --------------------------------------------------------------- Algorithm 1
+
+
+def test_clips_global_norm_not_per_tensor():
+    grads = [np.array([3.0, 0.0], "float32"), np.array([[0.0, 4.0]], "float32")]
+    step, optimizer = _sgd_step(grads, threshold=1.0)
+    np.testing.assert_allclose(step[0], [0.6, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(step[1], [[0.0, 0.8]], rtol=1e-6)
+    stats = optimizer.statistics()
+    assert stats["grad_norm"] == pytest.approx(5.0)
+    assert stats["clip_threshold"] == 1.0
+    assert stats["clipped_steps"] == 1.0
+
+
+def test_below_threshold_is_unchanged():
+    grads = [np.array([0.3, 0.4], "float32")]
+    step, optimizer = _sgd_step(grads, threshold=1.0)
+    np.testing.assert_allclose(step[0], grads[0])
+    assert optimizer.statistics()["clipped_steps"] == 0.0
+
+
+def test_elementwise_mode():
+    grads = [np.array([3.0, -0.5, -7.0], "float32")]
+    step, optimizer = _sgd_step(grads, threshold=1.0, mode="elementwise")
+    np.testing.assert_allclose(step[0], [1.0, -0.5, -1.0])
+    assert optimizer.statistics()["clipped_steps"] == 1.0
+
+
+def test_sparse_gradients_are_clipped():
+    model = keras.Sequential([keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 4)])
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold=1.0)
+    with tf.GradientTape() as tape:
+        loss = 100.0 * tf.reduce_sum(model(tf.constant([[1, 2, 3]])))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert isinstance(grads[0], tf.IndexedSlices)
+    before = model.trainable_variables[0].numpy()
+    optimizer.apply(grads, model.trainable_variables)
+    delta = before - model.trainable_variables[0].numpy()
+    assert np.linalg.norm(delta) == pytest.approx(1.0, rel=1e-5)
+
+
+# ------------------------------------------------------------- non-finite
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 1e11])
+def test_skip_leaves_variables_and_counts(bad):
+    grads = [np.array([bad, 1.0], "float32"), np.ones((2,), "float32")]
+    step, optimizer = _sgd_step(grads, threshold=1.0)
+    for s in step:
+        np.testing.assert_array_equal(s, 0.0)
+    assert optimizer.statistics()["nonfinite_steps"] == 1.0
+    assert int(optimizer.iterations.numpy()) == 0
+
+
+def test_max_finite_norm_is_an_argument():
+    grads = [np.array([1e11, 0.0], "float32")]
+    step, optimizer = _sgd_step(grads, threshold=1.0, max_finite_norm=None)
+    np.testing.assert_allclose(step[0], [1.0, 0.0])
+    assert optimizer.statistics()["nonfinite_steps"] == 0.0
+
+
+def test_shrink_uses_recurrent_kernel_path():
+    model = make_model()
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.5), nonfinite="shrink")
+    before = [v.numpy() for v in model.trainable_variables]
+    grads = [tf.fill(v.shape, np.nan) for v in model.trainable_variables]
+    optimizer.apply(grads, model.trainable_variables)
+    names = []
+    for v, b in zip(model.trainable_variables, before):
+        if "recurrent_kernel" in v.path:
+            names.append(v.path)
+            np.testing.assert_allclose(v.numpy(), (1 - 0.5 * 0.02) * b, rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(v.numpy(), b)
+    assert len(names) == 1 and names[0].endswith("rnn/simple_rnn_cell/recurrent_kernel")
+
+
+def test_raise_names_the_step():
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1), nonfinite="raise")
+    variables = [keras.Variable(np.zeros(2, "float32"))]
+    optimizer.apply([tf.ones(2)], variables)
+
+    @tf.function
+    def step(g):
+        optimizer.apply([g], variables)
+
+    step(tf.ones(2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at step.*2"):
+        step(tf.constant([np.nan, 1.0]))
+
+
+def test_propagate_lets_nan_through():
+    grads = [np.array([np.nan, 1.0], "float32")]
+    step, optimizer = _sgd_step(grads, threshold=1.0, nonfinite="propagate")
+    assert np.isnan(step[0][0]) and step[0][1] == 1.0
+
+
+def test_fit_skips_a_nan_batch():
+    x, y = make_data()
+    x[0, 0, 0] = np.nan
+    model = make_model()
+    model.compile(optimizer=ClippedOptimizer(keras.optimizers.SGD(0.1)), loss="mse")
+    before = model.get_weights()
+    history = model.fit(
+        x, y, batch_size=GLOBAL_BATCH, epochs=2, verbose=0, callbacks=[ClippingLogger()]
+    )
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert history.history["skipped_steps"] == [1.0, 2.0]
+
+
+# ---------------------------------------------------------- composition
+
+
+def test_jit_compile_matches_eager_graph():
+    def clipped():
+        return ClippedOptimizer(keras.optimizers.Adam(0.1), threshold="percentile")
+
+    a = train(clipped).get_weights()
+    model = make_model()
+    model.compile(optimizer=clipped(), loss="mse", jit_compile=True)
+    x, y = make_data()
+    model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=3, shuffle=False, verbose=0)
+    for u, v in zip(a, model.get_weights()):
+        np.testing.assert_allclose(u, v, atol=1e-5)
+
+
+def test_mixed_float16_clips_after_unscaling():
+    def clipped():
+        return ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=1.0)
+
+    reference = train(clipped, steps=1).optimizer.statistics()["grad_norm"]
+    keras.config.set_dtype_policy("mixed_float16")
+    model = train(clipped, steps=4)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    # The first steps overflow float16 at the initial loss scale 2**15 and the
+    # LossScaleOptimizer skips them before they reach the wrapper; the first
+    # step that arrives starts from the initial weights.
+    stats = model.optimizer.inner_optimizer.statistics()
+    applied = int(stats["steps"])
+    assert applied == 2
+    first_norm = stats["grad_norm_sum"] - stats["grad_norm"]
+    # Unscaled: the float32 norm, not ~2**15 times larger.
+    assert first_norm == pytest.approx(reference, rel=1e-2)
+    assert stats["clipped_steps"] == applied
+    initial = make_model().get_weights()
+    moved = np.sqrt(
+        sum(np.sum(np.square(a - b)) for a, b in zip(initial, model.get_weights()))
+    )
+    assert moved <= applied * 0.1 * 1.0 + 1e-3
+
+
+def test_loss_scale_factor_moves_to_wrapper_and_unscales_first():
+    inner = keras.optimizers.SGD(1.0, loss_scale_factor=8.0)
+    optimizer = ClippedOptimizer(inner, threshold=1.0)
+    assert inner.loss_scale_factor is None
+    assert optimizer.loss_scale_factor == 8.0
+    variables = [keras.Variable(np.zeros(1, "float32"))]
+    optimizer.apply([tf.constant([4.0])], variables)  # unscaled: 0.5 < 1
+    np.testing.assert_allclose(variables[0].numpy(), [-0.5])
+
+
+def test_swap_ema_weights_through_loss_scale_optimizer():
+    def clipped():
+        return ClippedOptimizer(keras.optimizers.Adam(0.1, use_ema=True), threshold=1.0)
+
+    for policy in ("float32", "mixed_float16"):
+        keras.config.set_dtype_policy(policy)
+        model = train(clipped, callbacks=[keras.callbacks.SwapEMAWeights()])
+        ema_optimizer = model.optimizer
+        while not hasattr(ema_optimizer, "use_ema") or not ema_optimizer.use_ema:
+            ema_optimizer = ema_optimizer.inner_optimizer
+        # finalize_variable_values copied the EMA into the model at the end.
+        for v, average in zip(
+            model.trainable_variables, ema_optimizer._model_variables_moving_average
+        ):
+            np.testing.assert_allclose(v.numpy(), average.numpy(), atol=1e-6)
+        x, _ = make_data()
+        model.evaluate(x, x[:, 0, :1], verbose=0)  # swaps in and out
+
+
+def test_learning_rate_schedule_and_reduce_lr_on_plateau():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(schedule))
+    train(lambda: optimizer, steps=2)
+    assert int(optimizer.iterations.numpy()) == 2
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.025)
+
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1))
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=0.5, patience=0, min_delta=1e9
+    )
+    train(lambda: optimizer, steps=2, callbacks=[plateau])
+    # Epoch 1 sets the best loss, epoch 2 reduces 0.1 -> 0.05 on the inner.
+    assert float(optimizer.inner_optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+    optimizer.learning_rate = 0.3
+    assert float(optimizer.inner_optimizer.learning_rate.numpy()) == pytest.approx(0.3)
+
+
+def test_gradient_accumulation_clips_each_micro_batch():
+    inner = keras.optimizers.SGD(1.0, gradient_accumulation_steps=2)
+    optimizer = ClippedOptimizer(inner, threshold=1.0)
+    variables = [keras.Variable(np.zeros(2, "float32"))]
+    optimizer.apply([tf.constant([10.0, 0.0])], variables)
+    np.testing.assert_array_equal(variables[0].numpy(), [0.0, 0.0])
+    optimizer.apply([tf.constant([0.0, 0.5])], variables)
+    # Average of the clipped micro-batch gradients [1, 0] and [0, 0.5].
+    np.testing.assert_allclose(variables[0].numpy(), [-0.5, -0.25])
+    assert int(optimizer.iterations.numpy()) == 1
+
+
+# -------------------------------------------------------- serialization
+
+
+def _every_argument():
+    return ClippedOptimizer(
+        keras.optimizers.Adam(0.01),
+        threshold=PercentileThreshold(25.0, history_length=7),
+        mode="global_norm",
+        nonfinite="shrink",
+        max_finite_norm=1e8,
+        shrink_factor=0.05,
+        name="clip",
+    )
+
+
+def test_get_config_has_every_argument():
+    config = _every_argument().get_config()
+    parameters = set(inspect.signature(ClippedOptimizer.__init__).parameters)
+    assert parameters - {"self", "kwargs"} <= set(config)
+    restored = ClippedOptimizer.from_config(config)
+    assert restored.get_config() == config
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(restored))
+    assert isinstance(again.threshold, PercentileThreshold)
+    assert again.threshold.history_length == 7
+
+
+def test_keras_round_trip_restores_inner_and_wrapper_state(tmp_path):
+    model = train(_every_argument, steps=3)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded.optimizer, ClippedOptimizer)
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(loaded.optimizer.iterations.numpy()) == 3
+    assert loaded.optimizer.statistics() == model.optimizer.statistics()
+    # Training continues identically.
+    x, y = make_data()
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_set_weights_covers_inner_variables():
+    source = train(_every_argument, steps=2).optimizer
+    target = _every_argument()
+    target.build(make_model().trainable_variables)
+    target.set_weights([v.numpy() for v in source.variables])
+    for a, b in zip(source.variables, target.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_export_serves_without_the_optimizer(tmp_path):
+    model = train(_every_argument, steps=1)
+    path = str(tmp_path / "exported")
+    model.export(path, verbose=False)
+    x, _ = make_data()
+    reloaded = tf.saved_model.load(path)  # keep a reference: it owns the variables
+    served = reloaded.serve(x)
+    np.testing.assert_allclose(served, model.predict(x, verbose=0), rtol=1e-6)
+
+
+# ----------------------------------------------------- argument errors
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"threshold": -1.0}, ValueError, r"Argument `threshold` must be a positive float. Received: threshold=-1.0"),
+        ({"threshold": 0}, ValueError, r"Received: threshold=0"),
+        ({"threshold": float("inf")}, ValueError, r"Received: threshold=inf"),
+        ({"threshold": "median"}, ValueError, r"Received: threshold='median'"),
+        ({"threshold": True}, ValueError, r"Received: threshold=True"),
+        ({"mode": "per_tensor"}, ValueError, r"Argument `mode` must be one of .*Received: mode='per_tensor'"),
+        ({"mode": "elementwise", "threshold": "zscore"}, ValueError, r"adaptive `threshold` needs `mode='global_norm'`"),
+        ({"nonfinite": "ignore"}, ValueError, r"Argument `nonfinite` must be one of .*Received: nonfinite='ignore'"),
+        ({"max_finite_norm": 0.0}, ValueError, r"Argument `max_finite_norm` must be a positive float or None. Received: max_finite_norm=0.0"),
+        ({"shrink_factor": -0.02}, ValueError, r"Argument `shrink_factor` must be a positive float. Received: shrink_factor=-0.02"),
+        ({"weight_decay": 0.1}, ValueError, r"does not support arguments: `weight_decay`. Set them on the `inner_optimizer`"),
+    ],
+)
+def test_argument_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ClippedOptimizer(keras.optimizers.SGD(0.1), **kwargs)
+
+
+def test_inner_optimizer_type_error():
+    with pytest.raises(TypeError, match=r"Argument `inner_optimizer` must be a .*Received: inner_optimizer='sgd'"):
+        ClippedOptimizer("sgd")
+
+
+@pytest.mark.parametrize("arg", ["clipnorm", "global_clipnorm", "clipvalue"])
+def test_clipping_on_inner_optimizer_is_an_error(arg):
+    with pytest.raises(ValueError, match=rf"inner optimizer sets `{arg}=2.0`.*before aggregation.*threshold=2.0"):
+        ClippedOptimizer(keras.optimizers.SGD(0.1, **{arg: 2.0}))

@@ -1,0 +1,115 @@
+"""Tests for the paper's evaluation protocol on tiny models."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnncr import tasks
+
+
+def temporal_order_oracle(inputs):
+    """Reads the two markers and scores the right class highest."""
+    symbols = np.asarray(inputs).argmax(-1)
+    classes = [
+        row[row < 2][0] + 2 * row[row < 2][1] for row in symbols
+    ]  # markers in order
+    return np.eye(4, dtype=np.float32)[classes]
+
+
+def addition_oracle(inputs):
+    inputs = np.asarray(inputs)
+    return (inputs[:, :, 0] * inputs[:, :, 1]).sum(1, keepdims=True) / 2
+
+
+def memorization_oracle(inputs):
+    inputs = np.asarray(inputs)
+    steps = inputs.shape[1]
+    pattern = inputs[:, :10].argmax(-1)
+    classes = np.full((len(inputs), steps), 5)
+    classes[:, -10:] = pattern
+    return np.eye(6, dtype=np.float32)[classes]
+
+
+@pytest.mark.parametrize(
+    "task, oracle",
+    [
+        ("temporal_order", temporal_order_oracle),
+        ("addition", addition_oracle),
+        ("memorization", memorization_oracle),
+    ],
+)
+def test_perfect_model_is_solved(task, oracle):
+    result = tasks.evaluate_task(oracle, task, num_sequences=40, chunk_size=20, seed=0)
+    assert result["num_errors"] == 0 and result["error_percent"] == 0.0
+    assert result["success"] and result["solved_zero_errors"]
+
+
+def test_wrong_model_fails_with_counted_errors():
+    result = tasks.evaluate_task(
+        lambda x: addition_oracle(x) + 0.3, "addition", num_sequences=30, seed=0
+    )
+    assert result["num_errors"] == 30 and result["error_percent"] == 100.0
+    assert not result["success"] and not result["solved_zero_errors"]
+
+
+def test_one_error_in_two_hundred_is_a_success_but_not_solved():
+    calls = []
+
+    def one_mistake(inputs):
+        scores = temporal_order_oracle(inputs)
+        if not calls:
+            scores[0] = np.roll(scores[0], 1)
+        calls.append(len(inputs))
+        return scores
+
+    result = tasks.evaluate_task(
+        one_mistake, "temporal_order", num_sequences=200, chunk_size=100, seed=1
+    )
+    assert result["num_errors"] == 1 and result["error_percent"] == 0.5
+    assert result["success"] and not result["solved_zero_errors"]
+    assert result["chunk_errors"] == [1, 0]
+
+
+def test_chunks_have_their_own_lengths_and_last_chunk_is_partial():
+    sizes = []
+
+    def model(inputs):
+        sizes.append(inputs.shape[0])
+        return addition_oracle(inputs)
+
+    result = tasks.evaluate_task(
+        model, "addition", num_sequences=95, chunk_size=10, min_length=20, seed=3
+    )
+    assert sizes == [10] * 9 + [5]
+    assert all(20 <= length < 200 for length in result["chunk_lengths"])
+    assert len(set(result["chunk_lengths"])) > 1
+    for length, steps in zip(
+        result["chunk_lengths"], result["chunk_steps"], strict=True
+    ):
+        assert length <= steps < 1.1 * length
+
+
+def test_keras_model_and_determinism():
+    model = keras.Sequential(
+        [keras.Input((None, 6)), keras.layers.SimpleRNN(3), keras.layers.Dense(4)]
+    )
+    kwargs = dict(num_sequences=12, chunk_size=4, min_length=10, max_length=30, seed=2)
+    first = tasks.evaluate_task(model, "temporal_order", **kwargs)
+    second = tasks.evaluate_task(model, "temporal_order", **kwargs)
+    assert first == second
+    assert len(first["chunk_lengths"]) == 3
+    assert 0 <= first["num_errors"] <= 12
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_sequences": 0}, "Received: num_sequences=0"),
+        ({"chunk_size": -1}, "Received: chunk_size=-1"),
+        ({"min_length": 5}, "at least 10 for the temporal order task"),
+        ({"seed": 1.5}, "Received: seed=1.5"),
+    ],
+)
+def test_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        tasks.evaluate_task(temporal_order_oracle, "temporal_order", **kwargs)
