@@ -9,6 +9,12 @@ from keras_rnncr._backend import check_backend
 
 check_backend()
 
+from keras_rnncr import callbacks  # noqa: E402
+from keras_rnncr import datasets  # noqa: E402  (registers the TFDS builders)
+from keras_rnncr import initializers  # noqa: E402
 from keras_rnncr import layers  # noqa: E402
+from keras_rnncr import metrics  # noqa: E402
+from keras_rnncr import optimizers  # noqa: E402
+from keras_rnncr import tasks  # noqa: E402
 
 __version__ = "0.1.0"

@@ -1,5 +1,10 @@
 """Training callbacks for keras_rnncr."""
 
 from keras_rnncr.callbacks.clipping import ClippingLogger
+from keras_rnncr.callbacks.omega_scheduler import (
+    InverseTimeOmega,
+    OmegaScheduler,
+    omega_layers,
+)
 
-__all__ = ["ClippingLogger"]
+__all__ = ["ClippingLogger", "InverseTimeOmega", "OmegaScheduler", "omega_layers"]

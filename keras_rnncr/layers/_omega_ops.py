@@ -170,6 +170,7 @@ def fused_simple_rnn(
             lambda t, *_: t < steps,
             forward_step,
             (0, initial_state, tf.TensorArray(projected.dtype, size=steps)),
+            maximum_iterations=steps,
         )
         hidden = states.stack()
 
@@ -203,6 +204,7 @@ def fused_simple_rnn(
                 lambda t, *_: t >= 0,
                 backward_step,
                 (steps - 1, tf.zeros_like(initial_state), *arrays),
+                maximum_iterations=steps,
             )
             errors, transported = errors.stack(), transported.stack()
             delta_sq = delta_sq.stack()
@@ -352,5 +354,6 @@ def recurrence_loop(step, inputs, initial_states, step_mask, zero_output_for_mas
             zero_output,
             tf.TensorArray(zero_output.dtype, size=steps),
         ),
+        maximum_iterations=steps,
     )
     return outputs.stack(), states

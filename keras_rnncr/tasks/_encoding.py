@@ -5,4 +5,6 @@ import numpy as np
 
 def one_hot(symbols, depth):
     """Returns float32 one-hot vectors, shape `symbols.shape + (depth,)`."""
-    return np.eye(depth, dtype=np.float32)[symbols]
+    encoded = np.zeros((symbols.size, depth), dtype=np.float32)
+    encoded[np.arange(symbols.size), symbols.ravel()] = 1.0
+    return encoded.reshape(symbols.shape + (depth,))

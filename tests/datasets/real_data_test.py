@@ -24,19 +24,14 @@ pytestmark = pytest.mark.skipif(
     "with polyphonic/*.mat and ptb/ptb.*.txt (e.g. /work/shared/data)",
 )
 
-# config: (file, (train, validation, test) pieces, train frames,
-#          train length (min, median, max), used columns (min, max))
+# config: ((train, validation, test) pieces, train frames,
+#          train length (min, median, max), used columns in all splits (min, max))
 _POLYPHONIC = {
-    "jsb_chorales": ("JSB_Chorales.mat", (229, 76, 77), 13807, (25, 57, 129), (22, 75)),
-    "nottingham": (
-        "Nottingham.mat",
-        (694, 173, 170),
-        176561,
-        (40, 255, 1788),
-        (10, 72),
-    ),
-    "muse_data": ("MuseData.mat", (524, 135, 124), 245202, (9, 237, 3457), (0, 84)),
+    "jsb_chorales": ((229, 76, 77), 13807, (25, 57, 129), (22, 75)),
+    "nottingham": ((694, 173, 170), 176561, (40, 255, 1788), (10, 72)),
+    "muse_data": ((524, 135, 124), 245202, (9, 237, 3457), (0, 84)),
 }
+_SPLITS = ("train", "validation", "test")
 
 
 def _prepare(name, manual_dir, data_dir):
@@ -64,7 +59,7 @@ def test_pinned_checksums_match_the_real_copies():
 
 @pytest.mark.parametrize("config", sorted(_POLYPHONIC))
 def test_polyphonic_music_statistics(config, tmp_path):
-    _, counts, frames, lengths, columns = _POLYPHONIC[config]
+    counts, frames, lengths, columns = _POLYPHONIC[config]
     builder = _prepare(
         f"polyphonic_music/{config}", pathlib.Path(_DATA_DIR) / "polyphonic", tmp_path
     )
@@ -81,7 +76,8 @@ def test_polyphonic_music_statistics(config, tmp_path):
     assert (min(train_lengths), int(np.median(train_lengths)), max(train_lengths)) == (
         lengths
     )
-    used = np.flatnonzero(np.any([ex["roll"].any(axis=0) for ex in train], axis=0))
+    rolls = [ex["roll"] for split in _SPLITS for ex in _split(builder, split)]
+    used = np.flatnonzero(np.any([roll.any(axis=0) for roll in rolls], axis=0))
     assert (used.min(), used.max()) == columns
 
 
@@ -92,8 +88,7 @@ def test_jsb_chorales_frame_totals_of_all_splits(tmp_path):
         tmp_path,
     )
     totals = [
-        sum(int(ex["length"]) for ex in _split(builder, split))
-        for split in ("train", "validation", "test")
+        sum(int(ex["length"]) for ex in _split(builder, split)) for split in _SPLITS
     ]
     assert totals == [13807, 4602, 4725]
     rolls = np.concatenate([ex["roll"] for ex in _split(builder, "train")])
@@ -104,7 +99,7 @@ def test_ptb_char_from_word_level_files(tmp_path):
     builder = _prepare("ptb_char", pathlib.Path(_DATA_DIR) / "ptb", tmp_path)
     texts = {
         split: [ex["text"].decode() for ex in _split(builder, split)]
-        for split in ("train", "validation", "test")
+        for split in _SPLITS
     }
     assert {split: len(lines) for split, lines in texts.items()} == {
         "train": 42068,

@@ -53,6 +53,7 @@ def test_get_config_holds_every_argument_and_round_trips():
     assert restored.get_config() == config
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_keras_file_round_trip(tmp_path):
     rng = np.random.default_rng(2)
     x = rng.integers(0, 10, size=(4, 9))

@@ -72,6 +72,7 @@ def test_get_config_holds_every_argument_and_round_trips():
     assert restored.get_config() == config
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_keras_file_round_trip(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(4, 6, 3)).astype("float32")

@@ -1,0 +1,115 @@
+"""A callback that sets the Omega weight alpha of every Omega layer each epoch."""
+
+import keras
+
+from keras_rnncr.layers.omega_rnn import OmegaMixin
+
+
+def omega_layers(model):
+    """All Omega layers inside `model`, including those wrapped in other layers."""
+    found, seen = [], set()
+
+    def visit(layer):
+        if id(layer) in seen:
+            return
+        seen.add(id(layer))
+        if isinstance(layer, OmegaMixin):
+            found.append(layer)
+        for attribute in ("forward_layer", "backward_layer", "layer"):
+            inner = getattr(layer, attribute, None)
+            if isinstance(inner, keras.layers.Layer):
+                visit(inner)
+        for inner in getattr(layer, "layers", []):
+            visit(inner)
+
+    visit(model)
+    return found
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class InverseTimeOmega:
+    """The paper's schedule for the natural tasks: `alpha_t = initial / t`.
+
+    `t` counts epochs from 1, so epoch index `e` (from 0) gets
+    `initial / (e + 1)`. The paper uses `initial=0.5` (alpha = 1/(2t)) for
+    Piano-midi.de and Nottingham and `initial=0.1` for MuseData.
+
+    Reference: Pascanu, Mikolov & Bengio, ICML 2013, §4.2: "keeping the
+    regularization weight fixed ... seems to harm learning. One needs to use a 1/t
+    decreasing schedule."
+
+    Args:
+        initial: float > 0, alpha at the first epoch.
+    """
+
+    def __init__(self, initial):
+        if isinstance(initial, bool) or not isinstance(initial, (int, float)):
+            raise ValueError(
+                f"Argument `initial` must be a positive float. Received: initial={initial!r}"
+            )
+        if not initial > 0:
+            raise ValueError(
+                f"Argument `initial` must be a positive float. Received: initial={initial!r}"
+            )
+        self.initial = float(initial)
+
+    def __call__(self, epoch):
+        return self.initial / (epoch + 1)
+
+    def get_config(self):
+        return {"initial": self.initial}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class OmegaScheduler(keras.callbacks.Callback):
+    """Sets `layer.omega` of the model's Omega layers at the start of each epoch.
+
+    The weight lives in a variable, so changing it does not retrace the training
+    function. The value in force is written to the logs as `<layer>_alpha`, so it
+    reaches History, the progress bar and TensorBoard.
+
+    Args:
+        schedule: callable `schedule(epoch) -> alpha` with `epoch` counted from
+            0, e.g. `InverseTimeOmega(0.5)` for the paper's alpha = 1/(2t).
+        layers: the Omega layers to schedule; `None` (default) finds every Omega
+            layer in the model, including inside `Bidirectional`.
+
+    Example:
+
+    >>> scheduler = keras_rnncr.callbacks.OmegaScheduler(
+    ...     keras_rnncr.callbacks.InverseTimeOmega(0.5)
+    ... )
+    >>> # model.fit(x, y, epochs=10, callbacks=[scheduler])
+    """
+
+    def __init__(self, schedule, layers=None):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(
+                "Argument `schedule` must be a callable epoch -> alpha. "
+                f"Received: schedule={schedule!r}"
+            )
+        self.schedule = schedule
+        self.layers = layers
+
+    def _targets(self):
+        targets = self.layers if self.layers is not None else omega_layers(self.model)
+        if not targets:
+            raise ValueError(
+                "OmegaScheduler found no keras_rnncr Omega layer in the model; pass "
+                "`layers=` or use keras_rnncr.layers.SimpleRNN/RNN/GRU/LSTM."
+            )
+        return targets
+
+    def on_epoch_begin(self, epoch, logs=None):
+        alpha = float(self.schedule(epoch))
+        for layer in self._targets():
+            layer.omega = alpha
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            for layer in self._targets():
+                logs[f"{layer.name}_alpha"] = layer.omega

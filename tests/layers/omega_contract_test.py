@@ -1,0 +1,390 @@
+"""Contract tests of the Omega layers: Keras equivalence, options, serialization."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_rnncr
+from tests.layers import omega_reference as ref
+
+FEATURES, UNITS, STEPS = 3, 6, 9
+
+
+def _data(batch=8, steps=STEPS, seed=0, classes=4):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, steps, FEATURES)).astype("float32")
+    y = rng.integers(0, classes, size=(batch,))
+    return x, y
+
+
+def _model(layer, steps=STEPS, batch_size=None, jit_compile=False, lr=0.1):
+    inputs = keras.Input((steps, FEATURES), batch_size=batch_size)
+    outputs = keras.layers.Dense(4)(layer(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=keras.optimizers.SGD(lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def _gradients(model, x, y):
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True)) + sum(model.losses)
+    return [g.numpy() for g in tape.gradient(loss, model.trainable_weights)]
+
+
+def _copy_weights(source, target):
+    target.set_weights(source.get_weights())
+
+
+def test_omega_zero_gives_keras_gradients():
+    keras.utils.set_random_seed(1)
+    x, y = _data()
+    ours = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=0.0, dtype="float64"))
+    theirs = _model(keras.layers.SimpleRNN(UNITS, dtype="float64"))
+    _copy_weights(ours, theirs)
+    x = x.astype("float64")
+    for a, b in zip(_gradients(ours, x, y), _gradients(theirs, x, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_inference_is_keras_code_and_adds_no_loss():
+    keras.utils.set_random_seed(2)
+    x, _ = _data()
+    ours = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=3.0))
+    theirs = _model(keras.layers.SimpleRNN(UNITS))
+    _copy_weights(ours, theirs)
+    np.testing.assert_array_equal(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    ours(x, training=False)
+    assert not ours.losses
+    ours(x, training=True)
+    assert len(ours.losses) == 1
+
+
+def _omega_only_numpy(kernel, deltas, slopes, valid):
+    """Omega(U) with delta, f' and the valid set fixed: plain numpy."""
+    total = 0.0
+    for delta, slope, ok in zip(deltas, slopes, valid):
+        moved = (delta * slope) @ kernel.T
+        ratio = (moved**2).sum(-1) / np.where(ok, (delta**2).sum(-1), 1.0)
+        total += np.where(ok, (ratio - 1.0) ** 2, 0.0).sum()
+    return total / valid.sum()
+
+
+def test_omega_gradient_matches_finite_differences():
+    keras.utils.set_random_seed(3)
+    x, y = _data(batch=4, steps=6)
+    x = x.astype("float64")
+    layer = keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0, dtype="float64")
+    model = _model(layer, steps=6)
+    with_omega = _gradients(model, x, y)
+    layer.omega = 0.0
+    without = _gradients(model, x, y)
+    index = [w.path for w in model.trainable_weights].index(layer.cell.recurrent_kernel.path)
+    library = with_omega[index] - without[index]
+
+    # delta_k and f'(a_k) from the independent reference (probes).
+    weights = {v.path.split("/")[-1]: v.numpy() for v in layer.cell.weights}
+    head = [v.numpy() for v in model.layers[-1].weights]
+    kernel = weights["recurrent_kernel"]
+    states = np.zeros((4, UNITS))
+    slopes, deltas = [], []
+    probes = [tf.zeros((4, UNITS), tf.float64) for _ in range(6)]
+    with tf.GradientTape() as tape:
+        tape.watch(probes)
+        h = tf.zeros((4, UNITS), tf.float64)
+        for t in range(6):
+            h = tf.tanh(x[:, t] @ weights["kernel"] + h @ kernel + weights["bias"]) + probes[t]
+            slopes.append(1.0 - h.numpy() ** 2)
+        logits = h @ head[0] + head[1]
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+    deltas = [d.numpy() for d in tape.gradient(loss, probes)]
+    valid = np.array([(d**2).sum(-1) >= 1e-20 for d in deltas])
+    assert valid.all()
+    del states
+
+    step = 1e-6
+    numeric = np.zeros_like(kernel)
+    for i in range(UNITS):
+        for j in range(UNITS):
+            up, down = kernel.copy(), kernel.copy()
+            up[i, j] += step
+            down[i, j] -= step
+            numeric[i, j] = (
+                _omega_only_numpy(up, deltas, slopes, valid)
+                - _omega_only_numpy(down, deltas, slopes, valid)
+            ) / (2 * step)
+    np.testing.assert_allclose(library, numeric, rtol=1e-6, atol=1e-9)
+    assert np.abs(numeric).max() > 1e-4
+
+
+def _fit_once(model, x, y, **kwargs):
+    model.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0, **kwargs)
+    return [w.numpy() for w in model.weights]
+
+
+def test_norm_ratio_option_differs_and_trains():
+    keras.utils.set_random_seed(4)
+    x, y = _data()
+    squared = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0))
+    plain = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, omega_ratio="norm"))
+    _copy_weights(squared, plain)
+    a, b = _fit_once(squared, x, y), _fit_once(plain, x, y)
+    assert all(np.isfinite(w).all() for w in b)
+    assert not np.allclose(a[1], b[1])
+
+
+def test_go_backwards_equals_reversed_input():
+    keras.utils.set_random_seed(5)
+    x, y = _data()
+    backwards = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, go_backwards=True))
+    forwards = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0))
+    _copy_weights(backwards, forwards)
+    a = _fit_once(backwards, x, y)
+    b = _fit_once(forwards, x[:, ::-1].copy(), y)
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-7)
+
+
+def test_jit_compile_gives_the_same_step():
+    keras.utils.set_random_seed(6)
+    x, y = _data()
+    for make in (
+        lambda: keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0),
+        lambda: keras_rnncr.layers.GRU(UNITS, omega=2.0),
+    ):
+        plain = _model(make())
+        jitted = _model(make(), jit_compile=True)
+        _copy_weights(plain, jitted)
+        for u, v in zip(_fit_once(plain, x, y), _fit_once(jitted, x, y)):
+            np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+
+
+def test_layers_get_their_own_alpha():
+    keras.utils.set_random_seed(7)
+    x, y = _data()
+    x = x.astype("float64")
+    first = keras_rnncr.layers.SimpleRNN(UNITS, return_sequences=True, dtype="float64")
+    second = keras_rnncr.layers.LSTM(UNITS, dtype="float64")
+    inputs = keras.Input((STEPS, FEATURES), dtype="float64")
+    model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(second(first(inputs))))
+
+    def grads(a, b):
+        first.omega, second.omega = a, b
+        return _gradients(model, x, y)
+
+    base, only_first, only_second, both = grads(0, 0), grads(1, 0), grads(0, 1), grads(1, 0.5)
+    for g0, g1, g2, g12 in zip(base, only_first, only_second, both):
+        np.testing.assert_allclose(g12, g0 + (g1 - g0) + 0.5 * (g2 - g0), rtol=1e-9, atol=1e-12)
+    changed = [not np.allclose(a, b) for a, b in zip(base, only_first)]
+    assert sum(changed) == 1  # only the first layer's recurrent kernel
+
+
+def test_bidirectional_logs_both_directions_and_matches_keras_inference():
+    keras.utils.set_random_seed(8)
+    x, y = _data()
+    ours = _model(keras.layers.Bidirectional(keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0)))
+    theirs = _model(keras.layers.Bidirectional(keras.layers.SimpleRNN(UNITS)))
+    _copy_weights(ours, theirs)
+    np.testing.assert_array_equal(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    history = ours.fit(x, y, epochs=1, verbose=0)
+    names = [k for k in history.history if k.endswith("_omega")]
+    assert len(names) == 2 and all(history.history[k][0] > 0 for k in names)
+
+
+def test_stateful_carries_state_like_keras():
+    keras.utils.set_random_seed(9)
+    x, y = _data(batch=4)
+    ours = _model(keras_rnncr.layers.SimpleRNN(UNITS, stateful=True), batch_size=4)
+    theirs = _model(keras.layers.SimpleRNN(UNITS, stateful=True), batch_size=4)
+    _copy_weights(ours, theirs)
+    for model in (ours, theirs):
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(ours.weights, theirs.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ours.layers[1].states[0].numpy(), theirs.layers[1].states[0].numpy(), atol=1e-5
+    )
+    ours.layers[1].reset_state()
+    assert not np.any(ours.layers[1].states[0].numpy())
+
+
+def test_return_state_and_dropout_train():
+    keras.utils.set_random_seed(10)
+    x, y = _data()
+    layer = keras_rnncr.layers.SimpleRNN(
+        UNITS, omega=1.0, return_state=True, dropout=0.2, recurrent_dropout=0.2, seed=1
+    )
+    inputs = keras.Input((STEPS, FEATURES))
+    output, state = layer(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Concatenate()([output, state])))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history[f"{layer.name}_omega"][-1] > 0
+
+
+def test_mixed_float16_matches_float32_update():
+    keras.utils.set_random_seed(11)
+    x, y = _data()
+    full = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=50.0))
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        half = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=50.0))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    # A loss scale at which nothing overflows float16, so that one step is taken:
+    # the Omega term must carry the loss scale like the rest of the gradient.
+    half.compile(
+        optimizer=keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.SGD(0.1), initial_scale=16.0
+        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    _copy_weights(full, half)
+    before = full.layers[1].cell.recurrent_kernel.numpy()
+    a, b = _fit_once(full, x, y), _fit_once(half, x, y)
+    index = [w.path for w in full.weights].index(full.layers[1].cell.recurrent_kernel.path)
+    update_full, update_half = a[index] - before, b[index] - before
+    # Omega's share is large (alpha=50): a missing loss-scale factor would show.
+    np.testing.assert_allclose(
+        update_half, update_full, rtol=0, atol=3e-3 * np.abs(update_full).max()
+    )
+
+
+def test_mirrored_strategy_matches_one_device():
+    keras.utils.set_random_seed(12)
+    x, y = _data(batch=8)
+    x = x.astype("float64")
+    x[4:, 6:] = 0.0  # the second replica's examples are shorter: masks differ
+
+    def build():
+        inputs = keras.Input((STEPS, FEATURES), dtype="float64")
+        h = keras.layers.Masking(0.0, dtype="float64")(inputs)
+        h = keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, dtype="float64")(h)
+        h = keras_rnncr.layers.RNN(
+            keras.layers.GRUCell(UNITS, dtype="float64"), omega=1.0, dtype="float64"
+        )(keras.layers.RepeatVector(3, dtype="float64")(h))
+        model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(h))
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"),
+        )
+        return model
+
+    single = build()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        mirrored = build()
+    mirrored.set_weights(single.get_weights())
+    h1 = single.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    h2 = mirrored.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(single.get_weights(), mirrored.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+    def logged(history):
+        return [v for k, v in sorted(history.history.items()) if "omega" in k]
+
+    assert len(logged(h1)) == 4
+    np.testing.assert_allclose(logged(h1), logged(h2), rtol=1e-6)
+
+
+def test_config_round_trip_and_keras_file(tmp_path):
+    keras.utils.set_random_seed(13)
+    x, y = _data()
+    layers = [
+        keras_rnncr.layers.SimpleRNN(UNITS, omega=1.5, omega_ratio="norm", activation="sigmoid"),
+        keras_rnncr.layers.GRU(UNITS, omega=0.5),
+        keras_rnncr.layers.LSTM(UNITS, omega=0.25),
+        keras_rnncr.layers.RNN(keras.layers.SimpleRNNCell(UNITS), omega=2.0),
+    ]
+    for layer in layers:
+        clone = type(layer).from_config(layer.get_config())
+        assert clone.get_config() == layer.get_config()
+        model = _model(layer)
+        model.fit(x, y, epochs=1, verbose=0)
+        layer.omega = 0.125
+        path = tmp_path / f"{layer.name}.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+        restored = loaded.layers[1]
+        assert type(restored) is type(layer) and restored.omega == 0.125
+        loaded.fit(x, y, epochs=1, verbose=0)
+
+
+def test_export_serves_without_keras_rnncr(tmp_path):
+    keras.utils.set_random_seed(14)
+    x, y = _data()
+    model = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0))
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "exported")
+    model.export(path, verbose=False)
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, tensorflow as tf
+        sys.modules["keras_rnncr"] = None  # importing it would fail
+        loaded = tf.saved_model.load({path!r})
+        served = loaded.serve(np.load({str(tmp_path / "x.npy")!r}))
+        np.save({str(tmp_path / "served.npy")!r}, served.numpy())
+        """
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=tmp_path)
+    served = np.load(tmp_path / "served.npy")
+    np.testing.assert_allclose(served, model.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"omega": -1.0}, "Received: omega=-1.0"),
+        ({"omega": "big"}, "Received: omega='big'"),
+        ({"omega": True}, "Received: omega=True"),
+        ({"omega": float("nan")}, "Received: omega=nan"),
+        ({"omega_ratio": "cubic"}, "Received: omega_ratio='cubic'"),
+    ],
+)
+def test_argument_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        keras_rnncr.layers.SimpleRNN(UNITS, **kwargs)
+
+
+def test_setter_validates():
+    layer = keras_rnncr.layers.SimpleRNN(UNITS)
+    with pytest.raises(ValueError, match="Argument `omega` must be a finite float >= 0"):
+        layer.omega = -0.5
+
+
+def test_unsupported_cells_raise_clear_errors():
+    class NoKernelCell(keras.layers.Layer):
+        state_size = UNITS
+
+        def build(self, input_shape):
+            self.w = self.add_weight((input_shape[-1], UNITS))
+
+        def call(self, x, states):
+            h = tf.tanh(x @ self.w + states[0])
+            return h, [h]
+
+    x, _ = _data()
+    layer = keras_rnncr.layers.RNN(NoKernelCell(), omega=1.0)
+    with pytest.raises(ValueError, match="`recurrent_kernel`"):
+        layer(x, training=True)
+    gru = keras_rnncr.layers.GRU(UNITS, omega=1.0, dropout=0.5)
+    with pytest.raises(NotImplementedError, match="dropout"):
+        gru(x, training=True)
+
+
+def test_reference_module_is_independent():
+    """The reference must not import the library it checks."""
+    assert "keras_rnncr" not in open(ref.__file__).read().split('"""', 2)[2]

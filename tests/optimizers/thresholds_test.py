@@ -1,0 +1,109 @@
+"""Tests for the adaptive thresholds against hand-computed sequences."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rnncr.optimizers import AverageNormThreshold
+from keras_rnncr.optimizers import ClippedOptimizer
+from keras_rnncr.optimizers import PercentileThreshold
+from keras_rnncr.optimizers import ZScoreThreshold
+
+INF = float("inf")
+
+
+def _run(threshold, norms):
+    """Feeds gradients of the given norms; returns (thresholds, clipped, opt)."""
+    variable = keras.Variable(np.zeros(1, "float32"))
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold=threshold)
+
+    @tf.function
+    def step(g):
+        optimizer.apply([g], [variable])
+
+    thresholds, clipped = [], []
+    for n in norms:
+        before = optimizer.statistics()["clipped_steps"] if optimizer.built else 0.0
+        step(tf.constant([n], tf.float32))
+        stats = optimizer.statistics()
+        thresholds.append(stats["clip_threshold"])
+        clipped.append(stats["clipped_steps"] > before)
+    return thresholds, clipped, optimizer
+
+
+def test_average_norm_threshold_sequence():
+    # multiplier 2, warm-up 2: mean of earlier finite norms, times 2.
+    thresholds, clipped, _ = _run(AverageNormThreshold(2.0, warmup_steps=2), [1, 3, np.nan, 10, 2])
+    # The NaN step is skipped and does not enter the average.
+    assert thresholds[:2] == [INF, INF]
+    assert thresholds[3] == pytest.approx(4.0)  # 2 * (1 + 3) / 2
+    assert thresholds[4] == pytest.approx(2 * 14 / 3)  # raw 10 enters the mean
+    assert clipped == [False, False, False, True, False]
+
+
+def test_percentile_threshold_sequence():
+    thresholds, clipped, _ = _run(PercentileThreshold(50.0, history_length=3), [4, 2, 6, 8])
+    # History includes the current norm; the ring buffer keeps the last 3.
+    expected = [
+        np.percentile([4], 50),
+        np.percentile([4, 2], 50),
+        np.percentile([4, 2, 6], 50),
+        np.percentile([2, 6, 8], 50),
+    ]
+    np.testing.assert_allclose(thresholds, expected)
+    assert clipped == [False, False, True, True]
+
+
+def test_zscore_threshold_sequence():
+    rule = ZScoreThreshold(alpha=0.5, z_thresh=1.0, warmup_steps=2, epsilon=1e-12)
+    thresholds, clipped, optimizer = _run(rule, [1, 3, 2, 10, 2.5])
+    # Warm-up on [1, 3]: mean 2, variance 1. Step 3 (norm 2, z = 0): no clip;
+    # EMA -> mean 2, var 0.5. Step 4 (norm 10): std = sqrt(.5), z = 8 / std,
+    # threshold = 2 + 1 * std / z = 2 + 0.5 / 8 = 2.0625; the EMA sees the
+    # clipped norm -> mean 2.03125, var 0.25 + 0.5 * 0.03125**2.
+    # Step 5 (norm 2.5): z = 0.46875 / sqrt(0.250488...) < 1: no clip.
+    assert thresholds[:3] == [INF, INF, INF]
+    assert thresholds[3] == pytest.approx(2.0625, rel=1e-6)
+    assert thresholds[4] == INF
+    assert clipped == [False, False, False, True, False]
+    state = {k: float(v.numpy()) for k, v in optimizer._rule_state.items()}
+    mean = 0.5 * 2.03125 + 0.5 * 2.5
+    variance = 0.5 * (0.25 + 0.5 * 0.03125**2) + 0.5 * (2.5 - mean) ** 2
+    assert state["mean"] == pytest.approx(mean, rel=1e-6)
+    assert state["variance"] == pytest.approx(variance, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, cls", [("average", AverageNormThreshold), ("autoclip", PercentileThreshold), ("zclip", ZScoreThreshold), ("zscore", ZScoreThreshold), ("percentile", PercentileThreshold)]
+)
+def test_threshold_names(name, cls):
+    assert isinstance(ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=name).threshold, cls)
+
+
+@pytest.mark.parametrize(
+    "factory, message",
+    [
+        (lambda: AverageNormThreshold(multiplier=0.0), r"Argument `multiplier` must be a float > 0. Received: multiplier=0.0"),
+        (lambda: AverageNormThreshold(warmup_steps=1.5), r"Argument `warmup_steps` must be an integer > 0. Received: warmup_steps=1.5"),
+        (lambda: PercentileThreshold(percentile=150.0), r"Argument `percentile` must be a float in \(0, 100\]. Received: percentile=150.0"),
+        (lambda: PercentileThreshold(percentile=-5.0), r"Argument `percentile` must be a float > 0. Received: percentile=-5.0"),
+        (lambda: PercentileThreshold(history_length=0), r"Argument `history_length` must be an integer > 0. Received: history_length=0"),
+        (lambda: ZScoreThreshold(alpha=1.0), r"Argument `alpha` must be a float in \(0, 1\). Received: alpha=1.0"),
+        (lambda: ZScoreThreshold(z_thresh=-2.5), r"Argument `z_thresh` must be a float > 0. Received: z_thresh=-2.5"),
+        (lambda: ZScoreThreshold(warmup_steps=0), r"Argument `warmup_steps` must be an integer > 0. Received: warmup_steps=0"),
+        (lambda: ZScoreThreshold(epsilon=0.0), r"Argument `epsilon` must be a float > 0. Received: epsilon=0.0"),
+    ],
+)
+def test_rule_argument_errors(factory, message):
+    with pytest.raises(ValueError, match=message):
+        factory()
+
+
+@pytest.mark.parametrize(
+    "rule", [AverageNormThreshold(3.0, 7), PercentileThreshold(20.0, 9), ZScoreThreshold(0.9, 2.0, 5, 1e-5)]
+)
+def test_rule_config_round_trip(rule):
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(rule))
+    assert type(restored) is type(rule)
+    assert restored.get_config() == rule.get_config()
