@@ -3,8 +3,9 @@
 Trains the same SimpleRNN regressor with
 `ClippedOptimizer(SGD(lr), threshold=1.0)` and with `SGD(lr, global_clipnorm=1.0)`
 on one device and on 2 replicas (`MirroredStrategy` over 2 logical CPU devices),
-and prints the median step time of each and their ratio. Blocks of steps of the
-two optimizers are interleaved so that drift of the machine affects both alike.
+and prints the median step time of each and the median ratio. Blocks of steps of
+the two optimizers are interleaved and compared pairwise, so that drift of the
+machine affects both alike.
 
 Run: `python benchmarks/clip_overhead.py` (about a minute on a 2-core CPU).
 """
@@ -72,20 +73,23 @@ def _median_step_times(strategy, args):
             keras.optimizers.SGD(0.01, global_clipnorm=1.0), strategy, args
         ),
     }
-    timers = {name: _StepTimer() for name in models}
-    for name, model in models.items():  # trace and warm up
+    for model in models.values():  # trace and warm up
         model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0)
+    medians = {name: [] for name in models}
     for _ in range(args.repeats):
         for name, model in models.items():
+            timer = _StepTimer()
             model.fit(
-                x,
-                y,
-                batch_size=args.batch,
-                epochs=1,
-                verbose=0,
-                callbacks=[timers[name]],
+                x, y, batch_size=args.batch, epochs=1, verbose=0, callbacks=[timer]
             )
-    return {name: float(np.median(t.times)) for name, t in timers.items()}
+            medians[name].append(float(np.median(timer.times)))
+    # Ratio of each interleaved pair of blocks, so that drift cancels.
+    ratios = np.divide(medians["ClippedOptimizer"], medians["global_clipnorm"])
+    return (
+        {name: float(np.median(m)) for name, m in medians.items()},
+        float(np.median(ratios)),
+        (float(np.percentile(ratios, 25)), float(np.percentile(ratios, 75))),
+    )
 
 
 def main():
@@ -95,7 +99,7 @@ def main():
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20, help="steps per block")
-    parser.add_argument("--repeats", type=int, default=10, help="blocks per model")
+    parser.add_argument("--repeats", type=int, default=30, help="blocks per model")
     args = parser.parse_args()
 
     print(
@@ -105,7 +109,8 @@ def main():
     )
     print(
         f"SimpleRNN({args.units}) on (batch {args.batch}, {args.timesteps} steps, "
-        f"{args.features} features); median of {args.repeats}x{args.steps} steps"
+        f"{args.features} features); {args.repeats} interleaved blocks of "
+        f"{args.steps} steps, median over blocks"
     )
     cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
     setups = {
@@ -113,12 +118,11 @@ def main():
         "2 replicas": tf.distribute.MirroredStrategy(cpus[:2]),
     }
     for label, strategy in setups.items():
-        times = _median_step_times(strategy, args)
-        ratio = times["ClippedOptimizer"] / times["global_clipnorm"]
+        times, ratio, (low, high) = _median_step_times(strategy, args)
         print(
             f"{label:>10}: ClippedOptimizer {1e3 * times['ClippedOptimizer']:.2f} ms"
             f"/step, global_clipnorm {1e3 * times['global_clipnorm']:.2f} ms/step, "
-            f"ratio {ratio:.3f}"
+            f"ratio {ratio:.3f} (interquartile {low:.3f}-{high:.3f})"
         )
 
 

@@ -35,6 +35,38 @@ def _replica_count_and_sum(stats):
     return context.num_replicas_in_sync, context.all_reduce("sum", stats)
 
 
+def omega_coefficient(alpha, statistics, probe_gradient, tracker):
+    """The factor that turns Omega's summed gradient into alpha * dOmega/dW.
+
+    Sums `statistics = [sum of Omega_{k,b}, valid pairs, counted pairs]` over
+    replicas, records Omega and the valid fraction in `tracker`, and returns
+    `alpha * loss_scale / valid_pairs`, where the loss scale is read from the
+    gradient of the zero probe that the layer added to the loss:
+    `d(scaled loss)/d(probe) = loss_scale / replicas` (1/replicas under
+    `tf.distribute`, times the dynamic scale under `LossScaleOptimizer`). A loss
+    that leaves out the layer's losses gives zero there, read as unscaled.
+    """
+    replicas, statistics = _replica_count_and_sum(statistics)
+    omega_sum, valid, counted = tf.unstack(statistics)
+    tracker.record(
+        tf.cast(tf.math.divide_no_nan(omega_sum, valid), tf.float32),
+        tf.cast(tf.math.divide_no_nan(valid, counted), tf.float32),
+        counted > 0,
+    )
+    loss_scale = tf.cast(probe_gradient, tf.float32) * replicas
+    loss_scale = tf.where(loss_scale == 0.0, tf.ones_like(loss_scale), loss_scale)
+    return tf.cast(alpha * loss_scale, statistics.dtype) / tf.maximum(valid, 1.0)
+
+
+def keep_if_finite(omega_gradients, alpha):
+    """Zeroes Omega's gradients unless alpha > 0 and all of them are finite."""
+    usable = tf.logical_and(
+        alpha > 0.0,
+        tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in omega_gradients]),
+    )
+    return [tf.where(usable, g, tf.zeros_like(g)) for g in omega_gradients]
+
+
 def omega_gate(alpha, kernels, tracker):
     """Creates the accumulators through which the Omega gradient returns.
 
@@ -63,28 +95,9 @@ def omega_gate(alpha, kernels, tracker):
                 tf.zeros_like(o) if u is None else u for u, o in zip(upstream, outputs)
             ]
             *sums, statistics, probe = upstream
-            replicas, statistics = _replica_count_and_sum(statistics)
-            omega_sum, valid, counted = tf.unstack(statistics)
-            tracker.record(
-                tf.cast(tf.math.divide_no_nan(omega_sum, valid), tf.float32),
-                tf.cast(tf.math.divide_no_nan(valid, counted), tf.float32),
-                counted > 0,
-            )
-            # d(scaled loss)/d(probe) = loss scale / replicas; a loss that leaves
-            # out the layer's losses gives zero, read as an unscaled loss.
-            loss_scale = probe * replicas
-            loss_scale = tf.where(loss_scale == 0.0, tf.ones_like(probe), loss_scale)
-            coefficient = tf.cast(alpha * loss_scale, wide) / tf.maximum(valid, 1.0)
-            grads = [coefficient * s for s in sums]
-            usable = tf.logical_and(
-                alpha > 0.0,
-                tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads]),
-            )
-            grads = [
-                tf.cast(tf.where(usable, g, tf.zeros_like(g)), k.dtype)
-                for g, k in zip(grads, kernels)
-            ]
-            return (None, *grads)
+            coefficient = omega_coefficient(alpha, statistics, probe, tracker)
+            grads = keep_if_finite([coefficient * s for s in sums], alpha)
+            return (None, *[tf.cast(g, k.dtype) for g, k in zip(grads, kernels)])
 
         return outputs, grad
 
@@ -111,135 +124,164 @@ def activation_name(activation):
 
 
 def fused_simple_rnn(
-    projected,
+    inputs,
     initial_state,
+    kernel,
+    bias,
     recurrent_kernel,
-    accumulator,
-    statistics,
+    alpha,
+    tracker,
     activation,
     step_mask=None,
     recurrent_mask=None,
+    return_sequences=True,
     ratio="squared",
 ):
     """SimpleRNN recurrence whose backward pass also yields Omega's gradient.
 
-    Forward, time-major:
+    Forward, time-major, in the operation order of `keras.layers.SimpleRNNCell`:
 
     ```python
-    h[t] = activation(projected[t] + (h[t-1] * recurrent_mask) @ recurrent_kernel)
+    h_in = h[t-1] * recurrent_mask
+    h[t] = activation(inputs[t] @ kernel + bias + h_in @ recurrent_kernel)
     h[t] = where(step_mask[t], h[t], h[t-1])
     ```
 
-    Backward, from `dE/dH` for all states: `delta[t] = dE/dh_t` (total), `a[t] =
-    delta[t] * f'(h[t])`, `v[t] = (a[t] @ recurrent_kernel.T) * recurrent_mask`
-    (which is also the recurrent part of `delta[t-1]`), and for Omega, with
-    `delta`, the states and `f'` held fixed,
-    `dOmega_{t,b}/dU = 2 * slope[t,b] * outer(v[t,b] * recurrent_mask[b], a[t,b])`.
-    The Omega sums go to `accumulator` and `statistics` (see `omega_gate`).
+    Backward, one step at a time from the last: `delta = dE/dh_t` (the total
+    derivative), `a = delta * f'(h_t)`, `v = (a @ recurrent_kernel.T) *
+    recurrent_mask` (the recurrent part of `delta` at `t-1`, and the error that
+    Omega_t compares with `delta`), and with `delta`, the states and `f'` held
+    fixed, `dOmega_{t,b}/dU = 2 * slope[t,b] * outer(v[t,b] * recurrent_mask[b],
+    a[t,b])`. The gradients of `kernel`, `bias`, the recurrent kernel and Omega's
+    accumulator come from one product per step, `[x_t, 1, h_in, 2 slope v]^T a`; nothing of
+    size `(time, batch, units)` is kept but the states themselves. The Omega sums
+    go to `accumulator` and `statistics` (see `omega_gate`).
 
     Args:
-        projected: `(time, batch, units)`, `inputs @ kernel + bias`.
+        inputs: `(time, batch, features)`.
         initial_state: `(batch, units)`.
+        kernel: `(features, units)`; bias: `(units,)` or None.
         recurrent_kernel: `(units, units)`.
-        accumulator: `(units, units)` zeros from `omega_gate`.
-        statistics: `(3,)` zeros from `omega_gate`.
+        alpha: float32 scalar tensor, the weight of Omega.
+        tracker: `OmegaTracker` to record Omega in (see `omega_coefficient`).
         activation: one of the names of `activation_name`.
         step_mask: optional bool `(time, batch)`; False marks a masked step.
         recurrent_mask: optional `(batch, units)` recurrent-dropout mask.
+        return_sequences: return all states, or only the last one.
         ratio: `"squared"` or `"norm"`, see `omega_pair_terms`.
 
     Returns:
-        All states, `(time, batch, units)`.
+        `(states, loss_probe)`: all states `(time, batch, units)` or the last
+        state `(batch, units)`, and a float32 zero scalar that must be added to
+        the loss (see `omega_coefficient`).
     """
     derivative = _DERIVATIVES_FROM_OUTPUT[activation]
     forward_activation = keras.activations.get(activation)
-    wide = statistics_dtype(projected.dtype)
+    wide = statistics_dtype(inputs.dtype)
+    features = kernel.shape[0]
+    has_bias = bias is not None
+    if not has_bias:
+        bias = tf.zeros([kernel.shape[1]], kernel.dtype)
 
     @tf.custom_gradient
-    def recurrence(projected, initial_state, recurrent_kernel, accumulator, statistics):
-        steps = tf.shape(projected)[0]
+    def recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha):
+        steps = tf.shape(inputs)[0]
+        projected = tf.matmul(inputs, kernel)
+        if has_bias:
+            projected = projected + bias
 
         def forward_step(t, h, states):
             h_in = h if recurrent_mask is None else h * recurrent_mask
             h_new = forward_activation(projected[t] + tf.matmul(h_in, recurrent_kernel))
             if step_mask is not None:
                 h_new = tf.where(step_mask[t][:, None], h_new, h)
-            return t + 1, h_new, states.write(t, h_new)
+            return t + 1, h_new, states.write(t + 1, h_new)
 
-        _, _, states = tf.while_loop(
+        history = tf.TensorArray(inputs.dtype, size=steps + 1).write(0, initial_state)
+        _, _, history = tf.while_loop(
             lambda t, *_: t < steps,
             forward_step,
-            (0, initial_state, tf.TensorArray(projected.dtype, size=steps)),
+            (0, initial_state, history),
             maximum_iterations=steps,
         )
-        hidden = states.stack()
+        history = history.stack()  # h_0 ... h_T
+        output = history[1:] if return_sequences else history[-1]
+        probe = tf.zeros([], tf.float32)
 
-        def grad(d_hidden):
+        def grad(d_output, d_probe):
             def backward_step(t, carry, errors, transported, delta_sq):
-                delta = d_hidden[t] + carry
-                a = delta * derivative(hidden[t])
+                delta = carry + d_output[t] if return_sequences else carry
+                a = delta * derivative(history[t + 1])
                 if step_mask is not None:
-                    a = tf.where(step_mask[t][:, None], a, tf.zeros_like(a))
+                    keep = step_mask[t][:, None]
+                    a = tf.where(keep, a, tf.zeros_like(a))
                 v = tf.matmul(a, recurrent_kernel, transpose_b=True)
                 if recurrent_mask is not None:
                     v = v * recurrent_mask
-                carry = v
-                if step_mask is not None:
-                    carry = tf.where(step_mask[t][:, None], v, delta)
-                norm_sq = tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
+                carry = v if step_mask is None else tf.where(keep, v, delta)
                 return (
                     t - 1,
                     carry,
                     errors.write(t, a),
                     transported.write(t, v),
-                    delta_sq.write(t, norm_sq),
+                    delta_sq.write(
+                        t, tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
+                    ),
                 )
 
-            arrays = (
-                tf.TensorArray(projected.dtype, size=steps),
-                tf.TensorArray(projected.dtype, size=steps),
-                tf.TensorArray(wide, size=steps),
-            )
+            start = tf.zeros_like(initial_state) if return_sequences else d_output
             _, d_initial, errors, transported, delta_sq = tf.while_loop(
                 lambda t, *_: t >= 0,
                 backward_step,
-                (steps - 1, tf.zeros_like(initial_state), *arrays),
+                (
+                    steps - 1,
+                    start,
+                    tf.TensorArray(inputs.dtype, size=steps),
+                    tf.TensorArray(inputs.dtype, size=steps),
+                    tf.TensorArray(wide, size=steps),
+                ),
                 maximum_iterations=steps,
             )
             errors, transported = errors.stack(), transported.stack()
             delta_sq = delta_sq.stack()
-
-            previous = tf.concat([initial_state[None], hidden[:-1]], axis=0)
-            if recurrent_mask is not None:
-                previous = previous * recurrent_mask
-            units = tf.shape(errors)[-1]
-            flat_errors = tf.reshape(errors, [-1, units])
-            d_kernel = tf.matmul(
-                tf.reshape(previous, [-1, units]), flat_errors, transpose_a=True
-            )
-
+            units = tf.shape(recurrent_kernel)[0]
             transported_wide = tf.cast(transported, wide)
             valid = _omega_math.valid_pairs(delta_sq, step_mask)
             omega, slope = _omega_math.omega_pair_terms(
                 tf.reduce_sum(tf.square(transported_wide), -1), delta_sq, valid, ratio
             )
-            weighted = 2.0 * slope[..., None] * transported_wide
+            counted = tf.ones_like(valid) if step_mask is None else step_mask
+            coefficient = omega_coefficient(
+                alpha,
+                _omega_math.omega_statistics(omega, valid, counted),
+                d_probe,
+                tracker,
+            )
+            # alpha * dOmega/dU = sum over (t, b) of outer(w[t,b], a[t,b]) with
+            # w = coefficient * 2 slope * v * recurrent_mask: it joins the masked
+            # previous states in the one product that gives the recurrent gradient.
+            (weighted,) = keep_if_finite(
+                [coefficient * 2.0 * slope[..., None] * transported_wide], alpha
+            )
+            combined = tf.cast(history[:-1], wide) + weighted
             if recurrent_mask is not None:
-                weighted = weighted * tf.cast(recurrent_mask, wide)
-            d_accumulator = tf.matmul(
-                tf.reshape(weighted, [-1, units]),
-                tf.cast(flat_errors, wide),
+                combined = combined * tf.cast(recurrent_mask, wide)
+            flat_errors = tf.reshape(errors, [-1, units])
+            d_recurrent = tf.matmul(
+                tf.reshape(tf.cast(combined, errors.dtype), [-1, units]),
+                flat_errors,
                 transpose_a=True,
             )
-            counted = tf.ones_like(valid) if step_mask is None else step_mask
-            d_statistics = _omega_math.omega_statistics(omega, valid, counted)
-            return errors, d_initial, d_kernel, d_accumulator, d_statistics
+            d_kernel = tf.matmul(
+                tf.reshape(inputs, [-1, features]), flat_errors, transpose_a=True
+            )
+            d_inputs = tf.matmul(errors, kernel, transpose_b=True)
+            d_bias = tf.reduce_sum(flat_errors, 0) if has_bias else None
+            return (d_inputs, d_initial, d_kernel, d_bias, d_recurrent, None)
 
-        return hidden, grad
+        return (output, probe), grad
 
-    return recurrence(
-        projected, initial_state, recurrent_kernel, accumulator, statistics
-    )
+    return recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha)
 
 
 def omega_probe(cell, kernel_indices, training, ratio="squared"):
@@ -268,7 +310,9 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
             kernels = [w[i] for i in kernel_indices]
 
             def grad(*deltas):
-                deltas = [tf.zeros_like(s) if d is None else d for d, s in zip(deltas, new)]
+                deltas = [
+                    tf.zeros_like(s) if d is None else d for d, s in zip(deltas, new)
+                ]
                 with tf.GradientTape() as outer:
                     outer.watch(kernels)
                     with tf.GradientTape() as inner:
@@ -290,10 +334,7 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                         ]
                     )
                     delta_sq = tf.add_n(
-                        [
-                            tf.reduce_sum(tf.square(tf.cast(d, wide)), -1)
-                            for d in deltas
-                        ]
+                        [tf.reduce_sum(tf.square(tf.cast(d, wide)), -1) for d in deltas]
                     )
                     valid = _omega_math.valid_pairs(delta_sq)
                     omega, _ = _omega_math.omega_pair_terms(
@@ -313,9 +354,7 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
             return tuple(tf.identity(s) for s in new), grad
 
         return list(
-            identity(
-                *new_states, inputs, *states, *weights, *accumulators, statistics
-            )
+            identity(*new_states, inputs, *states, *weights, *accumulators, statistics)
         )
 
     return probe

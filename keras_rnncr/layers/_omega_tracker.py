@@ -22,7 +22,9 @@ class OmegaTracker(keras.metrics.Metric):
         self.active = False
 
     def _scalar(self, name):
-        return self.add_variable((), "zeros", dtype="float32", aggregation="mean", name=name)
+        return self.add_variable(
+            (), "zeros", dtype="float32", aggregation="mean", name=name
+        )
 
     def record(self, omega, valid_fraction, counted):
         """Adds one batch's Omega and valid fraction when `counted` is true."""
@@ -38,7 +40,9 @@ class OmegaTracker(keras.metrics.Metric):
         if not self.active:
             return {}
         return {
-            self.name: tf.math.divide_no_nan(self.omega_total.value, self.batches.value),
+            self.name: tf.math.divide_no_nan(
+                self.omega_total.value, self.batches.value
+            ),
             f"{self.name}_valid": tf.math.divide_no_nan(
                 self.valid_total.value, self.batches.value
             ),

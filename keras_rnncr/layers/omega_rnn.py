@@ -114,30 +114,31 @@ class OmegaMixin:
 
     def _fused_loop(self, inputs, initial_state, step_mask, alpha, activation):
         cell = self.cell
-        kernel = tf.convert_to_tensor(cell.recurrent_kernel)
-        accumulators, statistics, probe = _omega_ops.omega_gate(
-            alpha, [kernel], self.omega_tracker
-        )
-        self.add_loss(probe)
         if cell.dropout > 0:
             inputs = inputs * cell.get_dropout_mask(inputs[0])
-        projected = tf.matmul(inputs, tf.convert_to_tensor(cell.kernel))
-        if cell.use_bias:
-            projected = projected + tf.convert_to_tensor(cell.bias)
         recurrent_mask = None
         if cell.recurrent_dropout > 0:
             recurrent_mask = cell.get_recurrent_dropout_mask(initial_state[0])
-        hidden = _omega_ops.fused_simple_rnn(
-            projected,
+        return_all = self.return_sequences or (
+            step_mask is not None and self.zero_output_for_mask
+        )
+        hidden, probe = _omega_ops.fused_simple_rnn(
+            inputs,
             initial_state[0],
-            kernel,
-            accumulators[0],
-            statistics,
+            tf.convert_to_tensor(cell.kernel),
+            tf.convert_to_tensor(cell.bias) if cell.use_bias else None,
+            tf.convert_to_tensor(cell.recurrent_kernel),
+            alpha,
+            self.omega_tracker,
             activation,
             step_mask=step_mask,
             recurrent_mask=recurrent_mask,
+            return_sequences=return_all,
             ratio=self.omega_ratio,
         )
+        self.add_loss(probe)
+        if not return_all:
+            return hidden[None], [hidden]
         outputs = hidden
         if step_mask is not None and self.zero_output_for_mask:
             outputs = tf.where(step_mask[..., None], hidden, tf.zeros_like(hidden))

@@ -109,7 +109,7 @@ def shrink_gradients(gradients, variables, shrink_factor):
     `W <- (1 - lr * shrink_factor) * W`.
     """
     shrunk = []
-    for g, v in zip(gradients, variables):
+    for g, v in zip(gradients, variables, strict=True):
         if is_recurrent_kernel(v):
             shrunk.append(shrink_factor * tf.cast(tf.convert_to_tensor(v), g.dtype))
         else:
@@ -129,7 +129,7 @@ def select(pred, if_true, if_false):
         map_values(b, lambda v, a=a: tf.where(pred, _values(a), v))
         if isinstance(b, tf.IndexedSlices) and isinstance(a, tf.IndexedSlices)
         else tf.where(pred, tf.convert_to_tensor(a), tf.convert_to_tensor(b))
-        for a, b in zip(if_true, if_false)
+        for a, b in zip(if_true, if_false, strict=True)
     ]
 
 

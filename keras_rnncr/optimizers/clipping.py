@@ -236,10 +236,14 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
             trainable_variables = list(trainable_variables)
         if not self.built:
             self.build(trainable_variables)
-        pairs = [(g, v) for g, v in zip(grads, trainable_variables) if g is not None]
+        pairs = [
+            (g, v)
+            for g, v in zip(grads, trainable_variables, strict=True)
+            if g is not None
+        ]
         if not pairs:
             return
-        grads, variables = (list(x) for x in zip(*pairs))
+        grads, variables = (list(x) for x in zip(*pairs, strict=True))
 
         context = tf.distribute.get_replica_context()
         if context is None:
@@ -300,26 +304,24 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         return threshold
 
     def _record(self, norm, threshold, clipped, nonfinite):
-        norm64 = tf.cast(norm, tf.float64)
-        one = tf.constant(1.0, tf.float64)
-        zero = tf.constant(0.0, tf.float64)
-        increment = tf.stack(
-            [
-                zero,
-                zero,
-                one,
-                tf.where(tf.logical_and(clipped, tf.logical_not(nonfinite)), one, zero),
-                tf.where(nonfinite, one, zero),
-                tf.where(nonfinite, zero, norm64),
-            ]
+        """Updates `clip_stats` (layout: `STATISTICS`) in a single assignment."""
+        _, _, steps, clipped_steps, nonfinite_steps, norm_sum = tf.unstack(
+            tf.convert_to_tensor(self.clip_stats)
         )
-        stats = tf.convert_to_tensor(self.clip_stats) + increment
-        stats = tf.tensor_scatter_nd_update(
-            stats,
-            [[0], [1]],  # grad_norm, clip_threshold
-            tf.stack([norm64, tf.cast(threshold, tf.float64)]),
+        norm = tf.cast(norm, tf.float64)
+        finite_clip = tf.logical_and(clipped, tf.logical_not(nonfinite))
+        self.clip_stats.assign(
+            tf.stack(
+                [
+                    norm,
+                    tf.cast(threshold, tf.float64),
+                    steps + 1.0,
+                    clipped_steps + tf.cast(finite_clip, tf.float64),
+                    nonfinite_steps + tf.cast(nonfinite, tf.float64),
+                    norm_sum + tf.where(nonfinite, tf.zeros_like(norm), norm),
+                ]
+            )
         )
-        self.clip_stats.assign(stats)
 
     def _apply_unless(self, skip, grads, variables, context):
         """Applies `grads` with the inner optimizer unless `skip` (same on all

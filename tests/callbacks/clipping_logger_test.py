@@ -34,7 +34,13 @@ def test_logs_reach_history_and_progress_bar(capsys):
     x[8, 0, 0] = np.nan  # second batch of the first epoch is non-finite
     model = _model(ClippedOptimizer(keras.optimizers.SGD(0.01), threshold=1.0))
     history = model.fit(
-        x, y, batch_size=8, epochs=2, shuffle=False, verbose=1, callbacks=[ClippingLogger()]
+        x,
+        y,
+        batch_size=8,
+        epochs=2,
+        shuffle=False,
+        verbose=1,
+        callbacks=[ClippingLogger()],
     )
     printed = capsys.readouterr().out
     for key in KEYS:
@@ -59,7 +65,15 @@ def test_per_batch_logs_match_the_optimizer():
 
     x, y = _data()
     model = _model(ClippedOptimizer(keras.optimizers.SGD(0.01), threshold=5.0))
-    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=[ClippingLogger(), Recorder()])
+    model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[ClippingLogger(), Recorder()],
+    )
     norms = []
     for logs, stats in seen:
         norms.append(stats["grad_norm"])
@@ -113,7 +127,9 @@ def test_finds_the_wrapper_under_mixed_precision():
     try:
         x, y = _data()
         model = _model(ClippedOptimizer(keras.optimizers.SGD(0.01), threshold=1.0))
-        history = model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[ClippingLogger()])
+        history = model.fit(
+            x, y, batch_size=8, epochs=1, verbose=0, callbacks=[ClippingLogger()]
+        )
     finally:
         keras.config.set_dtype_policy("float32")
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
@@ -123,5 +139,8 @@ def test_finds_the_wrapper_under_mixed_precision():
 def test_needs_a_clipped_optimizer():
     x, y = _data()
     model = _model(keras.optimizers.SGD(0.01))
-    with pytest.raises(ValueError, match="ClippingLogger needs a model compiled with a `ClippedOptimizer`"):
+    with pytest.raises(
+        ValueError,
+        match="ClippingLogger needs a model compiled with a `ClippedOptimizer`",
+    ):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ClippingLogger()])

@@ -63,7 +63,9 @@ def test_inference_is_keras_code_and_adds_no_loss():
     ours = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=3.0))
     theirs = _model(keras.layers.SimpleRNN(UNITS))
     _copy_weights(ours, theirs)
-    np.testing.assert_array_equal(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    np.testing.assert_array_equal(
+        ours.predict(x, verbose=0), theirs.predict(x, verbose=0)
+    )
     ours(x, training=False)
     assert not ours.losses
     ours(x, training=True)
@@ -89,7 +91,9 @@ def test_omega_gradient_matches_finite_differences():
     with_omega = _gradients(model, x, y)
     layer.omega = 0.0
     without = _gradients(model, x, y)
-    index = [w.path for w in model.trainable_weights].index(layer.cell.recurrent_kernel.path)
+    index = [w.path for w in model.trainable_weights].index(
+        layer.cell.recurrent_kernel.path
+    )
     library = with_omega[index] - without[index]
 
     # delta_k and f'(a_k) from the independent reference (probes).
@@ -103,7 +107,10 @@ def test_omega_gradient_matches_finite_differences():
         tape.watch(probes)
         h = tf.zeros((4, UNITS), tf.float64)
         for t in range(6):
-            h = tf.tanh(x[:, t] @ weights["kernel"] + h @ kernel + weights["bias"]) + probes[t]
+            h = (
+                tf.tanh(x[:, t] @ weights["kernel"] + h @ kernel + weights["bias"])
+                + probes[t]
+            )
             slopes.append(1.0 - h.numpy() ** 2)
         logits = h @ head[0] + head[1]
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
@@ -146,7 +153,9 @@ def test_norm_ratio_option_differs_and_trains():
 def test_go_backwards_equals_reversed_input():
     keras.utils.set_random_seed(5)
     x, y = _data()
-    backwards = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, go_backwards=True))
+    backwards = _model(
+        keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, go_backwards=True)
+    )
     forwards = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0))
     _copy_weights(backwards, forwards)
     a = _fit_once(backwards, x, y)
@@ -176,15 +185,24 @@ def test_layers_get_their_own_alpha():
     first = keras_rnncr.layers.SimpleRNN(UNITS, return_sequences=True, dtype="float64")
     second = keras_rnncr.layers.LSTM(UNITS, dtype="float64")
     inputs = keras.Input((STEPS, FEATURES), dtype="float64")
-    model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(second(first(inputs))))
+    model = keras.Model(
+        inputs, keras.layers.Dense(4, dtype="float64")(second(first(inputs)))
+    )
 
     def grads(a, b):
         first.omega, second.omega = a, b
         return _gradients(model, x, y)
 
-    base, only_first, only_second, both = grads(0, 0), grads(1, 0), grads(0, 1), grads(1, 0.5)
+    base, only_first, only_second, both = (
+        grads(0, 0),
+        grads(1, 0),
+        grads(0, 1),
+        grads(1, 0.5),
+    )
     for g0, g1, g2, g12 in zip(base, only_first, only_second, both):
-        np.testing.assert_allclose(g12, g0 + (g1 - g0) + 0.5 * (g2 - g0), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            g12, g0 + (g1 - g0) + 0.5 * (g2 - g0), rtol=1e-9, atol=1e-12
+        )
     changed = [not np.allclose(a, b) for a, b in zip(base, only_first)]
     assert sum(changed) == 1  # only the first layer's recurrent kernel
 
@@ -192,10 +210,14 @@ def test_layers_get_their_own_alpha():
 def test_bidirectional_logs_both_directions_and_matches_keras_inference():
     keras.utils.set_random_seed(8)
     x, y = _data()
-    ours = _model(keras.layers.Bidirectional(keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0)))
+    ours = _model(
+        keras.layers.Bidirectional(keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0))
+    )
     theirs = _model(keras.layers.Bidirectional(keras.layers.SimpleRNN(UNITS)))
     _copy_weights(ours, theirs)
-    np.testing.assert_array_equal(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    np.testing.assert_array_equal(
+        ours.predict(x, verbose=0), theirs.predict(x, verbose=0)
+    )
     history = ours.fit(x, y, epochs=1, verbose=0)
     names = [k for k in history.history if k.endswith("_omega")]
     assert len(names) == 2 and all(history.history[k][0] > 0 for k in names)
@@ -226,7 +248,9 @@ def test_return_state_and_dropout_train():
     )
     inputs = keras.Input((STEPS, FEATURES))
     output, state = layer(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Concatenate()([output, state])))
+    model = keras.Model(
+        inputs, keras.layers.Dense(4)(keras.layers.Concatenate()([output, state]))
+    )
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(x, y, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
@@ -253,7 +277,9 @@ def test_mixed_float16_matches_float32_update():
     _copy_weights(full, half)
     before = full.layers[1].cell.recurrent_kernel.numpy()
     a, b = _fit_once(full, x, y), _fit_once(half, x, y)
-    index = [w.path for w in full.weights].index(full.layers[1].cell.recurrent_kernel.path)
+    index = [w.path for w in full.weights].index(
+        full.layers[1].cell.recurrent_kernel.path
+    )
     update_full, update_half = a[index] - before, b[index] - before
     # Omega's share is large (alpha=50): a missing loss-scale factor would show.
     np.testing.assert_allclose(
@@ -277,7 +303,9 @@ def test_mirrored_strategy_matches_one_device():
         model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(h))
         model.compile(
             optimizer=keras.optimizers.SGD(0.1),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"),
+            loss=keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True, dtype="float64"
+            ),
         )
         return model
 
@@ -290,6 +318,7 @@ def test_mirrored_strategy_matches_one_device():
     h2 = mirrored.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(single.get_weights(), mirrored.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
     def logged(history):
         return [v for k, v in sorted(history.history.items()) if "omega" in k]
 
@@ -301,7 +330,9 @@ def test_config_round_trip_and_keras_file(tmp_path):
     keras.utils.set_random_seed(13)
     x, y = _data()
     layers = [
-        keras_rnncr.layers.SimpleRNN(UNITS, omega=1.5, omega_ratio="norm", activation="sigmoid"),
+        keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=1.5, omega_ratio="norm", activation="sigmoid"
+        ),
         keras_rnncr.layers.GRU(UNITS, omega=0.5),
         keras_rnncr.layers.LSTM(UNITS, omega=0.25),
         keras_rnncr.layers.RNN(keras.layers.SimpleRNNCell(UNITS), omega=2.0),
@@ -315,7 +346,9 @@ def test_config_round_trip_and_keras_file(tmp_path):
         path = tmp_path / f"{layer.name}.keras"
         model.save(path)
         loaded = keras.models.load_model(path)
-        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+        np.testing.assert_allclose(
+            loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+        )
         restored = loaded.layers[1]
         assert type(restored) is type(layer) and restored.omega == 0.125
         loaded.fit(x, y, epochs=1, verbose=0)
@@ -361,7 +394,9 @@ def test_argument_errors(kwargs, message):
 
 def test_setter_validates():
     layer = keras_rnncr.layers.SimpleRNN(UNITS)
-    with pytest.raises(ValueError, match="Argument `omega` must be a finite float >= 0"):
+    with pytest.raises(
+        ValueError, match="Argument `omega` must be a finite float >= 0"
+    ):
         layer.omega = -0.5
 
 

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras_rnncr
 from tests.layers import omega_reference as ref
@@ -66,7 +65,9 @@ def _model(make_layer, masked, per_step):
     model = keras.Model(inputs, outputs)
     model.compile(
         optimizer=keras.optimizers.SGD(LEARNING_RATE),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, dtype="float64"
+        ),
     )
     return model, layer
 
@@ -93,12 +94,16 @@ def test_fit_step_matches_reference(cell, masked, per_step):
         np.testing.assert_allclose(
             update, expected[name], rtol=1e-6, atol=1e-6 * np.abs(expected[name]).max()
         )
-    for variable, value, name in zip(head.weights, head_before, ["head_kernel", "head_bias"]):
+    for variable, value, name in zip(
+        head.weights, head_before, ["head_kernel", "head_bias"]
+    ):
         update = (variable.numpy() - value) / -LEARNING_RATE
         np.testing.assert_allclose(
             update, expected[name], rtol=1e-6, atol=1e-6 * np.abs(expected[name]).max()
         )
-    np.testing.assert_allclose(history.history[f"{layer.name}_omega"][0], omega, rtol=1e-5)
+    np.testing.assert_allclose(
+        history.history[f"{layer.name}_omega"][0], omega, rtol=1e-5
+    )
 
 
 def test_omega_changes_the_update():

@@ -100,7 +100,9 @@ def reference_gradients(
             loss = tf.reduce_sum(ce * weight) / (tf.reduce_sum(weight) + 1e-7)
         else:
             logits = output @ head_kernel + head_bias
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
+            )
     names = list(w)
     grads = tape.gradient(loss, [w[k] for k in names] + [head_kernel, head_bias])
     deltas = tape.gradient(loss, probes, unconnected_gradients="zero")
@@ -118,7 +120,9 @@ def reference_gradients(
                 if hold_activation_slope:
                     # f'(a_k) from the forward pass, as a constant.
                     with tf.GradientTape() as slope_tape:
-                        pre = x[:, t] @ w["kernel"] + previous[0] @ w["recurrent_kernel"]
+                        pre = (
+                            x[:, t] @ w["kernel"] + previous[0] @ w["recurrent_kernel"]
+                        )
                         pre = pre + w["bias"]
                         slope_tape.watch(pre)
                         post = step.activation(pre)
@@ -128,7 +132,9 @@ def reference_gradients(
                     linear = step(x[:, t], previous, w)
             delta = [tf.constant(d.numpy()) for d in deltas[t]]
             moved = inner.gradient(linear, previous, output_gradients=delta)
-            moved = [tf.zeros_like(p) if m is None else m for m, p in zip(moved, previous)]
+            moved = [
+                tf.zeros_like(p) if m is None else m for m, p in zip(moved, previous)
+            ]
             num = sum(tf.reduce_sum(v**2, -1) for v in moved)
             den = sum(tf.reduce_sum(d**2, -1) for d in delta)
             valid = np.logical_and(den.numpy() >= BOUND, keep[:, t])

@@ -12,9 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from _clipping_models import GLOBAL_BATCH  # noqa: E402
-from _clipping_models import make_data  # noqa: E402
-from _clipping_models import make_model  # noqa: E402
+from _clipping_models import (
+    GLOBAL_BATCH,  # noqa: E402
+    make_data,  # noqa: E402
+    make_model,  # noqa: E402
+)
 
 from keras_rnncr.optimizers import ClippedOptimizer  # noqa: E402
 

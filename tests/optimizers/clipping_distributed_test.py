@@ -4,15 +4,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from _clipping_models import make_model
-from _clipping_models import train
+from _clipping_models import make_model, train
 
 from keras_rnncr.callbacks import ClippingLogger
 from keras_rnncr.optimizers import ClippedOptimizer
 
 
 def _max_diff(a, b):
-    return max(float(np.max(np.abs(u - v))) for u, v in zip(a, b))
+    return max(float(np.max(np.abs(u - v))) for u, v in zip(a, b, strict=True))
 
 
 def _clipped_sgd():
@@ -80,7 +79,7 @@ def _step_with_one_bad_replica(strategy, nonfinite, bad_value=np.nan):
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf])
 def test_one_bad_replica_skip_leaves_every_weight(mirrored, bad_value):
     model, optimizer, before = _step_with_one_bad_replica(mirrored, "skip", bad_value)
-    for v, b in zip(model.trainable_variables, before):
+    for v, b in zip(model.trainable_variables, before, strict=True):
         np.testing.assert_array_equal(v.numpy(), b)
     assert optimizer.statistics()["nonfinite_steps"] == 1.0
     assert int(optimizer.iterations.numpy()) == 0
@@ -88,7 +87,7 @@ def test_one_bad_replica_skip_leaves_every_weight(mirrored, bad_value):
 
 def test_one_bad_replica_shrink_only_shrinks_recurrent_kernel(mirrored):
     model, optimizer, before = _step_with_one_bad_replica(mirrored, "shrink")
-    for v, b in zip(model.trainable_variables, before):
+    for v, b in zip(model.trainable_variables, before, strict=True):
         assert np.all(np.isfinite(v.numpy()))
         if "recurrent_kernel" in v.path:
             np.testing.assert_allclose(v.numpy(), (1 - 0.5 * 0.02) * b, rtol=1e-6)
@@ -114,6 +113,6 @@ def test_good_replicas_step_is_clipped_global_gradient(mirrored):
     count = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
     norm = 2.0 * np.sqrt(count)
     scale = min(1.0, 100.0 / norm)
-    for v, b in zip(model.trainable_variables, before):
+    for v, b in zip(model.trainable_variables, before, strict=True):
         np.testing.assert_allclose(v.numpy(), b - 0.5 * 2.0 * scale, rtol=1e-5)
     assert optimizer.statistics()["grad_norm"] == pytest.approx(norm, rel=1e-6)

@@ -41,12 +41,14 @@ def test_two_workers_take_the_one_device_step(tmp_path):
         env["TF_CONFIG"] = json.dumps(
             {"cluster": cluster, "task": {"type": "worker", "index": index}}
         )
-        env["PYTHONPATH"] = os.pathsep.join(
-            [ROOT, HERE, env.get("PYTHONPATH", "")]
-        )
+        env["PYTHONPATH"] = os.pathsep.join([ROOT, HERE, env.get("PYTHONPATH", "")])
         processes.append(
             subprocess.Popen(
-                [sys.executable, "_multi_worker_main.py", str(tmp_path / f"{index}.npz")],
+                [
+                    sys.executable,
+                    "_multi_worker_main.py",
+                    str(tmp_path / f"{index}.npz"),
+                ],
                 cwd=HERE,
                 env=env,
                 stdout=subprocess.PIPE,
@@ -61,7 +63,7 @@ def test_two_workers_take_the_one_device_step(tmp_path):
         for p in processes:
             if p.poll() is None:
                 p.kill()
-    for p, out in zip(processes, outputs):
+    for p, out in zip(processes, outputs, strict=True):
         assert p.returncode == 0, out[-3000:]
 
     expected = train(lambda: ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=1.0))
@@ -73,5 +75,5 @@ def test_two_workers_take_the_one_device_step(tmp_path):
             expected.optimizer.statistics()["grad_norm"], rel=1e-5
         )
         weights = [result[f"arr_{i}"] for i in range(len(expected.get_weights()))]
-        for a, b in zip(expected.get_weights(), weights):
+        for a, b in zip(expected.get_weights(), weights, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-6)

@@ -6,19 +6,17 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from _clipping_models import GLOBAL_BATCH
-from _clipping_models import make_data
-from _clipping_models import make_model
-from _clipping_models import train
+from _clipping_models import GLOBAL_BATCH, make_data, make_model, train
 
 from keras_rnncr.callbacks import ClippingLogger
-from keras_rnncr.optimizers import ClippedOptimizer
-from keras_rnncr.optimizers import PercentileThreshold
+from keras_rnncr.optimizers import ClippedOptimizer, PercentileThreshold
 
 
 def _sgd_step(grads, threshold, **kwargs):
     """One apply of `grads` to zero variables with SGD(lr=1); returns values."""
-    variables = [keras.Variable(np.zeros_like(g), name=f"v{i}") for i, g in enumerate(grads)]
+    variables = [
+        keras.Variable(np.zeros_like(g), name=f"v{i}") for i, g in enumerate(grads)
+    ]
     optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold, **kwargs)
     optimizer.apply([tf.constant(g) for g in grads], variables)
     return [-v.numpy() for v in variables], optimizer
@@ -53,7 +51,9 @@ def test_elementwise_mode():
 
 
 def test_sparse_gradients_are_clipped():
-    model = keras.Sequential([keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 4)])
+    model = keras.Sequential(
+        [keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 4)]
+    )
     optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold=1.0)
     with tf.GradientTape() as tape:
         loss = 100.0 * tf.reduce_sum(model(tf.constant([[1, 2, 3]])))
@@ -92,7 +92,7 @@ def test_shrink_uses_recurrent_kernel_path():
     grads = [tf.fill(v.shape, np.nan) for v in model.trainable_variables]
     optimizer.apply(grads, model.trainable_variables)
     names = []
-    for v, b in zip(model.trainable_variables, before):
+    for v, b in zip(model.trainable_variables, before, strict=True):
         if "recurrent_kernel" in v.path:
             names.append(v.path)
             np.testing.assert_allclose(v.numpy(), (1 - 0.5 * 0.02) * b, rtol=1e-6)
@@ -130,7 +130,7 @@ def test_fit_skips_a_nan_batch():
     history = model.fit(
         x, y, batch_size=GLOBAL_BATCH, epochs=2, verbose=0, callbacks=[ClippingLogger()]
     )
-    for a, b in zip(before, model.get_weights()):
+    for a, b in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert history.history["skipped_steps"] == [1.0, 2.0]
 
@@ -147,7 +147,7 @@ def test_jit_compile_matches_eager_graph():
     model.compile(optimizer=clipped(), loss="mse", jit_compile=True)
     x, y = make_data()
     model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=3, shuffle=False, verbose=0)
-    for u, v in zip(a, model.get_weights()):
+    for u, v in zip(a, model.get_weights(), strict=True):
         np.testing.assert_allclose(u, v, atol=1e-5)
 
 
@@ -171,7 +171,10 @@ def test_mixed_float16_clips_after_unscaling():
     assert stats["clipped_steps"] == applied
     initial = make_model().get_weights()
     moved = np.sqrt(
-        sum(np.sum(np.square(a - b)) for a, b in zip(initial, model.get_weights()))
+        sum(
+            np.sum(np.square(a - b))
+            for a, b in zip(initial, model.get_weights(), strict=True)
+        )
     )
     assert moved <= applied * 0.1 * 1.0 + 1e-3
 
@@ -198,7 +201,9 @@ def test_swap_ema_weights_through_loss_scale_optimizer():
             ema_optimizer = ema_optimizer.inner_optimizer
         # finalize_variable_values copied the EMA into the model at the end.
         for v, average in zip(
-            model.trainable_variables, ema_optimizer._model_variables_moving_average
+            model.trainable_variables,
+            ema_optimizer._model_variables_moving_average,
+            strict=True,
         ):
             np.testing.assert_allclose(v.numpy(), average.numpy(), atol=1e-6)
         x, _ = make_data()
@@ -267,7 +272,7 @@ def test_keras_round_trip_restores_inner_and_wrapper_state(tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded.optimizer, ClippedOptimizer)
-    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert int(loaded.optimizer.iterations.numpy()) == 3
     assert loaded.optimizer.statistics() == model.optimizer.statistics()
@@ -275,7 +280,7 @@ def test_keras_round_trip_restores_inner_and_wrapper_state(tmp_path):
     x, y = make_data()
     for m in (model, loaded):
         m.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
-    for a, b in zip(model.get_weights(), loaded.get_weights()):
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
@@ -284,7 +289,7 @@ def test_set_weights_covers_inner_variables():
     target = _every_argument()
     target.build(make_model().trainable_variables)
     target.set_weights([v.numpy() for v in source.variables])
-    for a, b in zip(source.variables, target.variables):
+    for a, b in zip(source.variables, target.variables, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
@@ -304,17 +309,48 @@ def test_export_serves_without_the_optimizer(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"threshold": -1.0}, ValueError, r"Argument `threshold` must be a positive float. Received: threshold=-1.0"),
+        (
+            {"threshold": -1.0},
+            ValueError,
+            r"Argument `threshold` must be a positive float. Received: threshold=-1.0",
+        ),
         ({"threshold": 0}, ValueError, r"Received: threshold=0"),
         ({"threshold": float("inf")}, ValueError, r"Received: threshold=inf"),
         ({"threshold": "median"}, ValueError, r"Received: threshold='median'"),
         ({"threshold": True}, ValueError, r"Received: threshold=True"),
-        ({"mode": "per_tensor"}, ValueError, r"Argument `mode` must be one of .*Received: mode='per_tensor'"),
-        ({"mode": "elementwise", "threshold": "zscore"}, ValueError, r"adaptive `threshold` needs `mode='global_norm'`"),
-        ({"nonfinite": "ignore"}, ValueError, r"Argument `nonfinite` must be one of .*Received: nonfinite='ignore'"),
-        ({"max_finite_norm": 0.0}, ValueError, r"Argument `max_finite_norm` must be a positive float or None. Received: max_finite_norm=0.0"),
-        ({"shrink_factor": -0.02}, ValueError, r"Argument `shrink_factor` must be a positive float. Received: shrink_factor=-0.02"),
-        ({"weight_decay": 0.1}, ValueError, r"does not support arguments: `weight_decay`. Set them on the `inner_optimizer`"),
+        (
+            {"mode": "per_tensor"},
+            ValueError,
+            r"Argument `mode` must be one of .*Received: mode='per_tensor'",
+        ),
+        (
+            {"mode": "elementwise", "threshold": "zscore"},
+            ValueError,
+            r"adaptive `threshold` needs `mode='global_norm'`",
+        ),
+        (
+            {"nonfinite": "ignore"},
+            ValueError,
+            r"Argument `nonfinite` must be one of .*Received: nonfinite='ignore'",
+        ),
+        (
+            {"max_finite_norm": 0.0},
+            ValueError,
+            r"Argument `max_finite_norm` must be a positive float or None. "
+            r"Received: max_finite_norm=0.0",
+        ),
+        (
+            {"shrink_factor": -0.02},
+            ValueError,
+            r"Argument `shrink_factor` must be a positive float. "
+            r"Received: shrink_factor=-0.02",
+        ),
+        (
+            {"weight_decay": 0.1},
+            ValueError,
+            r"does not support arguments: `weight_decay`. "
+            r"Set them on the `inner_optimizer`",
+        ),
     ],
 )
 def test_argument_errors(kwargs, error, message):
@@ -323,11 +359,17 @@ def test_argument_errors(kwargs, error, message):
 
 
 def test_inner_optimizer_type_error():
-    with pytest.raises(TypeError, match=r"Argument `inner_optimizer` must be a .*Received: inner_optimizer='sgd'"):
+    with pytest.raises(
+        TypeError,
+        match=r"Argument `inner_optimizer` must be a .*Received: inner_optimizer='sgd'",
+    ):
         ClippedOptimizer("sgd")
 
 
 @pytest.mark.parametrize("arg", ["clipnorm", "global_clipnorm", "clipvalue"])
 def test_clipping_on_inner_optimizer_is_an_error(arg):
-    with pytest.raises(ValueError, match=rf"inner optimizer sets `{arg}=2.0`.*before aggregation.*threshold=2.0"):
+    with pytest.raises(
+        ValueError,
+        match=rf"inner optimizer sets `{arg}=2.0`.*before aggregation.*threshold=2.0",
+    ):
         ClippedOptimizer(keras.optimizers.SGD(0.1, **{arg: 2.0}))

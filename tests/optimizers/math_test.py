@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import given
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -57,7 +56,7 @@ def test_direction_is_preserved(grads, threshold):
 def test_clipping_twice_changes_nothing(grads, threshold):
     once, _, _ = _clip(grads, threshold)
     twice, _, _ = _clip(once, threshold)
-    for a, b in zip(once, twice):
+    for a, b in zip(once, twice, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -66,7 +65,7 @@ def test_clipping_twice_changes_nothing(grads, threshold):
 def test_elementwise_bounds_every_element_and_is_idempotent(grads, threshold):
     once, _ = _math.clip_elementwise([tf.constant(g) for g in grads], threshold)
     twice, changed = _math.clip_elementwise(once, threshold)
-    for g, a, b in zip(grads, once, twice):
+    for g, a, b in zip(grads, once, twice, strict=True):
         assert np.all(np.abs(a.numpy()) <= np.float32(threshold))
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(a.numpy(), np.clip(g, -threshold, threshold))
@@ -75,7 +74,11 @@ def test_elementwise_bounds_every_element_and_is_idempotent(grads, threshold):
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
-    hnp.arrays(np.float32, st.integers(1, 9), elements=st.floats(0, 1e3, allow_subnormal=False, width=32)),
+    hnp.arrays(
+        np.float32,
+        st.integers(1, 9),
+        elements=st.floats(0, 1e3, allow_subnormal=False, width=32),
+    ),
     st.floats(1.0, 100.0),
 )
 def test_percentile_matches_numpy(values, percentile):

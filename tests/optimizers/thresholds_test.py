@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnncr.optimizers import AverageNormThreshold
-from keras_rnncr.optimizers import ClippedOptimizer
-from keras_rnncr.optimizers import PercentileThreshold
-from keras_rnncr.optimizers import ZScoreThreshold
+from keras_rnncr.optimizers import (
+    AverageNormThreshold,
+    ClippedOptimizer,
+    PercentileThreshold,
+    ZScoreThreshold,
+)
 
 INF = float("inf")
 
@@ -34,7 +36,9 @@ def _run(threshold, norms):
 
 def test_average_norm_threshold_sequence():
     # multiplier 2, warm-up 2: mean of earlier finite norms, times 2.
-    thresholds, clipped, _ = _run(AverageNormThreshold(2.0, warmup_steps=2), [1, 3, np.nan, 10, 2])
+    thresholds, clipped, _ = _run(
+        AverageNormThreshold(2.0, warmup_steps=2), [1, 3, np.nan, 10, 2]
+    )
     # The NaN step is skipped and does not enter the average.
     assert thresholds[:2] == [INF, INF]
     assert thresholds[3] == pytest.approx(4.0)  # 2 * (1 + 3) / 2
@@ -43,7 +47,9 @@ def test_average_norm_threshold_sequence():
 
 
 def test_percentile_threshold_sequence():
-    thresholds, clipped, _ = _run(PercentileThreshold(50.0, history_length=3), [4, 2, 6, 8])
+    thresholds, clipped, _ = _run(
+        PercentileThreshold(50.0, history_length=3), [4, 2, 6, 8]
+    )
     # History includes the current norm; the ring buffer keeps the last 3.
     expected = [
         np.percentile([4], 50),
@@ -75,24 +81,63 @@ def test_zscore_threshold_sequence():
 
 
 @pytest.mark.parametrize(
-    "name, cls", [("average", AverageNormThreshold), ("autoclip", PercentileThreshold), ("zclip", ZScoreThreshold), ("zscore", ZScoreThreshold), ("percentile", PercentileThreshold)]
+    "name, cls",
+    [
+        ("average", AverageNormThreshold),
+        ("autoclip", PercentileThreshold),
+        ("zclip", ZScoreThreshold),
+        ("zscore", ZScoreThreshold),
+        ("percentile", PercentileThreshold),
+    ],
 )
 def test_threshold_names(name, cls):
-    assert isinstance(ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=name).threshold, cls)
+    assert isinstance(
+        ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=name).threshold, cls
+    )
 
 
 @pytest.mark.parametrize(
     "factory, message",
     [
-        (lambda: AverageNormThreshold(multiplier=0.0), r"Argument `multiplier` must be a float > 0. Received: multiplier=0.0"),
-        (lambda: AverageNormThreshold(warmup_steps=1.5), r"Argument `warmup_steps` must be an integer > 0. Received: warmup_steps=1.5"),
-        (lambda: PercentileThreshold(percentile=150.0), r"Argument `percentile` must be a float in \(0, 100\]. Received: percentile=150.0"),
-        (lambda: PercentileThreshold(percentile=-5.0), r"Argument `percentile` must be a float > 0. Received: percentile=-5.0"),
-        (lambda: PercentileThreshold(history_length=0), r"Argument `history_length` must be an integer > 0. Received: history_length=0"),
-        (lambda: ZScoreThreshold(alpha=1.0), r"Argument `alpha` must be a float in \(0, 1\). Received: alpha=1.0"),
-        (lambda: ZScoreThreshold(z_thresh=-2.5), r"Argument `z_thresh` must be a float > 0. Received: z_thresh=-2.5"),
-        (lambda: ZScoreThreshold(warmup_steps=0), r"Argument `warmup_steps` must be an integer > 0. Received: warmup_steps=0"),
-        (lambda: ZScoreThreshold(epsilon=0.0), r"Argument `epsilon` must be a float > 0. Received: epsilon=0.0"),
+        (
+            lambda: AverageNormThreshold(multiplier=0.0),
+            r"Argument `multiplier` must be a float > 0. Received: multiplier=0.0",
+        ),
+        (
+            lambda: AverageNormThreshold(warmup_steps=1.5),
+            r"Argument `warmup_steps` must be an integer > 0. "
+            r"Received: warmup_steps=1.5",
+        ),
+        (
+            lambda: PercentileThreshold(percentile=150.0),
+            r"Argument `percentile` must be a float in \(0, 100\]. "
+            r"Received: percentile=150.0",
+        ),
+        (
+            lambda: PercentileThreshold(percentile=-5.0),
+            r"Argument `percentile` must be a float > 0. Received: percentile=-5.0",
+        ),
+        (
+            lambda: PercentileThreshold(history_length=0),
+            r"Argument `history_length` must be an integer > 0. "
+            r"Received: history_length=0",
+        ),
+        (
+            lambda: ZScoreThreshold(alpha=1.0),
+            r"Argument `alpha` must be a float in \(0, 1\). Received: alpha=1.0",
+        ),
+        (
+            lambda: ZScoreThreshold(z_thresh=-2.5),
+            r"Argument `z_thresh` must be a float > 0. Received: z_thresh=-2.5",
+        ),
+        (
+            lambda: ZScoreThreshold(warmup_steps=0),
+            r"Argument `warmup_steps` must be an integer > 0. Received: warmup_steps=0",
+        ),
+        (
+            lambda: ZScoreThreshold(epsilon=0.0),
+            r"Argument `epsilon` must be a float > 0. Received: epsilon=0.0",
+        ),
     ],
 )
 def test_rule_argument_errors(factory, message):
@@ -101,9 +146,16 @@ def test_rule_argument_errors(factory, message):
 
 
 @pytest.mark.parametrize(
-    "rule", [AverageNormThreshold(3.0, 7), PercentileThreshold(20.0, 9), ZScoreThreshold(0.9, 2.0, 5, 1e-5)]
+    "rule",
+    [
+        AverageNormThreshold(3.0, 7),
+        PercentileThreshold(20.0, 9),
+        ZScoreThreshold(0.9, 2.0, 5, 1e-5),
+    ],
 )
 def test_rule_config_round_trip(rule):
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(rule))
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(rule)
+    )
     assert type(restored) is type(rule)
     assert restored.get_config() == rule.get_config()

@@ -1,0 +1,215 @@
+"""Step time and peak memory of the Omega SimpleRNN against Keras and a naive version.
+
+Three models, identical but for the recurrent layer, are trained with plain SGD on
+the same batches in the same process:
+
+* `keras`: `keras.layers.SimpleRNN` (no Omega), the baseline;
+* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` (fused back-propagation);
+* `two_tape`: a naive SGD-CR written as in the paper notes' recipe: a probe added
+  to every state gives dE/dh_k through a first tape, and a second tape
+  differentiates Omega with respect to the recurrent kernel.
+
+Step time is the median over rounds of the mean time of `--steps` training steps
+of `fit`, the models taking turns so that drift in the machine hits all alike.
+Peak memory is TensorFlow's allocator peak on the device during one training step
+(`tf.config.experimental.get_memory_info`; on a CPU this needs the BFC allocator,
+which the script selects for all three models). Inference is compared output for
+output. Run:
+
+    python benchmarks/omega_speed.py --lengths 100 500
+"""
+
+import os
+
+# The CPU allocator records peaks only in its BFC form (same allocator for all).
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_rnncr  # noqa: E402
+
+ALPHA = 2.0
+
+
+class ProbedCell(keras.layers.SimpleRNNCell):
+    """SimpleRNN cell whose input carries a zero probe added to the new state."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.state_size = units
+
+    def build(self, input_shape):
+        super().build((input_shape[0], input_shape[-1] - self.units))
+
+    def call(self, inputs, states, training=False):
+        x, probe = inputs[:, : -self.units], inputs[:, -self.units :]
+        h, _ = super().call(x, states, training=training)
+        h = h + probe
+        return h, [h]
+
+
+class TwoTapeModel(keras.Model):
+    """SGD-CR with an explicit probe tape and a second tape for Omega."""
+
+    def __init__(self, units, classes):
+        super().__init__()
+        self.units = units
+        self.rnn = keras.layers.RNN(ProbedCell(units), return_sequences=True)
+        self.head = keras.layers.Dense(classes)
+
+    def call(self, x, training=False):
+        probe = tf.zeros(tf.concat([tf.shape(x)[:2], [self.units]], 0), x.dtype)
+        return self.head(self.rnn(tf.concat([x, probe], -1))[:, -1])
+
+    def train_step(self, data):
+        x, y = data
+        probe = tf.zeros(tf.concat([tf.shape(x)[:2], [self.units]], 0), x.dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(probe)
+            hidden = self.rnn(tf.concat([x, probe], -1), training=True)
+            loss = self.compute_loss(x, y, self.head(hidden[:, -1]))
+        variables = self.trainable_variables
+        *grads, delta = tape.gradient(loss, variables + [probe])
+        cell = self.rnn.cell
+        hidden, delta = tf.stop_gradient(hidden), tf.stop_gradient(delta)
+        with tf.GradientTape() as second:
+            kernel = tf.convert_to_tensor(cell.recurrent_kernel)
+            second.watch(kernel)
+            moved = tf.matmul(delta * (1 - hidden**2), kernel, transpose_b=True)
+            num = tf.reduce_sum(moved**2, -1)
+            den = tf.reduce_sum(delta**2, -1)
+            valid = den >= 1e-20
+            ratio = num / tf.where(valid, den, 1.0)
+            terms = tf.where(valid, (ratio - 1.0) ** 2, 0.0)
+            omega = tf.reduce_sum(terms) / tf.maximum(
+                tf.reduce_sum(tf.cast(valid, tf.float32)), 1.0
+            )
+        omega_grad = second.gradient(omega, kernel)
+        index = [v.path for v in variables].index(cell.recurrent_kernel.path)
+        grads[index] = grads[index] + ALPHA * omega_grad
+        self.optimizer.apply(grads, variables)
+        return {"loss": loss}
+
+
+def build(kind, steps, features, units, classes, jit_compile):
+    inputs = keras.Input((steps, features))
+    if kind == "two_tape":
+        model = TwoTapeModel(units, classes)
+        model(np.zeros((1, steps, features), "float32"))
+    else:
+        layer = (
+            keras.layers.SimpleRNN(units)
+            if kind == "keras"
+            else keras_rnncr.layers.SimpleRNN(units, omega=ALPHA)
+        )
+        model = keras.Model(inputs, keras.layers.Dense(classes)(layer(inputs)))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def peak_memory(model, x, y, device):
+    tf.config.experimental.reset_memory_stats(device)
+    base = tf.config.experimental.get_memory_info(device)["current"]
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+    return tf.config.experimental.get_memory_info(device)["peak"] - base
+
+
+def run(length, args, device):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(args.batch, length, args.features)).astype("float32")
+    y = rng.integers(0, args.classes, size=(args.batch,))
+    data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
+    kinds = ["keras", "keras_rnncr", "two_tape"]
+    keras.utils.set_random_seed(0)
+    models = {
+        k: build(k, length, args.features, args.units, args.classes, args.jit_compile)
+        for k in kinds
+    }
+    reference = models["keras"].get_weights()
+    for kind in kinds[1:]:
+        models[kind].set_weights(reference)
+    memory = {k: peak_memory(m, x, y, device) for k, m in models.items()}
+    for model in models.values():  # warm-up beyond the first trace
+        model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    times = {k: [] for k in kinds}
+    for _ in range(args.rounds):
+        for kind in kinds:
+            start = time.perf_counter()
+            models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
+            times[kind].append((time.perf_counter() - start) / args.steps)
+    step = {k: statistics.median(v) for k, v in times.items()}
+    fresh = {
+        k: build(k, length, args.features, args.units, args.classes, False)
+        for k in kinds[:2]
+    }
+    fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
+    outputs = [m.predict(x, verbose=0, batch_size=args.batch) for m in fresh.values()]
+    return {
+        "length": length,
+        "step_seconds": step,
+        "peak_memory_bytes": memory,
+        "step_ratio_vs_keras": {k: step[k] / step["keras"] for k in kinds},
+        "memory_ratio_vs_keras": {k: memory[k] / memory["keras"] for k in kinds},
+        "inference_max_abs_difference": float(np.abs(outputs[0] - outputs[1]).max()),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[100, 500])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--units", type=int, default=128)
+    parser.add_argument("--features", type=int, default=10)
+    parser.add_argument("--classes", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=10, help="steps per timing")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--jit-compile", action="store_true")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    gpus = tf.config.list_logical_devices("GPU")
+    device = "GPU:0" if gpus else "CPU:0"
+    header = {
+        "machine": platform.processor() or platform.machine(),
+        "device": device,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "args": vars(args),
+    }
+    print(json.dumps(header))
+    results = []
+    for length in args.lengths:
+        result = run(length, args, device)
+        results.append(result)
+        print(
+            f"T={length}: step ms keras {1e3 * result['step_seconds']['keras']:.2f}, "
+            f"keras_rnncr {1e3 * result['step_seconds']['keras_rnncr']:.2f} "
+            f"({result['step_ratio_vs_keras']['keras_rnncr']:.3f}x), two-tape "
+            f"{1e3 * result['step_seconds']['two_tape']:.2f} "
+            f"({result['step_ratio_vs_keras']['two_tape']:.3f}x); peak memory MiB "
+            f"keras {result['peak_memory_bytes']['keras'] / 2**20:.1f}, keras_rnncr "
+            f"{result['peak_memory_bytes']['keras_rnncr'] / 2**20:.1f} "
+            f"({result['memory_ratio_vs_keras']['keras_rnncr']:.3f}x), two-tape "
+            f"{result['peak_memory_bytes']['two_tape'] / 2**20:.1f} "
+            f"({result['memory_ratio_vs_keras']['two_tape']:.3f}x); inference max "
+            f"|diff| {result['inference_max_abs_difference']:.1e}",
+            flush=True,
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({**header, "results": results}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
