@@ -7,7 +7,8 @@ and prints the median step time of each and the median ratio. Blocks of steps of
 the two optimizers are interleaved and compared pairwise, so that drift of the
 machine affects both alike.
 
-Run: `python benchmarks/clip_overhead.py` (about a minute on a 2-core CPU).
+Run from the repository root: `PYTHONPATH=. python benchmarks/clip_overhead.py`
+(about 40 s on a 2-core CPU).
 """
 
 import argparse

@@ -6,5 +6,16 @@ from keras_rnncr.callbacks.omega_scheduler import (
     OmegaScheduler,
     omega_layers,
 )
+from keras_rnncr.callbacks.spectral_radius import (
+    SpectralRadiusLogger,
+    spectral_radius,
+)
 
-__all__ = ["ClippingLogger", "InverseTimeOmega", "OmegaScheduler", "omega_layers"]
+__all__ = [
+    "ClippingLogger",
+    "InverseTimeOmega",
+    "OmegaScheduler",
+    "SpectralRadiusLogger",
+    "omega_layers",
+    "spectral_radius",
+]

@@ -43,13 +43,11 @@ class InverseTimeOmega:
     """
 
     def __init__(self, initial):
-        if isinstance(initial, bool) or not isinstance(initial, (int, float)):
+        number = isinstance(initial, (int, float)) and not isinstance(initial, bool)
+        if not number or not initial > 0:
             raise ValueError(
-                f"Argument `initial` must be a positive float. Received: initial={initial!r}"
-            )
-        if not initial > 0:
-            raise ValueError(
-                f"Argument `initial` must be a positive float. Received: initial={initial!r}"
+                "Argument `initial` must be a positive float. "
+                f"Received: initial={initial!r}"
             )
         self.initial = float(initial)
 

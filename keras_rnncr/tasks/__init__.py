@@ -24,7 +24,10 @@ from keras_rnncr.tasks.temporal_order import (
     temporal_order_batch,
 )
 
+from keras_rnncr.tasks.models import METHODS, task_model  # noqa: E402
+
 __all__ = [
+    "METHODS",
     "TASKS",
     "SequenceErrorRate",
     "SquaredErrorRate",
@@ -46,5 +49,6 @@ __all__ = [
     "temporal_order",
     "temporal_order_3bit",
     "temporal_order_3bit_batch",
+    "task_model",
     "temporal_order_batch",
 ]

@@ -1,0 +1,85 @@
+"""The paper's model for the synthetic tasks, for each training method."""
+
+import keras
+
+from keras_rnncr.initializers import paper_initializers
+from keras_rnncr.layers import SimpleRNN
+from keras_rnncr.optimizers import ClippedOptimizer
+from keras_rnncr.tasks.registry import get_task
+
+METHODS = ("sgd", "sgd-c", "sgd-cr")
+
+# Input/output sizes of the released code's tasks (paper.md §4).
+_SIZES = {
+    "temporal_order": (6, 4),
+    "temporal_order_3bit": (6, 8),
+    "addition": (2, 1),
+    "multiplication": (2, 1),
+    "permutation": (100, 100),
+}
+
+
+def task_model(
+    task,
+    method="sgd-cr",
+    units=50,
+    scheme="basic_tanh",
+    learning_rate=0.01,
+    threshold=1.0,
+    omega=4.0,
+    seed=None,
+    jit_compile="auto",
+    n_values=5,
+):
+    """A compiled SimpleRNN model for a synthetic task, trained with SGD(-C)(-R).
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.1: 50 hidden units, minibatch SGD
+    without momentum at learning rate 0.01, clipping threshold 1 (SGD-C) and the
+    Omega weight alpha (SGD-CR; 4 in Figure 7). Heads as in the released code:
+    softmax at the last step, at every step (memorization), or linear.
+
+    Args:
+        task: a name of `keras_rnncr.tasks.TASKS`.
+        method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega).
+        units: hidden units.
+        scheme: initialisation scheme of `keras_rnncr.initializers`.
+        learning_rate, threshold, omega: as above (`omega` only for sgd-cr).
+        seed: seed of the initialisers.
+        jit_compile: passed to `compile`.
+        n_values: alphabet size of memorization.
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
+        )
+    spec = get_task(task)
+    inputs_size, outputs_size = _SIZES.get(task, (n_values + 2, n_values + 1))
+    init = paper_initializers(scheme, seed=seed)
+    layer = SimpleRNN(
+        units,
+        activation=init["activation"],
+        kernel_initializer=init["kernel_initializer"],
+        recurrent_initializer=init["recurrent_initializer"],
+        return_sequences=spec.output_head == "softmax",
+        omega=omega if method == "sgd-cr" else 0.0,
+        name="rnn",
+    )
+    linear = spec.output_head == "last_linear"
+    head = keras.layers.Dense(
+        outputs_size,
+        kernel_initializer=init["output_initializer"],
+        activation=None if linear else "softmax",
+        name="head",
+    )
+    inputs = keras.Input((None, inputs_size), name="sequence")
+    model = keras.Model(inputs, head(layer(inputs)), name=f"{task}_{method}")
+    optimizer = keras.optimizers.SGD(learning_rate)
+    if method != "sgd":
+        optimizer = ClippedOptimizer(optimizer, threshold=threshold)
+    model.compile(
+        optimizer=optimizer,
+        loss="mse" if linear else "sparse_categorical_crossentropy",
+        metrics=[spec.error_metric()],
+        jit_compile=jit_compile,
+    )
+    return model
