@@ -1,0 +1,74 @@
+"""Tests of OmegaScheduler, InverseTimeOmega and SpectralRadiusLogger."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_rnncr
+
+
+def _model():
+    inputs = keras.Input((5, 2))
+    h = keras.layers.Bidirectional(keras_rnncr.layers.SimpleRNN(3, omega=1.0))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1)(h))
+    model.compile("sgd", "mse")
+    return model
+
+
+def test_inverse_time_schedule_values_and_config():
+    schedule = keras_rnncr.callbacks.InverseTimeOmega(0.5)
+    assert [schedule(e) for e in range(3)] == [0.5, 0.25, 0.5 / 3]
+    clone = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(schedule)
+    )
+    assert clone.initial == 0.5
+
+
+@pytest.mark.parametrize("initial", [0, -1.0, "a", True])
+def test_inverse_time_rejects_bad_initial(initial):
+    with pytest.raises(ValueError, match="Argument `initial` must be a positive"):
+        keras_rnncr.callbacks.InverseTimeOmega(initial)
+
+
+def test_scheduler_sets_every_omega_layer_and_logs_it():
+    model = _model()
+    x = np.random.default_rng(0).normal(size=(8, 5, 2)).astype("float32")
+    y = np.zeros((8, 1), "float32")
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(
+        keras_rnncr.callbacks.InverseTimeOmega(0.5)
+    )
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[scheduler])
+    layers = keras_rnncr.callbacks.omega_layers(model)
+    assert len(layers) == 2
+    assert all(layer.omega == pytest.approx(0.5 / 3) for layer in layers)
+    key = f"{layers[0].name}_alpha"
+    np.testing.assert_allclose(history.history[key], [0.5, 0.25, 0.5 / 3])
+
+
+def test_scheduler_errors():
+    with pytest.raises(TypeError, match="Argument `schedule` must be a callable"):
+        keras_rnncr.callbacks.OmegaScheduler(0.5)
+    inputs = keras.Input((3, 1))
+    model = keras.Model(inputs, keras.layers.SimpleRNN(2)(inputs))
+    model.compile("sgd", "mse")
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(lambda epoch: 1.0)
+    with pytest.raises(ValueError, match="found no keras_rnncr Omega layer"):
+        model.fit(
+            np.zeros((2, 3, 1)), np.zeros((2, 2)), verbose=0, callbacks=[scheduler]
+        )
+
+
+def test_spectral_radius_logger():
+    model = _model()
+    x = np.zeros((4, 5, 2), "float32")
+    history = model.fit(
+        x,
+        np.zeros((4, 1)),
+        verbose=0,
+        callbacks=[keras_rnncr.callbacks.SpectralRadiusLogger()],
+    )
+    layer = model.layers[1].forward_layer
+    expected = np.abs(np.linalg.eigvals(layer.cell.recurrent_kernel.numpy())).max()
+    np.testing.assert_allclose(
+        history.history[f"{layer.name}_spectral_radius"][0], expected, rtol=1e-6
+    )
