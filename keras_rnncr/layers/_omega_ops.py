@@ -260,10 +260,8 @@ def fused_simple_rnn(
             # alpha * dOmega/dU = sum over (t, b) of outer(w[t,b], a[t,b]) with
             # w = coefficient * 2 slope * v * recurrent_mask: it joins the masked
             # previous states in the one product that gives the recurrent gradient.
-            (weighted,) = keep_if_finite(
-                [coefficient * 2.0 * slope[..., None] * transported_wide], alpha
-            )
-            combined = tf.cast(history[:-1], wide) + weighted
+            (scale,) = keep_if_finite([coefficient * 2.0 * slope], alpha)
+            combined = tf.cast(history[:-1], wide) + scale[..., None] * transported_wide
             if recurrent_mask is not None:
                 combined = combined * tf.cast(recurrent_mask, wide)
             flat_errors = tf.reshape(errors, [-1, units])
