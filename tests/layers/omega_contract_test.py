@@ -287,43 +287,67 @@ def test_mixed_float16_matches_float32_update():
     )
 
 
+_MIRRORED_SCRIPT = """
+import keras, numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras_rnncr
+
+FEATURES, UNITS, STEPS = 3, 6, 9
+keras.utils.set_random_seed(12)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(8, STEPS, FEATURES))
+y = rng.integers(0, 4, size=(8,))
+x[4:, 6:] = 0.0  # the second replica's examples are shorter: masks differ
+
+
+def build():
+    inputs = keras.Input((STEPS, FEATURES), dtype="float64")
+    h = keras.layers.Masking(0.0, dtype="float64")(inputs)
+    h = keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, dtype="float64")(h)
+    h = keras_rnncr.layers.RNN(
+        keras.layers.GRUCell(UNITS, dtype="float64"), omega=1.0, dtype="float64"
+    )(keras.layers.RepeatVector(3, dtype="float64")(h))
+    model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(h))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"),
+    )
+    return model
+
+
+single = build()
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    mirrored = build()
+mirrored.set_weights(single.get_weights())
+h1 = single.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+h2 = mirrored.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+for a, b in zip(single.get_weights(), mirrored.get_weights()):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+def logged(history):
+    return [v for k, v in sorted(history.history.items()) if "omega" in k]
+
+
+assert len(logged(h1)) == 4
+np.testing.assert_allclose(logged(h1), logged(h2), rtol=1e-6)
+print("MIRRORED OK")
+"""
+
+
 def test_mirrored_strategy_matches_one_device():
-    keras.utils.set_random_seed(12)
-    x, y = _data(batch=8)
-    x = x.astype("float64")
-    x[4:, 6:] = 0.0  # the second replica's examples are shorter: masks differ
-
-    def build():
-        inputs = keras.Input((STEPS, FEATURES), dtype="float64")
-        h = keras.layers.Masking(0.0, dtype="float64")(inputs)
-        h = keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, dtype="float64")(h)
-        h = keras_rnncr.layers.RNN(
-            keras.layers.GRUCell(UNITS, dtype="float64"), omega=1.0, dtype="float64"
-        )(keras.layers.RepeatVector(3, dtype="float64")(h))
-        model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(h))
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.1),
-            loss=keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True, dtype="float64"
-            ),
-        )
-        return model
-
-    single = build()
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        mirrored = build()
-    mirrored.set_weights(single.get_weights())
-    h1 = single.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    h2 = mirrored.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
-    for a, b in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
-
-    def logged(history):
-        return [v for k, v in sorted(history.history.items()) if "omega" in k]
-
-    assert len(logged(h1)) == 4
-    np.testing.assert_allclose(logged(h1), logged(h2), rtol=1e-6)
+    """2 replicas on 2 logical CPUs take the 1-device step (own process: TF's
+    collective keys must not clash with other distributed tests)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", _MIRRORED_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "MIRRORED OK" in result.stdout, result.stderr[-3000:]
 
 
 def test_config_round_trip_and_keras_file(tmp_path):

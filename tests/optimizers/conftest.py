@@ -19,4 +19,12 @@ def mirrored():
     cpus = tf.config.list_logical_devices("CPU")
     if len(cpus) < 2:
         pytest.skip("needs 2 logical CPU devices (configured by tests/conftest.py)")
-    return tf.distribute.MirroredStrategy([cpus[0].name, cpus[1].name])
+    # Collective all-reduce instance keys restart with every strategy object in
+    # a process, so a collective run by another test file's strategy (with a
+    # different dtype) can collide with ours ("Collective instance 100 expected
+    # ... data_type"). Reducing through one device avoids collectives; the
+    # collective path is covered by the multi-worker test (separate processes).
+    return tf.distribute.MirroredStrategy(
+        [cpus[0].name, cpus[1].name],
+        cross_device_ops=tf.distribute.ReductionToOneDevice(),
+    )
