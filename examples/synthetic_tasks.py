@@ -16,10 +16,10 @@ error on fresh sequences is under 1% (the paper's success criterion). Writes
 `history.json`, `curves.png` (training loss, pre-clip gradient norm, Omega,
 spectral radius of W_rec, validation error) and `model.keras` to `--output`.
 
-Expected: with SGD-CR, temporal order at length 50 is solved within about
-10^4-2*10^4 updates (a few minutes on a 2-core CPU); SGD-C stays near chance
-much longer (paper.md §4 calibration). The README's first command runs a short
-budget at length 20.
+Expected: with SGD-CR, temporal order at length 50 falls under 1% error after a
+few 10^4 updates (measured here: 2.95% after 20,000 updates, about 2 ms per update
+on a 2-core CPU); SGD-C stays near chance much longer (paper.md §4 calibration).
+The README's first command runs length 50 with a budget of 50,000 updates.
 """
 
 import argparse
