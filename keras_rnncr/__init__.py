@@ -9,12 +9,24 @@ from keras_rnncr._backend import check_backend
 
 check_backend()
 
-from keras_rnncr import callbacks  # noqa: E402
-from keras_rnncr import datasets  # noqa: E402  (registers the TFDS builders)
-from keras_rnncr import initializers  # noqa: E402
-from keras_rnncr import layers  # noqa: E402
-from keras_rnncr import metrics  # noqa: E402
-from keras_rnncr import optimizers  # noqa: E402
-from keras_rnncr import tasks  # noqa: E402
+from keras_rnncr import (
+    callbacks,  # noqa: E402
+    datasets,  # noqa: E402  (registers the TFDS builders)
+    initializers,  # noqa: E402
+    layers,  # noqa: E402
+    metrics,  # noqa: E402
+    optimizers,  # noqa: E402
+    tasks,  # noqa: E402
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "metrics",
+    "optimizers",
+    "tasks",
+]

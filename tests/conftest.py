@@ -1,4 +1,4 @@
-"""Shared test set-up: two logical CPU devices so that tf.distribute tests run anywhere."""
+"""Shared test set-up: two logical CPU devices, so tf.distribute tests run anywhere."""
 
 import os
 

@@ -14,6 +14,7 @@ from keras_rnncr.tasks.metrics import (
     sequence_errors,
     squared_error_exceeds,
 )
+from keras_rnncr.tasks.models import METHODS, task_model  # noqa: E402
 from keras_rnncr.tasks.permutation import permutation, permutation_batch
 from keras_rnncr.tasks.registry import TASKS, TaskSpec, generate_batch, get_task
 from keras_rnncr.tasks.sampling import sample_length
@@ -23,8 +24,6 @@ from keras_rnncr.tasks.temporal_order import (
     temporal_order_3bit_batch,
     temporal_order_batch,
 )
-
-from keras_rnncr.tasks.models import METHODS, task_model  # noqa: E402
 
 __all__ = [
     "METHODS",
