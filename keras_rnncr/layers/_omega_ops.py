@@ -1,19 +1,19 @@
 """Graph ops that inject the Omega gradient during back-propagation through time.
 
-Three custom-gradient ops cooperate:
+Three custom-gradient ops:
 
-* `omega_gate` sits before the recurrence. Its outputs are zeros (accumulators
-  for the Omega gradient of each recurrent kernel, a vector of statistics, and a
-  scalar that the layer adds to the loss). In the backward pass it receives the
-  sums accumulated over all steps, normalises them by the number of valid
-  (step, example) pairs over the global batch, scales them by alpha and by the
-  loss scale, and returns them as the gradient of the recurrent kernels.
 * `fused_simple_rnn` runs a SimpleRNN recurrence with a hand-written backward
   pass that computes the total derivative `delta_k = dE/dh_k` step by step and,
-  from the very products that back-propagation needs anyway, the Omega terms.
+  from the products that back-propagation needs anyway, Omega and its gradient,
+  folded into the recurrent kernel's gradient.
 * `omega_probe` is the general form for any cell: an identity on the new state
   whose backward pass sees `delta_k` and differentiates Omega_k with respect to
   the recurrent kernel with the step's inputs, states and `delta_k` held fixed.
+  Its per-step sums flow, as gradients of zero accumulators, back to
+* `omega_gate`, which sits before the recurrence and turns the summed Omega
+  gradient into `alpha * dOmega/dW_rec` for the recurrent kernels.
+
+Both paths normalise, read the loss scale and log through `omega_coefficient`.
 """
 
 import keras
@@ -139,7 +139,7 @@ def fused_simple_rnn(
 ):
     """SimpleRNN recurrence whose backward pass also yields Omega's gradient.
 
-    Forward, time-major, in the operation order of `keras.layers.SimpleRNNCell`:
+    Forward, time-major (the input projection for all steps at once):
 
     ```python
     h_in = h[t-1] * recurrent_mask
@@ -150,12 +150,12 @@ def fused_simple_rnn(
     Backward, one step at a time from the last: `delta = dE/dh_t` (the total
     derivative), `a = delta * f'(h_t)`, `v = (a @ recurrent_kernel.T) *
     recurrent_mask` (the recurrent part of `delta` at `t-1`, and the error that
-    Omega_t compares with `delta`), and with `delta`, the states and `f'` held
-    fixed, `dOmega_{t,b}/dU = 2 * slope[t,b] * outer(v[t,b] * recurrent_mask[b],
-    a[t,b])`. The gradients of `kernel`, `bias`, the recurrent kernel and Omega's
-    accumulator come from one product per step, `[x_t, 1, h_in, 2 slope v]^T a`; nothing of
-    size `(time, batch, units)` is kept but the states themselves. The Omega sums
-    go to `accumulator` and `statistics` (see `omega_gate`).
+    Omega_t compares with `delta`). The loop keeps only `a`, `v` and
+    `||delta||^2`; after it, with `delta`, the states and `f'` held fixed,
+    `alpha * dOmega/dU = sum over (t, b) of outer(w[t,b], a[t,b])` with
+    `w = coefficient * 2 slope * v * recurrent_mask` (see `omega_coefficient`),
+    which joins the masked previous states in the one product that gives the
+    recurrent gradient, `((h[t-1] + w) * recurrent_mask)^T a`.
 
     Args:
         inputs: `(time, batch, features)`.
