@@ -12,6 +12,7 @@ check_backend()
 from keras_rnncr import (
     callbacks,  # noqa: E402
     datasets,  # noqa: E402  (registers the TFDS builders)
+    diagnostics,  # noqa: E402
     initializers,  # noqa: E402
     layers,  # noqa: E402
     metrics,  # noqa: E402
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "callbacks",
     "datasets",
+    "diagnostics",
     "initializers",
     "layers",
     "metrics",

@@ -1,0 +1,34 @@
+"""Tests for keras_rnncr.diagnostics.plot_history."""
+
+import pytest
+
+from keras_rnncr.diagnostics import plot_history
+
+pytest.importorskip("matplotlib")
+
+
+def test_one_panel_per_key_with_validation_overlay(tmp_path):
+    history = {
+        "loss": [3.0, 2.0, 1.5],
+        "val_loss": [3.1, 2.2, 1.9],
+        "rnn_omega": [1, 0.5, 0.2],
+    }
+    path = tmp_path / "curves.png"
+    figure = plot_history(history, path)
+    assert path.stat().st_size > 0
+    assert [axis.get_title() for axis in figure.axes] == ["loss", "rnn_omega"]
+    assert len(figure.axes[0].lines) == 2  # train and validation
+    assert len(figure.axes[1].lines) == 1
+
+
+def test_custom_x_values():
+    figure = plot_history({"loss": [1.0, 0.5]}, x=[1000, 2000], x_label="updates")
+    assert list(figure.axes[0].lines[0].get_xdata()) == [1000, 2000]
+    assert figure.axes[0].get_xlabel() == "updates"
+
+
+def test_bad_history_and_keys():
+    with pytest.raises(TypeError, match="Argument `history`"):
+        plot_history([1, 2, 3])
+    with pytest.raises(ValueError, match="None of the requested keys"):
+        plot_history({"loss": [1.0]}, keys=["accuracy"])
