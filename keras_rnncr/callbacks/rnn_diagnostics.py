@@ -1,0 +1,202 @@
+"""`RNNDiagnostics`: clipping, Omega and spectral-radius scalars in TensorBoard."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnncr.callbacks.clipping import ClippingLogger, find_clipped_optimizer
+from keras_rnncr.callbacks.omega_scheduler import omega_layers
+from keras_rnncr.callbacks.spectral_radius import _recurrent_layers, spectral_radius
+
+# Keras's gate order in the columns of `recurrent_kernel`.
+GATES = {
+    keras.layers.GRUCell: ("z", "r", "h"),
+    keras.layers.LSTMCell: ("i", "f", "c", "o"),
+}
+
+# What `tf.summary.scalar` (from the tensorboard package) attaches to a scalar;
+# written directly so that no tensorboard install is needed to log.
+_SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
+    plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars")
+)
+
+
+def recurrent_spectral_radii(model):
+    """Spectral radius of every recurrent kernel of `model`, keyed by log name.
+
+    A square kernel (`SimpleRNN`) gives `<layer>_spectral_radius`. The
+    `recurrent_kernel` of a `GRU` (`units x 3 units`) or `LSTM`
+    (`units x 4 units`) holds one square block per gate; each gives
+    `<layer>_spectral_radius_<gate>`, with the gates in Keras's column order
+    (`z`, `r`, `h` for GRU; `i`, `f`, `c`, `o` for LSTM).
+
+    Reference: Pascanu, Mikolov & Bengio, ICML 2013, §2.1: gradients vanish
+    when rho(W_rec) < 1/gamma and may explode when it is larger.
+
+    Note: the paper analyses a plain RNN; for gated cells the per-gate radii
+    are a diagnostic, not a bound.
+
+    Args:
+        model: a built `keras.Model`.
+
+    Returns:
+        A dict `{name: float}`.
+    """
+    radii = {}
+    for layer in _recurrent_layers(model):
+        kernel = layer.cell.recurrent_kernel.numpy()
+        rows, columns = kernel.shape
+        if rows == columns:
+            radii[f"{layer.name}_spectral_radius"] = spectral_radius(kernel)
+            continue
+        gates = GATES.get(type(layer.cell))
+        if gates is None or columns != rows * len(gates):
+            continue
+        for i, gate in enumerate(gates):
+            block = kernel[:, i * rows : (i + 1) * rows]
+            radii[f"{layer.name}_spectral_radius_{gate}"] = spectral_radius(block)
+    return radii
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class RNNDiagnostics(keras.callbacks.Callback):
+    """Writes the diagnostics of Pascanu, Mikolov & Bengio (2013) to TensorBoard.
+
+    At the end of every epoch, and every `update_freq` batches if asked, writes
+    these scalars with `tf.summary` to `<log_dir>/train`, tagged `epoch_<name>`
+    and `batch_<name>` like `keras.callbacks.TensorBoard`, so that they appear
+    beside the loss of that callback when both use the same `log_dir`:
+
+    - with a `ClippedOptimizer` (Algorithm 1), as
+      `keras_rnncr.callbacks.ClippingLogger` computes them: `grad_norm` (mean
+      pre-clip global norm over the epoch so far), `clip_threshold`,
+      `clipped` (the clip rate over the epoch so far) and `skipped_steps`
+      (non-finite steps since training began); and `last_grad_norm`, the
+      pre-clip norm of the latest step, where a single exploding step shows;
+    - for each Omega layer (§3.3, Eq. 10): `<layer>_omega` and
+      `<layer>_omega_valid`, from the training logs;
+    - for each recurrent layer (§2.1): the spectral radius of its recurrent
+      kernel, or of each gate's block (see `recurrent_spectral_radii`).
+
+    Unlike `ClippingLogger` and `SpectralRadiusLogger`, it leaves `logs`
+    unchanged and does not depend on the order of the callbacks. It writes
+    with `tf.summary.write` and the metadata of the TensorBoard scalars
+    plugin, so logging needs no `tensorboard` install (viewing does).
+
+    Args:
+        log_dir: string or path, the TensorBoard log directory. Defaults to
+            `"logs"`.
+        update_freq: `"epoch"` (default) writes once per epoch; `"batch"` also
+            writes after every training batch; an integer `N` after every
+            `N`-th batch. The batch step counts batches from 1 across epochs,
+            as in `keras.callbacks.TensorBoard`.
+
+    Example:
+
+    ```python
+    model.compile(
+        optimizer=keras_rnncr.optimizers.ClippedOptimizer(
+            keras.optimizers.SGD(0.01), threshold=1.0
+        ),
+        loss="mse",
+    )
+    model.fit(
+        x, y,
+        callbacks=[
+            keras.callbacks.TensorBoard("logs"),
+            keras_rnncr.callbacks.RNNDiagnostics("logs", update_freq=10),
+        ],
+    )
+    ```
+    """
+
+    def __init__(self, log_dir="logs", update_freq="epoch"):
+        super().__init__()
+        if not isinstance(log_dir, (str, os.PathLike)):
+            raise TypeError(
+                "Argument `log_dir` must be a string or a path. "
+                f"Received: log_dir={log_dir!r}"
+            )
+        valid_int = (
+            isinstance(update_freq, int)
+            and not isinstance(update_freq, bool)
+            and update_freq > 0
+        )
+        if update_freq not in ("epoch", "batch") and not valid_int:
+            raise ValueError(
+                "Argument `update_freq` must be 'epoch', 'batch' or a positive "
+                f"integer. Received: update_freq={update_freq!r}"
+            )
+        self.log_dir = os.fspath(log_dir)
+        self.update_freq = update_freq
+        self._every = 1 if update_freq == "batch" else update_freq
+        self._writer = None
+        self._optimizer = None
+        self._clipping = None
+        self._batches = 0
+
+    def get_config(self):
+        return {"log_dir": self.log_dir, "update_freq": self.update_freq}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def on_train_begin(self, logs=None):
+        self._writer = tf.summary.create_file_writer(
+            os.path.join(self.log_dir, "train")
+        )
+        self._batches = 0
+        self._optimizer = self._clipping = None
+        try:
+            self._optimizer = find_clipped_optimizer(self.model.optimizer)
+        except ValueError:
+            return
+        self._clipping = ClippingLogger()
+        self._clipping.set_model(self.model)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._clipping is not None:
+            self._clipping.on_epoch_begin(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batches += 1
+        if self._every == "epoch" or self._batches % self._every:
+            return
+        scalars = {}
+        if self._clipping is not None:
+            self._clipping.on_train_batch_end(batch, scalars)
+        self._write("batch", self._batches, scalars, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        scalars = {}
+        if self._clipping is not None:
+            self._clipping.on_epoch_end(epoch, scalars)
+        self._write("epoch", epoch, scalars, logs)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _write(self, prefix, step, scalars, logs):
+        """Writes `scalars` (clipping statistics) and the other diagnostics."""
+        logs = logs or {}
+        if self._optimizer is not None and self._optimizer.built:
+            scalars["last_grad_norm"] = self._optimizer.statistics()["grad_norm"]
+        for layer in omega_layers(self.model):
+            name = layer.omega_tracker.name
+            for key in (name, f"{name}_valid"):
+                if key in logs:
+                    scalars[key] = logs[key]
+        scalars.update(recurrent_spectral_radii(self.model))
+        with self._writer.as_default(step=step):
+            for name, value in scalars.items():
+                tf.summary.write(
+                    f"{prefix}_{name}",
+                    tf.constant(float(np.asarray(value)), tf.float32),
+                    metadata=_SCALAR_METADATA,
+                )

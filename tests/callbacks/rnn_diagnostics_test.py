@@ -1,0 +1,197 @@
+"""Tests for keras_rnncr.callbacks.RNNDiagnostics, read back from the event files."""
+
+import collections
+import glob
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rnncr import layers
+from keras_rnncr.callbacks import (
+    ClippingLogger,
+    RNNDiagnostics,
+    SpectralRadiusLogger,
+    recurrent_spectral_radii,
+)
+from keras_rnncr.optimizers import ClippedOptimizer
+
+CLIPPING = ("grad_norm", "clip_threshold", "clipped", "skipped_steps")
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 5, 2)).astype("float32")
+    y = (10 * rng.normal(size=(12, 1))).astype("float32")
+    return x, y
+
+
+def _model(recurrent, optimizer):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 2)), recurrent, keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    return model
+
+
+def _clipped(threshold=1e-3):
+    return ClippedOptimizer(keras.optimizers.SGD(0.01), threshold=threshold)
+
+
+def _read(log_dir):
+    """{tag: {step: value}} from the event files under `log_dir/train`."""
+    scalars = collections.defaultdict(dict)
+    for path in glob.glob(str(log_dir / "train" / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                assert value.metadata.plugin_data.plugin_name == "scalars"
+                scalars[value.tag][event.step] = float(tf.make_ndarray(value.tensor))
+    return scalars
+
+
+def test_epoch_scalars_match_the_loggers_and_the_kernel(tmp_path):
+    x, y = _data()
+    model = _model(layers.SimpleRNN(3, omega=1.0, name="rnn"), _clipped())
+    history = model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[
+            RNNDiagnostics(tmp_path),
+            ClippingLogger(),
+            SpectralRadiusLogger(),
+        ],
+    )
+    written = _read(tmp_path)
+    names = CLIPPING + ("rnn_omega", "rnn_omega_valid", "rnn_spectral_radius")
+    for name in names:
+        assert written[f"epoch_{name}"] == pytest.approx(
+            dict(enumerate(history.history[name])), rel=1e-6
+        )
+    # The threshold 1e-3 is below every norm: each step is clipped.
+    assert written["epoch_clipped"] == {0: 1.0, 1: 1.0}
+    assert written["epoch_skipped_steps"] == {0: 0.0, 1: 0.0}
+    assert written["epoch_last_grad_norm"][1] == pytest.approx(
+        model.optimizer.statistics()["grad_norm"], rel=1e-6
+    )
+    assert 0.0 < written["epoch_rnn_omega_valid"][1] <= 1.0
+    kernel = model.layers[0].cell.recurrent_kernel.numpy()
+    assert written["epoch_rnn_spectral_radius"][1] == pytest.approx(
+        max(abs(np.linalg.eigvals(kernel))), rel=1e-6
+    )
+    assert not any(tag.startswith("batch_") for tag in written)
+
+
+def test_batch_scalars_every_n_batches(tmp_path):
+    x, y = _data()
+    seen = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(dict(logs))
+
+    model = _model(layers.SimpleRNN(3, omega=1.0, name="rnn"), _clipped())
+    model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        callbacks=[
+            RNNDiagnostics(tmp_path, update_freq=2),
+            ClippingLogger(),
+            Recorder(),
+        ],
+    )
+    written = _read(tmp_path)
+    # 3 batches per epoch, 6 in all, counted from 1 across epochs.
+    for name in CLIPPING + ("last_grad_norm", "rnn_omega", "rnn_spectral_radius"):
+        assert sorted(written[f"batch_{name}"]) == [2, 4, 6]
+    for step in (2, 4, 6):
+        for name in CLIPPING + ("rnn_omega",):
+            assert written[f"batch_{name}"][step] == pytest.approx(
+                seen[step - 1][name], rel=1e-6
+            )
+    assert written["batch_last_grad_norm"][6] == pytest.approx(
+        model.optimizer.statistics()["grad_norm"], rel=1e-6
+    )
+
+
+def test_logs_are_left_unchanged(tmp_path):
+    x, y = _data()
+    model = _model(keras.layers.SimpleRNN(3, name="rnn"), _clipped())
+    history = model.fit(
+        x, y, epochs=1, verbose=0, callbacks=[RNNDiagnostics(tmp_path, "batch")]
+    )
+    assert set(history.history) == {"loss"}
+    assert {"batch_grad_norm", "epoch_rnn_spectral_radius"} <= set(_read(tmp_path))
+
+
+def test_without_clipped_optimizer_writes_the_rest(tmp_path):
+    x, y = _data()
+    model = _model(
+        layers.RNN(keras.layers.SimpleRNNCell(3), omega=0.5, name="cell_rnn"),
+        keras.optimizers.SGD(0.01),
+    )
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[RNNDiagnostics(tmp_path)])
+    assert set(_read(tmp_path)) == {
+        "epoch_cell_rnn_omega",
+        "epoch_cell_rnn_omega_valid",
+        "epoch_cell_rnn_spectral_radius",
+    }
+
+
+@pytest.mark.parametrize(
+    "layer_class, gates", [(layers.GRU, "zrh"), (layers.LSTM, "ifco")]
+)
+def test_gated_kernels_give_one_radius_per_gate(layer_class, gates):
+    units = 3
+    model = _model(layer_class(units, name="gated"), "sgd")
+    # Gate g's block is (g + 1) / 4 times a rotation: radius (g + 1) / 4.
+    rotation = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    kernel = np.concatenate([(g + 1) / 4 * rotation for g in range(len(gates))], axis=1)
+    model.layers[0].cell.recurrent_kernel.assign(kernel)
+    radii = recurrent_spectral_radii(model)
+    assert radii == pytest.approx(
+        {f"gated_spectral_radius_{gate}": (g + 1) / 4 for g, gate in enumerate(gates)}
+    )
+
+
+def test_bidirectional_layers_are_found():
+    model = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.Bidirectional(layers.SimpleRNN(3))]
+    )
+    assert len(recurrent_spectral_radii(model)) == 2
+
+
+def test_config_round_trip(tmp_path):
+    callback = RNNDiagnostics(tmp_path / "logs", update_freq=5)
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(callback)
+    )
+    assert isinstance(restored, RNNDiagnostics)
+    assert restored.get_config() == {
+        "log_dir": str(tmp_path / "logs"),
+        "update_freq": 5,
+    }
+
+
+def test_rejects_a_log_dir_that_is_not_a_path():
+    with pytest.raises(
+        TypeError, match=r"Argument `log_dir` must be a string or a path. Received"
+    ):
+        RNNDiagnostics(log_dir=3)
+
+
+@pytest.mark.parametrize("update_freq", ["step", 0, -1, True, 1.5])
+def test_rejects_a_bad_update_freq(update_freq):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `update_freq` must be 'epoch', 'batch' or a positive "
+        r"integer. Received: update_freq=",
+    ):
+        RNNDiagnostics(update_freq=update_freq)
