@@ -1,14 +1,17 @@
 """Step-time overhead of ClippedOptimizer versus Keras's own `global_clipnorm`.
 
 Trains the same SimpleRNN regressor with
-`ClippedOptimizer(SGD(lr), threshold=1.0)` and with `SGD(lr, global_clipnorm=1.0)`
-on one device and on 2 replicas (`MirroredStrategy` over 2 logical CPU devices),
-and prints the median step time of each and the median ratio. Blocks of steps of
-the two optimizers are interleaved and compared pairwise, so that drift of the
-machine affects both alike.
+`ClippedOptimizer(SGD(lr), threshold=1.0)` (A) and with
+`SGD(lr, global_clipnorm=1.0)` (B), on one device (graph mode and
+`jit_compile=True`) and on 2 replicas (`MirroredStrategy` over 2 logical CPU
+devices). A shared machine drifts, so the two are measured in interleaved
+rounds: each round runs one block of `--steps` steps of A and one of B, in a
+random order, and takes the ratio of their median step times. The result is
+the median of the per-round ratios with a 95% bootstrap interval (resampling
+rounds) and the interquartile range of the ratios.
 
-Run from the repository root: `PYTHONPATH=. python benchmarks/clip_overhead.py`
-(about 40 s on a 2-core CPU).
+Run from the repository root (about 3 minutes on a 2-core CPU):
+`PYTHONPATH=. python benchmarks/clip_overhead.py`
 """
 
 import argparse
@@ -45,7 +48,7 @@ class _StepTimer(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def _build(optimizer, strategy, args):
+def _build(optimizer, strategy, jit_compile, args):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = keras.Sequential(
@@ -55,11 +58,25 @@ def _build(optimizer, strategy, args):
                 keras.layers.Dense(1),
             ]
         )
-        model.compile(optimizer=optimizer, loss="mse")
+        model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
     return model
 
 
-def _median_step_times(strategy, args):
+def _block_median(model, x, y, batch):
+    timer = _StepTimer()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+    return float(np.median(timer.times))
+
+
+def _bootstrap_median(ratios, resamples, seed=0):
+    """95% percentile-bootstrap interval of the median of `ratios`."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(ratios), size=(resamples, len(ratios)))
+    medians = np.median(np.asarray(ratios)[picks], axis=1)
+    return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
+
+
+def _measure(strategy, jit_compile, args):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch * args.steps, args.timesteps, args.features))
     y = 10.0 * rng.normal(size=(args.batch * args.steps, 1))
@@ -68,29 +85,36 @@ def _median_step_times(strategy, args):
         "ClippedOptimizer": _build(
             ClippedOptimizer(keras.optimizers.SGD(0.01), threshold=1.0),
             strategy,
+            jit_compile,
             args,
         ),
         "global_clipnorm": _build(
-            keras.optimizers.SGD(0.01, global_clipnorm=1.0), strategy, args
+            keras.optimizers.SGD(0.01, global_clipnorm=1.0),
+            strategy,
+            jit_compile,
+            args,
         ),
     }
-    for model in models.values():  # trace and warm up
-        model.fit(x, y, batch_size=args.batch, epochs=1, verbose=0)
-    medians = {name: [] for name in models}
-    for _ in range(args.repeats):
-        for name, model in models.items():
-            timer = _StepTimer()
-            model.fit(
-                x, y, batch_size=args.batch, epochs=1, verbose=0, callbacks=[timer]
-            )
-            medians[name].append(float(np.median(timer.times)))
-    # Ratio of each interleaved pair of blocks, so that drift cancels.
-    ratios = np.divide(medians["ClippedOptimizer"], medians["global_clipnorm"])
-    return (
-        {name: float(np.median(m)) for name, m in medians.items()},
-        float(np.median(ratios)),
-        (float(np.percentile(ratios, 25)), float(np.percentile(ratios, 75))),
-    )
+    for model in models.values():  # trace, compile and warm up
+        for _ in range(2):
+            _block_median(model, x, y, args.batch)
+    order = np.random.default_rng(1)
+    times = {name: [] for name in models}
+    for _ in range(args.rounds):
+        names = list(models)
+        order.shuffle(names)
+        for name in names:
+            times[name].append(_block_median(models[name], x, y, args.batch))
+    ratios = np.divide(times["ClippedOptimizer"], times["global_clipnorm"])
+    return {
+        "times": {name: float(np.median(t)) for name, t in times.items()},
+        "ratio": float(np.median(ratios)),
+        "bootstrap": _bootstrap_median(ratios, args.resamples),
+        "quartiles": (
+            float(np.percentile(ratios, 25)),
+            float(np.percentile(ratios, 75)),
+        ),
+    }
 
 
 def main():
@@ -100,30 +124,46 @@ def main():
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20, help="steps per block")
-    parser.add_argument("--repeats", type=int, default=30, help="blocks per model")
+    parser.add_argument("--rounds", type=int, default=60, help="A/B rounds")
+    parser.add_argument("--resamples", type=int, default=5000, help="bootstrap")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="TF intra/inter-op threads (0: TF)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
     print(
         f"TF {tf.__version__}, Keras {keras.__version__}, Python "
         f"{platform.python_version()}, {os.cpu_count()} CPU cores, "
-        f"{platform.processor() or platform.machine()}"
+        f"{platform.processor() or platform.machine()}, threads {args.threads}"
     )
     print(
         f"SimpleRNN({args.units}) on (batch {args.batch}, {args.timesteps} steps, "
-        f"{args.features} features); {args.repeats} interleaved blocks of "
-        f"{args.steps} steps, median over blocks"
+        f"{args.features} features); {args.rounds} rounds of one {args.steps}-step "
+        "block each in random order; ratio = median over rounds of "
+        "ClippedOptimizer / global_clipnorm block-median step time"
     )
     cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
-    setups = {
-        "1 device": tf.distribute.get_strategy(),
-        "2 replicas": tf.distribute.MirroredStrategy(cpus[:2]),
-    }
-    for label, strategy in setups.items():
-        times, ratio, (low, high) = _median_step_times(strategy, args)
+    setups = [
+        ("1 device", tf.distribute.get_strategy(), False),
+        ("1 device, jit_compile", tf.distribute.get_strategy(), True),
+        ("2 replicas", tf.distribute.MirroredStrategy(cpus[:2]), False),
+    ]
+    for label, strategy, jit_compile in setups:
+        start = time.perf_counter()
+        result = _measure(strategy, jit_compile, args)
+        times = result["times"]
+        low, high = result["bootstrap"]
+        q1, q3 = result["quartiles"]
         print(
-            f"{label:>10}: ClippedOptimizer {1e3 * times['ClippedOptimizer']:.2f} ms"
-            f"/step, global_clipnorm {1e3 * times['global_clipnorm']:.2f} ms/step, "
-            f"ratio {ratio:.3f} (interquartile {low:.3f}-{high:.3f})"
+            f"{label:>22}: ClippedOptimizer "
+            f"{1e3 * times['ClippedOptimizer']:.2f} ms/step, global_clipnorm "
+            f"{1e3 * times['global_clipnorm']:.2f} ms/step, ratio "
+            f"{result['ratio']:.3f} (95% bootstrap {low:.3f}-{high:.3f}; "
+            f"interquartile {q1:.3f}-{q3:.3f}) [{time.perf_counter() - start:.0f} s]",
+            flush=True,
         )
 
 

@@ -35,6 +35,10 @@ class ClippingLogger(keras.callbacks.Callback):
     - `skipped_steps`: number of steps since training began whose aggregated
       gradient was non-finite (skipped under the default `nonfinite="skip"`).
 
+    With `nonfinite="raise"` under `jit_compile=True`, where XLA keeps the
+    optimizer from raising inside the step, this callback raises the recorded
+    error at the end of the offending batch (see `ClippedOptimizer`).
+
     The values come from optimizer variables that every replica sets to the
     same value, so they are not summed over replicas. Callbacks that come
     after this one in the list (`History`, the progress bar, and
@@ -53,12 +57,14 @@ class ClippingLogger(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self._epoch_start = None
+        self._epoch = 0
 
     def _statistics(self):
         optimizer = find_clipped_optimizer(self.model.optimizer)
         return optimizer.statistics() if optimizer.built else None
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
         self._epoch_start = self._statistics()
 
     def _write(self, logs):
@@ -76,6 +82,9 @@ class ClippingLogger(keras.callbacks.Callback):
         logs["skipped_steps"] = now["nonfinite_steps"]
 
     def on_train_batch_end(self, batch, logs=None):
+        find_clipped_optimizer(self.model.optimizer).raise_if_nonfinite(
+            f", detected after batch {batch} of epoch {self._epoch} (0-based)"
+        )
         self._write(logs)
 
     def on_epoch_end(self, epoch, logs=None):

@@ -92,12 +92,13 @@ def is_nonfinite(norm, max_finite_norm=None):
     """True if `norm` is NaN, infinite, negative, or above `max_finite_norm`.
 
     This is the guard of the released code (RNN.py), which treats norms above
-    `1e10` like NaN.
+    `1e10` like NaN. (Every comparison with NaN is false.)
     """
-    bad = tf.logical_or(tf.logical_not(tf.math.is_finite(norm)), norm < 0.0)
-    if max_finite_norm is not None:
-        bad = tf.logical_or(bad, norm > max_finite_norm)
-    return bad
+    if max_finite_norm is None:
+        in_range = tf.logical_and(norm >= 0.0, norm < float("inf"))
+    else:
+        in_range = tf.logical_and(norm >= 0.0, norm <= max_finite_norm)
+    return tf.logical_not(in_range)
 
 
 def shrink_gradients(gradients, variables, shrink_factor):
@@ -187,20 +188,37 @@ def percentile_of_history(history, count, percentile):
     return tf.where(valid > 0, value, float("inf"))
 
 
-def zscore_threshold(mean, variance, norm, z_thresh, epsilon):
-    """ZClip's threshold (Kumar et al., 2025, arXiv 2504.02507, "adaptive scaling").
+def zclip_threshold(mean, variance, norm, z_thresh, epsilon, mode, clip_option):
+    """ZClip's threshold (Kumar et al., 2025, arXiv 2504.02507); `inf` if none.
 
     ```
     std = sqrt(variance)
-    z = (norm - mean) / (std + epsilon)
-    threshold = mean + z_thresh**2 * std / z if z > z_thresh else inf
+    if mode == "percentile":   # norms above mean + z_thresh * std are clipped
+        threshold = mean + z_thresh * std
+    else:                      # mode == "zscore": only spikes are clipped
+        z = (norm - mean) / (std + epsilon)
+        if z > z_thresh and clip_option == "adaptive_scaling":
+            threshold = mean + z_thresh * std / (z / z_thresh)
+        elif z > z_thresh and clip_option == "mean":
+            threshold = mean
+        else:
+            threshold = inf
     ```
+
+    Whenever `norm > threshold`, `threshold < norm`, so `min(norm, threshold)`
+    is the norm after clipping in every mode.
     """
     std = tf.sqrt(variance)
+    if mode == "percentile":
+        return mean + z_thresh * std
     z = (norm - mean) / (std + epsilon)
     spike = z > z_thresh
-    safe_z = tf.where(spike, z, tf.ones_like(z))
-    return tf.where(spike, mean + z_thresh * z_thresh * std / safe_z, float("inf"))
+    if clip_option == "mean":
+        value = mean
+    else:
+        safe_z = tf.where(spike, z, tf.ones_like(z))
+        value = mean + z_thresh * z_thresh * std / safe_z
+    return tf.where(spike, value, float("inf"))
 
 
 def ema_moments_update(mean, variance, value, alpha):

@@ -1,6 +1,7 @@
 """`ClippedOptimizer`: gradient-norm clipping after cross-replica aggregation."""
 
 import math
+import warnings
 
 import keras
 import tensorflow as tf
@@ -19,7 +20,12 @@ STATISTICS = (
     "clipped_steps",
     "nonfinite_steps",
     "grad_norm_sum",
+    "pending_error",
+    "pending_error_step",
+    "pending_error_norm",
 )
+# Entries of `clip_stats` that each step replaces (the others accumulate).
+_REPLACE = (True, True, False, False, False, False)
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
@@ -56,6 +62,16 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
     micro-batch gradient is clipped (and checked) before it is accumulated;
     the accumulated average is not clipped again.
 
+    Note: under `jit_compile=True` (XLA) TensorFlow removes assertions, so
+    `nonfinite="raise"` cannot fail inside the step. There the offending step
+    is skipped and recorded in the optimizer's variables, every later step is
+    skipped too (the weights stay those from before the offending step), and
+    the `tf.errors.InvalidArgumentError` is raised from Python at the first
+    chance: by `keras_rnncr.callbacks.ClippingLogger` at the end of the batch,
+    else when `fit` ends (in `finalize_variable_values`); in a custom loop
+    call `raise_if_nonfinite()` after each step. A warning says so once, when
+    the step is traced.
+
     The state (last pre-clip norm, threshold in force, step, clipped-step and
     non-finite-step counts, and any adaptive-threshold statistics) lives in
     optimizer variables, so it is saved and restored with the model.
@@ -76,8 +92,8 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
             decision. `"skip"` (default): no variable changes, the inner
             optimizer's `iterations` does not advance and `nonfinite_steps`
             counts the step. `"shrink"`: the released code's guard (see Note).
-            `"raise"`: fail with an error naming the step (graph mode; XLA
-            removes assertions, so not under `jit_compile=True`).
+            `"raise"`: no variable changes, and an error naming the step (see
+            Note on XLA).
             `"propagate"`: apply the gradient unchanged.
         max_finite_norm: Positive float or `None`. Norms above it are treated
             as non-finite. Defaults to 1e10, as in the released code.
@@ -178,6 +194,7 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
             None if max_finite_norm is None else float(max_finite_norm)
         )
         self.shrink_factor = float(shrink_factor)
+        self._warned_xla = False
 
     # ------------------------------------------------------------------ state
 
@@ -221,8 +238,11 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         Keys: `grad_norm` (pre-clip global norm of the last step's aggregated
         gradient), `clip_threshold` (threshold in force at the last step;
         `inf` means no clipping), `steps` (calls to `apply`, skipped steps
-        included), `clipped_steps`, `nonfinite_steps` and `grad_norm_sum`
-        (sum of the pre-clip norms of all finite steps).
+        included), `clipped_steps`, `nonfinite_steps`, `grad_norm_sum`
+        (sum of the pre-clip norms of all finite steps), and for
+        `nonfinite="raise"` under XLA `pending_error` (1.0 while a recorded
+        non-finite step has not been raised yet), `pending_error_step` (its
+        `iterations`) and `pending_error_norm`.
         """
         values = self.clip_stats.numpy()
         return {key: float(values[i]) for i, key in enumerate(STATISTICS)}
@@ -265,33 +285,88 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         else:
             clipped_grads, clipped = _math.clip_elementwise(grads, threshold)
 
-        if self.nonfinite == "raise":
-            tf.debugging.Assert(
-                valid,
-                [
-                    "ClippedOptimizer: non-finite gradient (global norm",
-                    norm,
-                    f"; max_finite_norm={self.max_finite_norm}) at step",
-                    self.iterations,
-                    "(inner optimizer iterations).",
-                ],
-                name="nonfinite_gradient",
-            )
-        elif self.nonfinite == "shrink":
+        if self.nonfinite == "shrink":
             clipped_grads = _math.select(
                 nonfinite,
                 _math.shrink_gradients(grads, variables, self.shrink_factor),
                 clipped_grads,
             )
-        self._record(norm, threshold, clipped, nonfinite)
+        if self.nonfinite == "raise":
+            # Recorded only if the assertion passes, i.e. under XLA.
+            with tf.control_dependencies(self._assert_finite(norm, valid)):
+                pending = self._record(norm, threshold, clipped, nonfinite)
+            skip = tf.logical_or(nonfinite, pending)
+        else:
+            self._record(norm, threshold, clipped, nonfinite)
+            skip = nonfinite
 
         if num_replicas > 1:
             # The inner optimizer sums over replicas again.
             clipped_grads = [g / num_replicas for g in clipped_grads]
-        if self.nonfinite == "skip":
-            self._apply_unless(nonfinite, clipped_grads, variables, context)
+        if self.nonfinite in ("skip", "raise"):
+            self._apply_unless(skip, clipped_grads, variables, context)
         else:
             self.inner_optimizer.apply(clipped_grads, variables)
+
+    def _assert_finite(self, norm, valid):
+        """The in-step error of `nonfinite="raise"`; XLA removes it (warned)."""
+        if _in_xla_context() and not self._warned_xla:
+            self._warned_xla = True
+            warnings.warn(
+                "ClippedOptimizer(nonfinite='raise') runs in an XLA-compiled "
+                "step (jit_compile=True), where TensorFlow removes assertions. "
+                "A non-finite step is skipped and recorded instead, every later "
+                "step is skipped, and the error is raised from Python at the "
+                "first chance: at the end of the batch with the "
+                "keras_rnncr.callbacks.ClippingLogger callback, otherwise when "
+                "`fit` ends; in a custom loop, call "
+                "`optimizer.raise_if_nonfinite()` after each step.",
+                stacklevel=3,
+            )
+        assertion = tf.debugging.Assert(
+            valid,
+            [
+                "ClippedOptimizer: non-finite gradient (global norm",
+                norm,
+                f"; max_finite_norm={self.max_finite_norm}) at step",
+                self.iterations,
+                "(inner optimizer iterations). The step was skipped.",
+            ],
+            name="nonfinite_gradient",
+        )
+        return [] if assertion is None else [assertion]
+
+    def raise_if_nonfinite(self, detail=""):
+        """Raises the error of a recorded non-finite step (`nonfinite="raise"`).
+
+        Under XLA a step cannot raise, so `apply` records the first non-finite
+        step and skips it and every later one (see the class Note). This
+        raises that error from Python, as a `tf.errors.InvalidArgumentError`
+        like the in-step one, and clears the record so that training can
+        resume. It does nothing if no such step is pending.
+
+        Args:
+            detail: String appended to the message (where it was detected).
+        """
+        if self.nonfinite != "raise" or not self.built:
+            return
+        values = self.clip_stats.numpy()
+        flag = STATISTICS.index("pending_error")
+        if not values[flag]:
+            return
+        step = int(values[STATISTICS.index("pending_error_step")])
+        norm = float(values[STATISTICS.index("pending_error_norm")])
+        values[flag] = 0.0
+        self.clip_stats.assign(values)
+        raise tf.errors.InvalidArgumentError(
+            None,
+            None,
+            f"ClippedOptimizer: non-finite gradient (global norm {norm}; "
+            f"max_finite_norm={self.max_finite_norm}) at step {step} (inner "
+            f"optimizer iterations){detail}. Under jit_compile=True (XLA) the "
+            "error cannot stop the step, so that step and every later one were "
+            f"skipped: the weights are those from before step {step}.",
+        )
 
     def _threshold_in_force(self, norm, valid):
         if not isinstance(self.threshold, thresholds_lib.ThresholdRule):
@@ -304,24 +379,43 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         return threshold
 
     def _record(self, norm, threshold, clipped, nonfinite):
-        """Updates `clip_stats` (layout: `STATISTICS`) in a single assignment."""
-        _, _, steps, clipped_steps, nonfinite_steps, norm_sum = tf.unstack(
-            tf.convert_to_tensor(self.clip_stats)
-        )
-        norm = tf.cast(norm, tf.float64)
-        finite_clip = tf.logical_and(clipped, tf.logical_not(nonfinite))
-        self.clip_stats.assign(
+        """Updates `clip_stats` (layout: `STATISTICS`) in a single assignment.
+
+        Written as one vector update (few ops: this runs every step).
+        Returns whether an error of `nonfinite="raise"` was already pending.
+        """
+        stats = tf.convert_to_tensor(self.clip_stats)
+        finite = tf.logical_not(nonfinite)
+        # The step's value of each running entry (grad_norm .. grad_norm_sum);
+        # the first two replace the running value, the others add to it.
+        step = tf.cast(
             tf.stack(
                 [
                     norm,
-                    tf.cast(threshold, tf.float64),
-                    steps + 1.0,
-                    clipped_steps + tf.cast(finite_clip, tf.float64),
-                    nonfinite_steps + tf.cast(nonfinite, tf.float64),
-                    norm_sum + tf.where(nonfinite, tf.zeros_like(norm), norm),
+                    threshold,
+                    1.0,
+                    tf.cast(tf.logical_and(clipped, finite), tf.float32),
+                    tf.cast(nonfinite, tf.float32),
+                    tf.where(finite, norm, 0.0),
+                ]
+            ),
+            tf.float64,
+        )
+        running = tf.where(_REPLACE, step, stats[:6] + step)
+        pending = stats[6:]
+        was_pending = pending[0] > 0.0
+        if self.nonfinite == "raise":
+            new_error = tf.logical_and(nonfinite, tf.logical_not(was_pending))
+            error = tf.stack(
+                [
+                    tf.constant(1.0, tf.float64),
+                    tf.cast(self.iterations, tf.float64),
+                    step[0],
                 ]
             )
-        )
+            pending = tf.where(new_error, error, pending)
+        self.clip_stats.assign(tf.concat([running, pending], axis=0))
+        return was_pending
 
     def _apply_unless(self, skip, grads, variables, context):
         """Applies `grads` with the inner optimizer unless `skip` (same on all
@@ -369,6 +463,9 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         return self.inner_optimizer._model_variables_moving_average
 
     def finalize_variable_values(self, var_list):
+        # `fit` calls this when it ends: the last chance to raise an error
+        # that XLA kept from raising in the step.
+        self.raise_if_nonfinite(", detected when training ended")
         self.inner_optimizer.finalize_variable_values(var_list)
 
     # --------------------------------------------------------- serialization
@@ -404,3 +501,24 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
                 config["threshold"], custom_objects=custom_objects
             )
         return cls(inner, **config)
+
+
+def _in_xla_context():
+    """True while tracing a step that XLA compiles (`jit_compile=True`).
+
+    `tf.function(jit_compile=True)` traces under an XLA control-flow context
+    on the calling graph; there is no public API for it, so this looks for it
+    on the graph and its outer graphs and answers False if that fails.
+    """
+    graph = tf.compat.v1.get_default_graph()
+    while graph is not None:
+        try:
+            context = graph._get_control_flow_context()
+            while context is not None:
+                if context.IsXLAContext():
+                    return True
+                context = context.outer_context
+        except AttributeError:
+            return False
+        graph = getattr(graph, "outer_graph", None)
+    return False

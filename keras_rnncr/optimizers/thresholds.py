@@ -175,41 +175,73 @@ class PercentileThreshold(ThresholdRule):
         return {"percentile": self.percentile, "history_length": self.history_length}
 
 
+ZCLIP_MODES = ("zscore", "percentile")
+ZCLIP_CLIP_OPTIONS = ("adaptive_scaling", "mean")
+
+
 @keras.saving.register_keras_serializable(package="keras_rnncr")
 class ZScoreThreshold(ThresholdRule):
     """Clips gradient-norm spikes detected by a z-score (ZClip).
 
     Kumar, Owen, Chowdhury, Güra, "ZClip: Adaptive Spike Mitigation for LLM
-    Pre-Training", arXiv 2504.02507 (2025), `zscore` mode with
-    `adaptive_scaling`. The first `warmup_steps` finite norms initialise the
-    mean and (population) variance and are not clipped. Afterwards:
+    Pre-Training", arXiv 2504.02507 (2025), with the modes of its reference
+    code (github.com/bluorion-com/ZClip). The first `warmup_steps` finite
+    norms initialise the mean and (population) variance; during warm-up only
+    the optional `max_grad_norm` cap clips. Afterwards, with
+    `std = sqrt(var)` and `z = (norm - mean) / (std + epsilon)`:
 
     ```
-    std = sqrt(var)
-    z = (norm - mean) / (std + epsilon)
-    threshold = mean + z_thresh**2 * std / z  if z > z_thresh  else inf
-    x = min(norm, threshold)
+    if mode == "zscore" and clip_option == "adaptive_scaling":   # default
+        adaptive = mean + z_thresh**2 * std / z  if z > z_thresh  else inf
+    if mode == "zscore" and clip_option == "mean":
+        adaptive = mean                          if z > z_thresh  else inf
+    if mode == "percentile":
+        adaptive = mean + z_thresh * std
+    threshold = min(adaptive, max_grad_norm)     # max_grad_norm=None: no cap
+    x = min(norm, adaptive)                      # the norm after ZClip's clip
     mean = alpha * mean + (1 - alpha) * x
     var = alpha * var + (1 - alpha) * (x - mean) ** 2
     ```
 
+    Note: as in the reference code, the statistics see the norm clipped by
+    the adaptive threshold only, not by the `max_grad_norm` cap, and the
+    variance update uses the updated mean. The reference code's later
+    `clip_factor` and `skip_update_on_spike` options are not implemented.
+
     Args:
         alpha: Float in (0, 1), EMA smoothing factor. Defaults to 0.97.
-        z_thresh: Float > 0, z-score above which a step is clipped.
-            Defaults to 2.5.
+        z_thresh: Float > 0: in `"zscore"` mode the z-score above which a
+            step is clipped, in `"percentile"` mode the number of standard
+            deviations above the mean where clipping starts (2.5 is about the
+            99.4th percentile of a normal distribution). Defaults to 2.5.
         warmup_steps: Int >= 1. Defaults to 25.
         epsilon: Float > 0 added to the standard deviation. Defaults to 1e-6.
+        mode: `"zscore"` (default) or `"percentile"`.
+        clip_option: `"adaptive_scaling"` (default) or `"mean"`; used in
+            `"zscore"` mode only.
+        max_grad_norm: Float > 0 or `None` (default): a fixed cap on the
+            threshold, in force from the first step.
 
     Example:
 
     ```python
     optimizer = ClippedOptimizer(
-        keras.optimizers.Adam(1e-3), threshold=ZScoreThreshold(z_thresh=2.5)
+        keras.optimizers.Adam(1e-3),
+        threshold=ZScoreThreshold(z_thresh=2.5, max_grad_norm=1.0),
     )
     ```
     """
 
-    def __init__(self, alpha=0.97, z_thresh=2.5, warmup_steps=25, epsilon=1e-6):
+    def __init__(
+        self,
+        alpha=0.97,
+        z_thresh=2.5,
+        warmup_steps=25,
+        epsilon=1e-6,
+        mode="zscore",
+        clip_option="adaptive_scaling",
+        max_grad_norm=None,
+    ):
         _check_positive("alpha", alpha)
         if alpha >= 1:
             raise ValueError(
@@ -218,10 +250,25 @@ class ZScoreThreshold(ThresholdRule):
         _check_positive("z_thresh", z_thresh)
         _check_positive("warmup_steps", warmup_steps, kind=int)
         _check_positive("epsilon", epsilon)
+        if mode not in ZCLIP_MODES:
+            raise ValueError(
+                f"Argument `mode` must be one of {ZCLIP_MODES}. Received: mode={mode!r}"
+            )
+        if clip_option not in ZCLIP_CLIP_OPTIONS:
+            raise ValueError(
+                f"Argument `clip_option` must be one of {ZCLIP_CLIP_OPTIONS}. "
+                f"Received: clip_option={clip_option!r}"
+            )
+        if max_grad_norm is not None:
+            _check_positive("max_grad_norm", max_grad_norm)
+            max_grad_norm = float(max_grad_norm)
         self.alpha = float(alpha)
         self.z_thresh = float(z_thresh)
         self.warmup_steps = warmup_steps
         self.epsilon = float(epsilon)
+        self.mode = mode
+        self.clip_option = clip_option
+        self.max_grad_norm = max_grad_norm
 
     def state_spec(self):
         # During warm-up `variance` holds Welford's sum of squared deviations.
@@ -234,11 +281,22 @@ class ZScoreThreshold(ThresholdRule):
     def _warm(self, state):
         return state["count"] >= self.warmup_steps
 
-    def threshold(self, state, norm, valid):
-        value = _math.zscore_threshold(
-            state["mean"], state["variance"], norm, self.z_thresh, self.epsilon
+    def _adaptive(self, state, norm):
+        return _math.zclip_threshold(
+            state["mean"],
+            state["variance"],
+            norm,
+            self.z_thresh,
+            self.epsilon,
+            self.mode,
+            self.clip_option,
         )
-        return tf.where(self._warm(state), value, float("inf"))
+
+    def threshold(self, state, norm, valid):
+        value = tf.where(self._warm(state), self._adaptive(state, norm), float("inf"))
+        if self.max_grad_norm is not None:
+            value = tf.minimum(value, self.max_grad_norm)
+        return value
 
     def update(self, state, norm, threshold, valid):
         norm = tf.where(valid, norm, 0.0)
@@ -247,9 +305,12 @@ class ZScoreThreshold(ThresholdRule):
             state["mean"], state["variance"], state["count"], norm
         )
         var_w = tf.where(count_w >= self.warmup_steps, m2_w / count_w, m2_w)
-        # After warm-up: EMA of the clipped norm.
+        # After warm-up: EMA of the norm clipped by the adaptive threshold.
         mean_e, var_e = _math.ema_moments_update(
-            state["mean"], state["variance"], tf.minimum(norm, threshold), self.alpha
+            state["mean"],
+            state["variance"],
+            tf.minimum(norm, self._adaptive(state, norm)),
+            self.alpha,
         )
         warm = self._warm(state)
         new = {
@@ -265,6 +326,9 @@ class ZScoreThreshold(ThresholdRule):
             "z_thresh": self.z_thresh,
             "warmup_steps": self.warmup_steps,
             "epsilon": self.epsilon,
+            "mode": self.mode,
+            "clip_option": self.clip_option,
+            "max_grad_norm": self.max_grad_norm,
         }
 
 

@@ -113,6 +113,87 @@ def test_raise_names_the_step():
     step(tf.ones(2))
     with pytest.raises(tf.errors.InvalidArgumentError, match="at step.*2"):
         step(tf.constant([np.nan, 1.0]))
+    np.testing.assert_allclose(variables[0].numpy(), [-0.2 / np.sqrt(2)] * 2, rtol=1e-6)
+    # Raised in the step: nothing is left pending.
+    assert optimizer.statistics()["pending_error"] == 0.0
+    optimizer.raise_if_nonfinite()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="(?s)at step.*2"):
+        optimizer.apply([tf.constant([1.0, np.inf])], variables)  # eager
+    np.testing.assert_allclose(variables[0].numpy(), [-0.2 / np.sqrt(2)] * 2, rtol=1e-6)
+
+
+def _fit_with_nan_batch(jit_compile, callbacks=(), batches=3, bad_batch=1):
+    """Fits one epoch of `batches` batches, the `bad_batch`-th one NaN."""
+    x, y = make_data()
+    x, y = np.concatenate([x] * batches), np.concatenate([y] * batches)
+    if bad_batch is not None:
+        x[bad_batch * GLOBAL_BATCH, 0, 0] = np.nan
+    model = make_model()
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1), nonfinite="raise")
+    model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
+    model.fit(
+        x,
+        y,
+        batch_size=GLOBAL_BATCH,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=list(callbacks),
+    )
+    return model
+
+
+def _assert_weights_after_one_step(model):
+    reference = _fit_with_nan_batch(False, batches=1, bad_batch=None)
+    for a, b in zip(reference.get_weights(), model.get_weights(), strict=True):
+        assert np.all(np.isfinite(b))
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_raise_under_jit_compile_raises_from_clipping_logger():
+    models = []
+
+    class Keep(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            models.append(self.model)
+
+    with (
+        pytest.warns(UserWarning, match="XLA-compiled step.*ClippingLogger"),
+        pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"global norm nan.*at step 1 .*after batch 1 of epoch 0",
+        ),
+    ):
+        _fit_with_nan_batch(True, callbacks=[Keep(), ClippingLogger()])
+    model = models[0]
+    _assert_weights_after_one_step(model)
+    stats = model.optimizer.statistics()
+    assert stats["nonfinite_steps"] == 1.0 and stats["steps"] == 2.0
+    assert stats["pending_error_step"] == 1.0
+    assert stats["pending_error"] == 0.0  # cleared by raising
+    assert int(model.optimizer.iterations.numpy()) == 1
+
+
+def test_raise_under_jit_compile_without_callback_raises_when_fit_ends():
+    models = []
+
+    class Keep(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            models.append(self.model)
+
+    with (
+        pytest.warns(UserWarning, match="XLA"),
+        pytest.raises(
+            tf.errors.InvalidArgumentError,
+            match=r"at step 1 .*when training ended.*every later one were skipped",
+        ),
+    ):
+        _fit_with_nan_batch(True, callbacks=[Keep()])
+    model = models[0]
+    # The finite batch after the NaN one was skipped too.
+    _assert_weights_after_one_step(model)
+    assert model.optimizer.statistics()["steps"] == 3.0
+    assert int(model.optimizer.iterations.numpy()) == 1
 
 
 def test_propagate_lets_nan_through():

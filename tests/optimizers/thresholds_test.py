@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _clipping_models import GLOBAL_BATCH, make_data, train
 
 from keras_rnncr.optimizers import (
     AverageNormThreshold,
@@ -80,6 +81,78 @@ def test_zscore_threshold_sequence():
     assert state["variance"] == pytest.approx(variance, rel=1e-6)
 
 
+def test_zclip_percentile_mode_sequence():
+    rule = ZScoreThreshold(0.5, 1.0, warmup_steps=2, mode="percentile")
+    thresholds, clipped, optimizer = _run(rule, [1, 3, 2, 10, 2.5])
+    # Warm-up on [1, 3]: mean 2, var 1. Step 3: threshold 2 + 1 * 1 = 3, no
+    # clip; EMA -> mean 2, var 0.5. Step 4: threshold 2 + sqrt(0.5); the EMA
+    # sees the clipped norm: mean 2 + sqrt(0.5) / 2, var 0.25 + 0.5 * 0.125.
+    # Step 5: threshold mean + sqrt(0.3125) > 2.5, no clip.
+    mean4 = 2 + np.sqrt(0.5) / 2
+    expected = [INF, INF, 3.0, 2 + np.sqrt(0.5), mean4 + np.sqrt(0.3125)]
+    np.testing.assert_allclose(thresholds, expected, rtol=1e-6)
+    assert clipped == [False, False, False, True, False]
+    state = {k: float(v.numpy()) for k, v in optimizer._rule_state.items()}
+    mean5 = 0.5 * mean4 + 0.5 * 2.5
+    assert state["mean"] == pytest.approx(mean5, rel=1e-6)
+    assert state["variance"] == pytest.approx(
+        0.5 * 0.3125 + 0.5 * (2.5 - mean5) ** 2, rel=1e-6
+    )
+
+
+def test_zclip_mean_clip_option_sequence():
+    rule = ZScoreThreshold(0.5, 1.0, warmup_steps=2, clip_option="mean")
+    thresholds, clipped, optimizer = _run(rule, [1, 3, 2, 10, 3])
+    # Warm-up: mean 2, var 1. Step 3 (z = 0): no clip; EMA -> mean 2, var 0.5.
+    # Step 4 (z = 8 / sqrt(0.5)): clip to the mean 2; EMA -> mean 2, var 0.25.
+    # Step 5 (z = 1 / 0.5 = 2 > 1): clip to 2 again; var 0.125.
+    assert thresholds == [INF, INF, INF, 2.0, 2.0]
+    assert clipped == [False, False, False, True, True]
+    state = {k: float(v.numpy()) for k, v in optimizer._rule_state.items()}
+    assert state["mean"] == pytest.approx(2.0)
+    assert state["variance"] == pytest.approx(0.125)
+
+
+def test_zclip_max_grad_norm_caps_but_statistics_see_adaptive_clip():
+    rule = ZScoreThreshold(0.5, 1.0, 2, epsilon=1e-12, max_grad_norm=2.0)
+    thresholds, clipped, optimizer = _run(rule, [1, 3, 2, 10, 2.5])
+    # The cap is in force during warm-up too (step 2 is clipped), but the
+    # statistics are those of `test_zscore_threshold_sequence`: warm-up sees
+    # raw norms and step 4 enters the EMA clipped to 2.0625, not to the cap.
+    assert thresholds == [2.0] * 5
+    assert clipped == [False, True, False, True, True]
+    state = {k: float(v.numpy()) for k, v in optimizer._rule_state.items()}
+    mean = 0.5 * 2.03125 + 0.5 * 2.5
+    assert state["mean"] == pytest.approx(mean, rel=1e-6)
+    assert state["variance"] == pytest.approx(
+        0.5 * (0.25 + 0.5 * 0.03125**2) + 0.5 * (2.5 - mean) ** 2, rel=1e-6
+    )
+
+
+def test_zclip_state_survives_keras_round_trip(tmp_path):
+    def clipped():
+        rule = ZScoreThreshold(0.5, 1.0, 2, mode="percentile", max_grad_norm=50.0)
+        return ClippedOptimizer(keras.optimizers.Adam(0.01), threshold=rule)
+
+    model = train(clipped, steps=4)
+    state = {k: v.numpy() for k, v in model.optimizer._rule_state.items()}
+    assert state["count"] == 4.0 and state["variance"] > 0.0
+    path = str(tmp_path / "zclip.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.optimizer.threshold.get_config() == (
+        model.optimizer.threshold.get_config()
+    )
+    for key, value in loaded.optimizer._rule_state.items():
+        np.testing.assert_array_equal(value.numpy(), state[key])
+    x, y = make_data()
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0)
+    assert loaded.optimizer.statistics() == pytest.approx(model.optimizer.statistics())
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
 @pytest.mark.parametrize(
     "name, cls",
     [
@@ -138,6 +211,21 @@ def test_threshold_names(name, cls):
             lambda: ZScoreThreshold(epsilon=0.0),
             r"Argument `epsilon` must be a float > 0. Received: epsilon=0.0",
         ),
+        (
+            lambda: ZScoreThreshold(mode="median"),
+            r"Argument `mode` must be one of \('zscore', 'percentile'\). "
+            r"Received: mode='median'",
+        ),
+        (
+            lambda: ZScoreThreshold(clip_option="max"),
+            r"Argument `clip_option` must be one of "
+            r"\('adaptive_scaling', 'mean'\). Received: clip_option='max'",
+        ),
+        (
+            lambda: ZScoreThreshold(max_grad_norm=0.0),
+            r"Argument `max_grad_norm` must be a float > 0. "
+            r"Received: max_grad_norm=0.0",
+        ),
     ],
 )
 def test_rule_argument_errors(factory, message):
@@ -151,6 +239,7 @@ def test_rule_argument_errors(factory, message):
         AverageNormThreshold(3.0, 7),
         PercentileThreshold(20.0, 9),
         ZScoreThreshold(0.9, 2.0, 5, 1e-5),
+        ZScoreThreshold(0.8, 1.5, 3, 1e-4, "percentile", "mean", 2.0),
     ],
 )
 def test_rule_config_round_trip(rule):
