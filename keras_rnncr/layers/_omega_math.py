@@ -35,16 +35,23 @@ def omega_pair_terms(transported_sq, delta_sq, valid, ratio="squared"):
         `(omega, d_omega_d_transported_sq)`, both shaped like the inputs.
     """
     safe_den = tf.where(valid, delta_sq, tf.ones_like(delta_sq))
+    r = transported_sq / safe_den
+    if ratio == "norm":
+        r = tf.sqrt(r)
+    omega = tf.where(valid, tf.square(r - 1.0), tf.zeros_like(r))
+    return omega, omega_slope(transported_sq, delta_sq, valid, ratio)
+
+
+def omega_slope(transported_sq, delta_sq, valid, ratio="squared"):
+    """d(omega)/d(||v||^2) alone, for each pair (see `omega_pair_terms`)."""
+    safe_den = tf.where(valid, delta_sq, tf.ones_like(delta_sq))
     if ratio == "squared":
-        r = transported_sq / safe_den
-        slope = 2.0 * (r - 1.0) / safe_den
+        slope = 2.0 * (transported_sq - safe_den) / tf.square(safe_den)
     else:
         r = tf.sqrt(transported_sq / safe_den)
         root = tf.sqrt(transported_sq * safe_den)
         slope = tf.math.divide_no_nan(r - 1.0, root)
-    omega = tf.where(valid, tf.square(r - 1.0), tf.zeros_like(r))
-    slope = tf.where(valid, slope, tf.zeros_like(slope))
-    return omega, slope
+    return tf.where(valid, slope, tf.zeros_like(slope))
 
 
 def valid_pairs(delta_sq, step_mask=None):

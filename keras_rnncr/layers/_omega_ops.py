@@ -136,10 +136,11 @@ def fused_simple_rnn(
     recurrent_mask=None,
     return_sequences=True,
     ratio="squared",
+    backward="stored",
 ):
     """SimpleRNN recurrence whose backward pass also yields Omega's gradient.
 
-    Forward, time-major (the input projection for all steps at once):
+    Forward, time-major:
 
     ```python
     h_in = h[t-1] * recurrent_mask
@@ -147,15 +148,30 @@ def fused_simple_rnn(
     h[t] = where(step_mask[t], h[t], h[t-1])
     ```
 
+    (`backward="stored"` forms `inputs @ kernel` for all steps at once;
+    `"streaming"` uses one product per step with the stacked kernels, so that
+    no sequence-sized temporary is made.)
+
     Backward, one step at a time from the last: `delta = dE/dh_t` (the total
     derivative), `a = delta * f'(h_t)`, `v = (a @ recurrent_kernel.T) *
     recurrent_mask` (the recurrent part of `delta` at `t-1`, and the error that
-    Omega_t compares with `delta`). The loop keeps only `a`, `v` and
-    `||delta||^2`; after it, with `delta`, the states and `f'` held fixed,
-    `alpha * dOmega/dU = sum over (t, b) of outer(w[t,b], a[t,b])` with
-    `w = coefficient * 2 slope * v * recurrent_mask` (see `omega_coefficient`),
-    which joins the masked previous states in the one product that gives the
-    recurrent gradient, `((h[t-1] + w) * recurrent_mask)^T a`.
+    Omega_t compares with `delta`). With `delta`, the states and `f'` held fixed,
+    `dOmega_t/dU = sum over b of outer(w[b], a[b])` with `w = 2 slope * v *
+    recurrent_mask` (`slope` from `omega_slope`). The gradient of Omega needs
+    `alpha * loss_scale / valid pairs` (see `omega_coefficient`), known only once
+    every step is done, so the two forms differ in when the weight products are
+    taken:
+
+    * `backward="stored"` keeps `a` and `v` of every step and, after the loop,
+      folds Omega into the one product that gives the recurrent gradient,
+      `((h[t-1] + coefficient * w) * recurrent_mask)^T a`: no extra
+      multiply-adds, but `a` and `v` cost two more `(time, batch, units)`
+      tensors.
+    * `backward="streaming"` adds each step's products to one accumulator,
+      `concat([1, inputs[t], h_in, w])^T @ a` (bias, kernel, recurrent and Omega
+      rows), so only the states are kept (as for Keras's own SimpleRNN), at the
+      cost of one more `units x batch x units` product per step; the Omega rows
+      are scaled after the loop.
 
     Args:
         inputs: `(time, batch, features)`.
@@ -169,6 +185,7 @@ def fused_simple_rnn(
         recurrent_mask: optional `(batch, units)` recurrent-dropout mask.
         return_sequences: return all states, or only the last one.
         ratio: `"squared"` or `"norm"`, see `omega_pair_terms`.
+        backward: `"stored"` or `"streaming"`, see above.
 
     Returns:
         `(states, loss_probe)`: all states `(time, batch, units)` or the last
@@ -178,46 +195,68 @@ def fused_simple_rnn(
     derivative = _DERIVATIVES_FROM_OUTPUT[activation]
     forward_activation = keras.activations.get(activation)
     wide = statistics_dtype(inputs.dtype)
-    features = kernel.shape[0]
+    features, units = kernel.shape
     has_bias = bias is not None
     if not has_bias:
-        bias = tf.zeros([kernel.shape[1]], kernel.dtype)
+        bias = tf.zeros([units], kernel.dtype)
 
     @tf.custom_gradient
     def recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha):
         steps = tf.shape(inputs)[0]
-        projected = tf.matmul(inputs, kernel)
-        if has_bias:
-            projected = projected + bias
+        stacked = tf.concat([kernel, recurrent_kernel], 0)
+
+        def masked(h):
+            return h if recurrent_mask is None else h * recurrent_mask
+
+        if backward == "stored":
+            # All input projections in one product: fast, one more sequence held.
+            projected = tf.matmul(inputs, kernel)
+            if has_bias:
+                projected = projected + bias
+
+            def pre_activation(t, h):
+                return projected[t] + tf.matmul(masked(h), recurrent_kernel)
+
+        else:
+
+            def pre_activation(t, h):
+                pre = tf.matmul(tf.concat([inputs[t], masked(h)], -1), stacked)
+                return pre + bias if has_bias else pre
 
         def forward_step(t, h, states):
-            h_in = h if recurrent_mask is None else h * recurrent_mask
-            h_new = forward_activation(projected[t] + tf.matmul(h_in, recurrent_kernel))
+            h_new = forward_activation(pre_activation(t, h))
             if step_mask is not None:
                 h_new = tf.where(step_mask[t][:, None], h_new, h)
-            return t + 1, h_new, states.write(t + 1, h_new)
+            return t + 1, h_new, states.write(t, h_new)
 
-        history = tf.TensorArray(inputs.dtype, size=steps + 1).write(0, initial_state)
-        _, _, history = tf.while_loop(
+        _, last, states = tf.while_loop(
             lambda t, *_: t < steps,
             forward_step,
-            (0, initial_state, history),
+            (
+                0,
+                initial_state,
+                tf.TensorArray(inputs.dtype, size=steps, clear_after_read=False),
+            ),
             maximum_iterations=steps,
         )
-        history = history.stack()  # h_0 ... h_T
-        output = history[1:] if return_sequences else history[-1]
+        if return_sequences:
+            output = states.stack()
+            state_at = output.__getitem__
+        else:
+            output = last
+            state_at = states.read
         probe = tf.zeros([], tf.float32)
 
-        def grad(d_output, d_probe):
+        def stored_grad(d_output, d_probe):
+            every_state = output if return_sequences else states.stack()
+
             def backward_step(t, carry, errors, transported, delta_sq):
                 delta = carry + d_output[t] if return_sequences else carry
-                a = delta * derivative(history[t + 1])
+                a = delta * derivative(every_state[t])
                 if step_mask is not None:
                     keep = step_mask[t][:, None]
                     a = tf.where(keep, a, tf.zeros_like(a))
-                v = tf.matmul(a, recurrent_kernel, transpose_b=True)
-                if recurrent_mask is not None:
-                    v = v * recurrent_mask
+                v = masked(tf.matmul(a, recurrent_kernel, transpose_b=True))
                 carry = v if step_mask is None else tf.where(keep, v, delta)
                 return (
                     t - 1,
@@ -244,7 +283,6 @@ def fused_simple_rnn(
             )
             errors, transported = errors.stack(), transported.stack()
             delta_sq = delta_sq.stack()
-            units = tf.shape(recurrent_kernel)[0]
             transported_wide = tf.cast(transported, wide)
             valid = _omega_math.valid_pairs(delta_sq, step_mask)
             omega, slope = _omega_math.omega_pair_terms(
@@ -257,11 +295,9 @@ def fused_simple_rnn(
                 d_probe,
                 tracker,
             )
-            # alpha * dOmega/dU = sum over (t, b) of outer(w[t,b], a[t,b]) with
-            # w = coefficient * 2 slope * v * recurrent_mask: it joins the masked
-            # previous states in the one product that gives the recurrent gradient.
             (scale,) = keep_if_finite([coefficient * 2.0 * slope], alpha)
-            combined = tf.cast(history[:-1], wide) + scale[..., None] * transported_wide
+            previous = tf.concat([initial_state[None], every_state[:-1]], 0)
+            combined = tf.cast(previous, wide) + scale[..., None] * transported_wide
             if recurrent_mask is not None:
                 combined = combined * tf.cast(recurrent_mask, wide)
             flat_errors = tf.reshape(errors, [-1, units])
@@ -277,7 +313,88 @@ def fused_simple_rnn(
             d_bias = tf.reduce_sum(flat_errors, 0) if has_bias else None
             return (d_inputs, d_initial, d_kernel, d_bias, d_recurrent, None)
 
-        return (output, probe), grad
+        def streaming_grad(d_output, d_probe):
+            ones = tf.ones_like(initial_state[:, :1], wide)
+
+            def backward_step(t, h_prev, carry, gradient, d_inputs, norms):
+                delta = carry + d_output[t] if return_sequences else carry
+                a = delta * derivative(state_at(t))
+                if step_mask is not None:
+                    keep = step_mask[t]
+                    a = tf.where(keep[:, None], a, tf.zeros_like(a))
+                back = tf.matmul(a, stacked, transpose_b=True)
+                v = masked(back[:, features:])
+                carry = v if step_mask is None else tf.where(keep[:, None], v, delta)
+                v_wide = tf.cast(v, wide)
+                delta_sq = tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
+                transported_sq = tf.reduce_sum(tf.square(v_wide), -1)
+                valid = _omega_math.valid_pairs(
+                    delta_sq, None if step_mask is None else keep
+                )
+                slope = _omega_math.omega_slope(transported_sq, delta_sq, valid, ratio)
+                rows = tf.concat(
+                    [
+                        ones,
+                        tf.cast(inputs[t], wide),
+                        tf.cast(masked(h_prev), wide),
+                        masked(slope[:, None] * v_wide),
+                    ],
+                    -1,
+                )
+                return (
+                    carry,
+                    gradient + tf.matmul(rows, tf.cast(a, wide), transpose_a=True),
+                    d_inputs.write(t, back[:, :features]),
+                    norms.write(t, tf.stack([transported_sq, delta_sq])),
+                )
+
+            def loop_body(t, *carried):
+                return (t - 1, *backward_step(t, state_at(t - 1), *carried))
+
+            start = tf.zeros_like(initial_state) if return_sequences else d_output
+            _, *carried = tf.while_loop(
+                lambda t, *_: t >= 1,
+                loop_body,
+                (
+                    steps - 1,
+                    start,
+                    tf.zeros([1 + features + 2 * units, units], wide),
+                    tf.TensorArray(inputs.dtype, size=steps),
+                    tf.TensorArray(wide, size=steps),
+                ),
+                maximum_iterations=steps - 1,
+            )
+            d_initial, gradient, d_inputs, norms = backward_step(
+                0, initial_state, *carried
+            )
+            transported_sq, delta_sq = tf.unstack(norms.stack(), axis=1)
+            valid = _omega_math.valid_pairs(delta_sq, step_mask)
+            omega, _ = _omega_math.omega_pair_terms(
+                transported_sq, delta_sq, valid, ratio
+            )
+            counted = tf.ones_like(valid) if step_mask is None else step_mask
+            coefficient = omega_coefficient(
+                alpha,
+                _omega_math.omega_statistics(omega, valid, counted),
+                d_probe,
+                tracker,
+            )
+            d_bias, d_kernel, d_recurrent, d_omega = tf.split(
+                gradient, [1, features, units, units]
+            )
+            (d_omega,) = keep_if_finite([2.0 * coefficient * d_omega], alpha)
+            return (
+                d_inputs.stack(),
+                d_initial,
+                tf.cast(d_kernel, kernel.dtype),
+                tf.cast(d_bias[0], bias.dtype) if has_bias else None,
+                tf.cast(d_recurrent + d_omega, recurrent_kernel.dtype),
+                None,
+            )
+
+        return (output, probe), (
+            stored_grad if backward == "stored" else streaming_grad
+        )
 
     return recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha)
 

@@ -135,6 +135,7 @@ class OmegaMixin:
             recurrent_mask=recurrent_mask,
             return_sequences=return_all,
             ratio=self.omega_ratio,
+            backward=getattr(self, "omega_backward", "stored"),
         )
         self.add_loss(probe)
         if not return_all:

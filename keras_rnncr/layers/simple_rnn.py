@@ -4,6 +4,8 @@ import keras
 
 from keras_rnncr.layers.omega_rnn import OmegaMixin
 
+BACKWARDS = ("stored", "streaming")
+
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
 class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
@@ -42,6 +44,12 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
             `keras_rnncr.callbacks.OmegaScheduler`).
         omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
             `"norm"` (Eq. 9).
+        omega_backward: how the fused back-propagation trades time for memory
+            (same gradients up to rounding). `"stored"` (default, fastest)
+            keeps two more `(time, batch, units)` tensors than Keras's
+            SimpleRNN; `"streaming"` keeps only the states, as Keras does, for
+            one more `units x batch x units` product per step. See
+            `benchmarks/RESULTS.md` for measured times and peaks.
         **kwargs: every argument of `keras.layers.SimpleRNN` (`activation`,
             `use_bias`, initializers, regularizers, constraints, `dropout`,
             `recurrent_dropout`, `return_sequences`, `return_state`,
@@ -64,3 +72,17 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     ...     loss="sparse_categorical_crossentropy",
     ... )
     """
+
+    def __init__(self, *args, omega_backward="stored", **kwargs):
+        if omega_backward not in BACKWARDS:
+            raise ValueError(
+                f"Argument `omega_backward` must be one of {BACKWARDS}. "
+                f"Received: omega_backward={omega_backward!r}"
+            )
+        super().__init__(*args, **kwargs)
+        self.omega_backward = omega_backward
+
+    def get_config(self):
+        config = super().get_config()
+        config["omega_backward"] = self.omega_backward
+        return config

@@ -257,6 +257,37 @@ def test_return_state_and_dropout_train():
     assert history.history[f"{layer.name}_omega"][-1] > 0
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_streaming_backward_matches_stored(jit_compile):
+    keras.utils.set_random_seed(14)
+    x, y = _data()
+    x[:2, -3:] = 0.0  # masked trailing steps for two examples
+    updates = []
+    for backward in ("stored", "streaming"):
+        inputs = keras.Input((STEPS, FEATURES))
+        layer = keras_rnncr.layers.SimpleRNN(
+            UNITS,
+            omega=3.0,
+            omega_backward=backward,
+            recurrent_dropout=0.3,
+            return_sequences=True,
+            seed=3,
+        )
+        hidden = layer(keras.layers.Masking(0.0)(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(4)(hidden[:, -1]))
+        model.compile(
+            "sgd",
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=jit_compile,
+        )
+        if updates:
+            model.set_weights(reference)
+        reference = model.get_weights()
+        updates.append(_fit_once(model, x, y))
+    for u, v in zip(*updates):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
+
+
 def test_mixed_float16_matches_float32_update():
     keras.utils.set_random_seed(11)
     x, y = _data()
@@ -355,7 +386,11 @@ def test_config_round_trip_and_keras_file(tmp_path):
     x, y = _data()
     layers = [
         keras_rnncr.layers.SimpleRNN(
-            UNITS, omega=1.5, omega_ratio="norm", activation="sigmoid"
+            UNITS,
+            omega=1.5,
+            omega_ratio="norm",
+            omega_backward="streaming",
+            activation="sigmoid",
         ),
         keras_rnncr.layers.GRU(UNITS, omega=0.5),
         keras_rnncr.layers.LSTM(UNITS, omega=0.25),
@@ -409,6 +444,7 @@ def test_export_serves_without_keras_rnncr(tmp_path):
         ({"omega": True}, "Received: omega=True"),
         ({"omega": float("nan")}, "Received: omega=nan"),
         ({"omega_ratio": "cubic"}, "Received: omega_ratio='cubic'"),
+        ({"omega_backward": "lazy"}, "Received: omega_backward='lazy'"),
     ],
 )
 def test_argument_errors(kwargs, message):

@@ -27,6 +27,26 @@ CELLS = {
         1,
         True,
     ),
+    "simple_tanh_streaming": (
+        lambda: keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=ALPHA, omega_backward="streaming", dtype="float64"
+        ),
+        ref.simple_step("tanh"),
+        1,
+        True,
+    ),
+    "simple_sigmoid_streaming": (
+        lambda: keras_rnncr.layers.SimpleRNN(
+            UNITS,
+            activation="sigmoid",
+            omega=ALPHA,
+            omega_backward="streaming",
+            dtype="float64",
+        ),
+        ref.simple_step("sigmoid"),
+        1,
+        True,
+    ),
     "gru": (
         lambda: keras_rnncr.layers.GRU(UNITS, omega=ALPHA, dtype="float64"),
         ref.gru_step,
