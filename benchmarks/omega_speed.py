@@ -1,10 +1,12 @@
 """Step time and peak memory of the Omega SimpleRNN against Keras and a naive version.
 
-Three models, identical but for the recurrent layer, are trained with plain SGD on
+Four models, identical but for the recurrent layer, are trained with plain SGD on
 the same batches in the same process:
 
 * `keras`: `keras.layers.SimpleRNN` (no Omega), the baseline;
-* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` (fused back-propagation);
+* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` (fused back-propagation,
+  `omega_backward="stored"`, the default);
+* `keras_rnncr_streaming`: the same with `omega_backward="streaming"`;
 * `two_tape`: a naive SGD-CR written as in the paper notes' recipe: a probe added
   to every state gives dE/dh_k through a first tape, and a second tape
   differentiates Omega with respect to the recurrent kernel.
@@ -13,10 +15,14 @@ Step time is the median over rounds of the mean time of `--steps` training steps
 of `fit`, the models taking turns so that drift in the machine hits all alike.
 Peak memory is TensorFlow's allocator peak on the device during one training step
 (`tf.config.experimental.get_memory_info`; on a CPU this needs the BFC allocator,
-which the script selects for all three models). Inference is compared output for
+which the script selects for all models). Inference is compared output for
 output. Run:
 
-    python benchmarks/omega_speed.py --lengths 100 500
+    python benchmarks/omega_speed.py --lengths 100 500 --threads 1 --clock process
+
+On a shared machine, `--threads 1 --clock process` times the CPU work of this
+process alone; the default wall clock with TensorFlow's thread pools suits a
+quiet machine or a GPU.
 """
 
 import os
@@ -37,6 +43,13 @@ import tensorflow as tf  # noqa: E402
 import keras_rnncr  # noqa: E402
 
 ALPHA = 2.0
+
+# The two fused backward passes of keras_rnncr.layers.SimpleRNN.
+BACKWARDS = {"keras_rnncr": "stored", "keras_rnncr_streaming": "streaming"}
+
+# "process" counts the CPU time of this process only, which other jobs on a
+# shared machine disturb far less than wall time (use it with --threads 1).
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 
 
 class ProbedCell(keras.layers.SimpleRNNCell):
@@ -108,7 +121,9 @@ def build(kind, steps, features, units, classes, jit_compile):
         layer = (
             keras.layers.SimpleRNN(units)
             if kind == "keras"
-            else keras_rnncr.layers.SimpleRNN(units, omega=ALPHA)
+            else keras_rnncr.layers.SimpleRNN(
+                units, omega=ALPHA, omega_backward=BACKWARDS[kind]
+            )
         )
         model = keras.Model(inputs, keras.layers.Dense(classes)(layer(inputs)))
     model.compile(
@@ -131,7 +146,7 @@ def run(length, args, device):
     x = rng.normal(size=(args.batch, length, args.features)).astype("float32")
     y = rng.integers(0, args.classes, size=(args.batch,))
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
-    kinds = ["keras", "keras_rnncr", "two_tape"]
+    kinds = ["keras", "keras_rnncr", "keras_rnncr_streaming", "two_tape"]
     keras.utils.set_random_seed(0)
     models = {
         k: build(k, length, args.features, args.units, args.classes, args.jit_compile)
@@ -146,9 +161,10 @@ def run(length, args, device):
     times = {k: [] for k in kinds}
     for _ in range(args.rounds):
         for kind in kinds:
-            start = time.perf_counter()
+            clock = CLOCKS[args.clock]
+            start = clock()
             models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
-            times[kind].append((time.perf_counter() - start) / args.steps)
+            times[kind].append((clock() - start) / args.steps)
     step = {k: statistics.median(v) for k, v in times.items()}
     fresh = {
         k: build(k, length, args.features, args.units, args.classes, False)
@@ -176,8 +192,15 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="steps per timing")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--jit-compile", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="TF intra/inter-op threads (0: TF's)"
+    )
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     gpus = tf.config.list_logical_devices("GPU")
     device = "GPU:0" if gpus else "CPU:0"
     header = {
@@ -192,18 +215,17 @@ def main():
     for length in args.lengths:
         result = run(length, args, device)
         results.append(result)
+        print(f"T={length}:", flush=True)
+        for kind in result["step_seconds"]:
+            print(
+                f"  {kind:22s} {1e3 * result['step_seconds'][kind]:8.2f} ms/step "
+                f"({result['step_ratio_vs_keras'][kind]:.3f}x), peak "
+                f"{result['peak_memory_bytes'][kind] / 2**20:7.1f} MiB "
+                f"({result['memory_ratio_vs_keras'][kind]:.3f}x)",
+                flush=True,
+            )
         print(
-            f"T={length}: step ms keras {1e3 * result['step_seconds']['keras']:.2f}, "
-            f"keras_rnncr {1e3 * result['step_seconds']['keras_rnncr']:.2f} "
-            f"({result['step_ratio_vs_keras']['keras_rnncr']:.3f}x), two-tape "
-            f"{1e3 * result['step_seconds']['two_tape']:.2f} "
-            f"({result['step_ratio_vs_keras']['two_tape']:.3f}x); peak memory MiB "
-            f"keras {result['peak_memory_bytes']['keras'] / 2**20:.1f}, keras_rnncr "
-            f"{result['peak_memory_bytes']['keras_rnncr'] / 2**20:.1f} "
-            f"({result['memory_ratio_vs_keras']['keras_rnncr']:.3f}x), two-tape "
-            f"{result['peak_memory_bytes']['two_tape'] / 2**20:.1f} "
-            f"({result['memory_ratio_vs_keras']['two_tape']:.3f}x); inference max "
-            f"|diff| {result['inference_max_abs_difference']:.1e}",
+            f"  inference max |diff| {result['inference_max_abs_difference']:.1e}",
             flush=True,
         )
     if args.json:
