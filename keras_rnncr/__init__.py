@@ -9,15 +9,17 @@ from keras_rnncr._backend import check_backend
 
 check_backend()
 
-from keras_rnncr import (
+from keras_rnncr import (  # noqa: E402
     callbacks,  # noqa: E402
     datasets,  # noqa: E402  (registers the TFDS builders)
     diagnostics,  # noqa: E402
     initializers,  # noqa: E402
     layers,  # noqa: E402
     metrics,  # noqa: E402
+    music,  # noqa: E402
     optimizers,  # noqa: E402
     tasks,  # noqa: E402
+    text,  # noqa: E402
 )
 
 __version__ = "0.1.0"
@@ -29,6 +31,8 @@ __all__ = [
     "initializers",
     "layers",
     "metrics",
+    "music",
     "optimizers",
     "tasks",
+    "text",
 ]

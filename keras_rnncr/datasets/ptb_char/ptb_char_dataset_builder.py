@@ -47,8 +47,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
        `ptb.char.*.txt` is read.
     """
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
+    VERSION = tfds.core.Version("1.0.1")
+    RELEASE_NOTES = {
+        "1.0.0": "Initial release.",
+        "1.0.1": "Sentences keep their file order (a character stream with a "
+        "carried state needs it).",
+    }
+
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Optional. Put `ptb.char.{train,valid,test}.txt` or the word-level
     `ptb.{train,valid,test}.txt` (from simple-examples.tgz, or any copy of
@@ -61,6 +66,9 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             features=tfds.features.FeaturesDict({"text": tfds.features.Text()}),
             supervised_keys=None,
             homepage="http://www.fit.vutbr.cz/~imikolov/rnnlm/",
+            # Language models that carry the state across segments read the
+            # sentences as one stream, so the file order must survive.
+            disable_shuffling=True,
         )
 
     def _split_generators(self, dl_manager):

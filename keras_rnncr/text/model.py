@@ -1,0 +1,247 @@
+"""The paper's character-level language model, for each training method."""
+
+import numbers
+
+import keras
+
+from keras_rnncr import callbacks
+from keras_rnncr.initializers import paper_initializers
+from keras_rnncr.layers import SimpleRNN
+from keras_rnncr.metrics import BitsPerCharacter
+from keras_rnncr.optimizers import ClippedOptimizer
+from keras_rnncr.text.pipeline import ResetStreamStates
+
+METHODS = ("sgd", "sgd-c", "sgd-cr")
+
+# Pascanu et al. (2013), arXiv v2 appendix (paper.md §5, [secondary]), for a cost
+# summed over the steps of a segment: (learning rate, clipping threshold, alpha).
+# alpha decays as 1/epoch for the 5-steps task. SGD was not run 5 steps ahead;
+# its next-character rate is used there too.
+PAPER_SETTINGS = {
+    ("sgd", 1): (0.001, None, 0.0),
+    ("sgd-c", 1): (0.01, 45.0, 0.0),
+    ("sgd-cr", 1): (0.05, 45.0, 0.01),
+    ("sgd", 5): (0.001, None, 0.0),
+    ("sgd-c", 5): (0.1, 45.0, 0.0),
+    ("sgd-cr", 5): (0.05, 45.0, 0.05),
+}
+
+
+def paper_settings(method, ahead=1, segment_length=200):
+    """The paper's learning rate, threshold and alpha for a mean-over-steps loss.
+
+    The paper sums the cost over the 200 steps of a segment; Keras (and
+    `char_model`) averages it. Scaling the three values by the segment length
+    `T` gives exactly the same updates:
+
+    ```
+    learning_rate = T * paper_learning_rate
+    threshold     = paper_threshold / T
+    omega         = paper_alpha / T     # Omega's gradient is added before clipping
+    ```
+
+    Args:
+        method: `"sgd"`, `"sgd-c"` or `"sgd-cr"`.
+        ahead: 1 (next character) or 5 (the 5th character ahead).
+        segment_length: steps per segment `T`.
+
+    Returns:
+        dict with `learning_rate`, `threshold` (None for SGD), `omega` (the
+        initial alpha) and `omega_decay` (`True` when alpha follows 1/epoch).
+    """
+    _check_method(method)
+    if ahead not in (1, 5):
+        raise ValueError(
+            f"The paper's settings exist for `ahead` 1 and 5. Received: ahead={ahead!r}"
+        )
+    learning_rate, threshold, alpha = PAPER_SETTINGS[(method, ahead)]
+    return {
+        "learning_rate": learning_rate * segment_length,
+        "threshold": None if threshold is None else threshold / segment_length,
+        "omega": alpha / segment_length,
+        "omega_decay": method == "sgd-cr" and ahead == 5,
+    }
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise ValueError(
+            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
+        )
+
+
+def _check_positive(name, value, integer=True):
+    kinds = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
+        kind = "integer" if integer else "number"
+        raise ValueError(
+            f"Argument `{name}` must be a positive {kind}. Received: {name}={value!r}"
+        )
+
+
+def char_model(
+    method,
+    vocab_size,
+    units=500,
+    ahead=1,
+    stateful=True,
+    batch_size=32,
+    segment_length=200,
+    learning_rate=None,
+    threshold=None,
+    omega=None,
+    use_bias=False,
+    seed=None,
+    jit_compile="auto",
+):
+    """A compiled character-level RNN language model trained with SGD(-C)(-R).
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.2 and Table 1 (Penn Treebank
+    characters): one layer of 500 sigmoid units without biases, weights drawn
+    from N(0, 0.01) (standard deviation, the `"sigmoid"` scheme of
+    `keras_rnncr.initializers.paper_initializers`), a softmax over the
+    characters, plain minibatch SGD without momentum, clipping of the global
+    gradient norm (SGD-C) and the Omega regularizer (SGD-CR):
+
+    ```
+    x_t = one_hot(c_t)                            # fixed identity embedding
+    h_t = sigmoid(x_t @ W_in + h_{t-1} @ W_rec)   # no bias
+    logits_t = h_t @ W_out                        # predicts c_{t + ahead}
+    loss = mean over batch and steps of cross-entropy (nats)
+    ```
+
+    Unset `learning_rate`, `threshold` and `omega` take the paper's values
+    (`paper_settings`), rescaled from its summed-over-steps cost to the mean
+    used here.
+
+    Note: the paper states neither the batch size nor whether the output layer
+    has a bias; like Mikolov's RNNLM, no layer has one here (`use_bias=False`).
+
+    Args:
+        method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega).
+        vocab_size: positive int, number of character ids.
+        units: positive int, hidden units (500 in the paper).
+        ahead: positive int, 1 for the next character, 5 for the paper's
+            "5 steps" task (targets from `stream_segments(..., ahead=ahead)`);
+            any `ahead > 1` takes the paper's 5-steps settings by default.
+        stateful: bool. `True` (default) carries the state across batches, for
+            `stream_segments`; the input then has the static batch size
+            `batch_size`.
+        batch_size: positive int, the static batch size when `stateful`.
+        segment_length: positive int, steps per segment (200), used to rescale
+            the paper's settings.
+        learning_rate: positive float or None (the paper's).
+        threshold: positive float or None (the paper's; ignored for `"sgd"`).
+        omega: float >= 0 or None, the initial alpha for `"sgd-cr"` (the
+            paper's); schedule it with `keras_rnncr.callbacks.OmegaScheduler`.
+        use_bias: bool, biases in the recurrent and output layers.
+        seed: int or None, seed of the initialisers.
+        jit_compile: passed to `compile`.
+
+    Returns:
+        A compiled `keras.Model` from int32 ids `(batch, time)` to logits
+        `(batch, time, vocab_size)`, with the metric `bits_per_character`.
+        Layers: `"one_hot"` (Embedding), `"rnn"`
+        (`keras_rnncr.layers.SimpleRNN`), `"head"` (Dense).
+
+    Example:
+
+    >>> model = char_model("sgd-cr", vocab_size=50, units=32, batch_size=4)
+    >>> model.output_shape
+    (4, None, 50)
+    """
+    _check_method(method)
+    _check_positive("vocab_size", vocab_size)
+    _check_positive("units", units)
+    _check_positive("ahead", ahead)
+    _check_positive("batch_size", batch_size)
+    _check_positive("segment_length", segment_length)
+    for name, value in (("learning_rate", learning_rate), ("threshold", threshold)):
+        if value is not None:
+            _check_positive(name, value, integer=False)
+    if omega is not None and (
+        isinstance(omega, bool) or not isinstance(omega, numbers.Real) or omega < 0
+    ):
+        raise ValueError(
+            f"Argument `omega` must be a float >= 0 or None. Received: omega={omega!r}"
+        )
+    defaults = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
+    learning_rate = (
+        defaults["learning_rate"] if learning_rate is None else learning_rate
+    )
+    threshold = defaults["threshold"] if threshold is None else threshold
+    if method != "sgd-cr":
+        omega = 0.0
+    elif omega is None:
+        omega = defaults["omega"]
+    if threshold is None and method != "sgd":
+        threshold = paper_settings("sgd-c", 1, segment_length)["threshold"]
+
+    init = paper_initializers("sigmoid", seed=seed)
+    if stateful:
+        inputs = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="ids")
+    else:
+        inputs = keras.Input(shape=(None,), dtype="int32", name="ids")
+    one_hot = keras.layers.Embedding(
+        vocab_size,
+        vocab_size,
+        embeddings_initializer="identity",
+        trainable=False,
+        name="one_hot",
+    )
+    rnn = SimpleRNN(
+        units,
+        activation="sigmoid",
+        use_bias=use_bias,
+        kernel_initializer=init["kernel_initializer"],
+        recurrent_initializer=init["recurrent_initializer"],
+        return_sequences=True,
+        stateful=stateful,
+        omega=float(omega),
+        name="rnn",
+    )
+    head = keras.layers.Dense(
+        vocab_size,
+        use_bias=use_bias,
+        kernel_initializer=init["output_initializer"],
+        name="head",
+    )
+    model = keras.Model(inputs, head(rnn(one_hot(inputs))), name=f"char_lm_{method}")
+    optimizer = keras.optimizers.SGD(learning_rate)
+    if method != "sgd":
+        optimizer = ClippedOptimizer(optimizer, threshold=threshold)
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        weighted_metrics=[BitsPerCharacter(from_logits=True)],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def char_callbacks(method, ahead=1, omega=None, segment_length=200):
+    """The callbacks of the paper's set-up for a `char_model`.
+
+    `ResetStreamStates` (zero state at each epoch and evaluation), the
+    clipping statistics (`keras_rnncr.callbacks.ClippingLogger`, SGD-C and
+    SGD-CR) and, for SGD-CR 5 steps ahead, alpha decaying as 1/epoch
+    (`OmegaScheduler(InverseTimeOmega(omega))`). The paper does not halve the
+    learning rate on PTB, so no learning-rate callback is included.
+
+    Args:
+        method: `"sgd"`, `"sgd-c"` or `"sgd-cr"`.
+        ahead: 1 or 5.
+        omega: the initial alpha (default: the paper's, see `paper_settings`).
+        segment_length: steps per segment.
+
+    Returns:
+        list of `keras.callbacks.Callback`.
+    """
+    settings = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
+    found = [ResetStreamStates()]
+    if method != "sgd":
+        found.append(callbacks.ClippingLogger())
+    if settings["omega_decay"]:
+        initial = settings["omega"] if omega is None else omega
+        found.append(callbacks.OmegaScheduler(callbacks.InverseTimeOmega(initial)))
+    return found

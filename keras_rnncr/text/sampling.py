@@ -1,0 +1,61 @@
+"""Sampling text from a trained character-level language model."""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_rnncr.text._step import step_function, units_of
+
+
+def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=None):
+    """Generates `length` characters after `prompt`, one at a time.
+
+    The model (a `keras_rnncr.text.char_model`, stateful or not; its carried
+    state is left untouched) reads `prompt` from the zero state, then each
+    sampled character is fed back:
+    `c_{t+1} ~ softmax(logits_t / temperature)`. For a model trained with
+    `ahead > 1` the samples are draws of the character `ahead` steps later,
+    fed back as if they were the next one, so the text is not a sample of the
+    language (only `ahead=1` models generate text).
+
+    Args:
+        model: a `char_model`.
+        vocabulary: the `CharVocabulary` the model was trained with.
+        prompt: string to condition on (may be empty: sampling then starts
+            from id 0 at the zero state).
+        length: non-negative int, number of characters to generate.
+        temperature: positive float; below 1 sharpens, above 1 flattens.
+        seed: int or None, seed of the numpy random generator.
+
+    Returns:
+        The generated string (without `prompt`).
+    """
+    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+        raise ValueError(
+            "Argument `length` must be a non-negative integer. "
+            f"Received: length={length!r}"
+        )
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or (not temperature > 0)
+    ):
+        raise ValueError(
+            "Argument `temperature` must be a positive float. "
+            f"Received: temperature={temperature!r}"
+        )
+    step = tf.function(step_function(model))
+    rng = np.random.default_rng(seed)
+    state = tf.zeros((1, units_of(model)))
+    ids = vocabulary.encode(prompt) if prompt else np.zeros(1, np.int32)
+    logits = None
+    for character in ids:
+        logits, state = step(tf.constant([character], tf.int32), state)
+    generated = []
+    for _ in range(length):
+        scaled = np.asarray(logits[0], np.float64) / temperature
+        probabilities = np.exp(scaled - scaled.max())
+        probabilities /= probabilities.sum()
+        character = int(rng.choice(len(probabilities), p=probabilities))
+        generated.append(character)
+        logits, state = step(tf.constant([character], tf.int32), state)
+    return vocabulary.decode(np.asarray(generated, np.int64))

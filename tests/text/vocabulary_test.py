@@ -1,0 +1,70 @@
+"""Tests for `keras_rnncr.text.CharVocabulary`."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnncr.text import CharVocabulary
+
+
+def test_encode_decode_round_trip():
+    vocabulary = CharVocabulary.from_text("hello world")
+    assert vocabulary.characters == " dehlorw"
+    ids = vocabulary.encode("world hello")
+    assert ids.dtype == np.int32
+    assert vocabulary.decode(ids) == "world hello"
+    assert vocabulary.size == len(vocabulary) == 8
+
+
+def test_unknown_symbol_takes_id_zero():
+    vocabulary = CharVocabulary("abc", unknown="?")
+    assert vocabulary.symbols == ["?", "a", "b", "c"]
+    assert vocabulary.encode("cab!").tolist() == [3, 1, 2, 0]
+    assert vocabulary.decode([3, 1, 2, 0]) == "cab?"
+
+
+def test_unseen_character_without_unknown_raises():
+    with pytest.raises(ValueError, match=r"Characters \['!'\] are not in"):
+        CharVocabulary("abc").encode("ab!")
+
+
+def test_min_count_drops_rare_characters():
+    vocabulary = CharVocabulary.from_text("aaab", unknown="~", min_count=2)
+    assert vocabulary.symbols == ["~", "a"]
+    assert vocabulary.encode("ab").tolist() == [1, 0]
+
+
+def test_config_and_json_round_trip():
+    vocabulary = CharVocabulary("xyz", unknown="?")
+    assert CharVocabulary.from_config(vocabulary.get_config()) == vocabulary
+    assert CharVocabulary.from_json(vocabulary.to_json()) == vocabulary
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(vocabulary)
+    )
+    assert restored == vocabulary
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"characters": ["ab"]}, "Argument `characters` must be a string or a list"),
+        ({"characters": "aba"}, r"must not repeat a character. Received: .*\['a'\]"),
+        ({"characters": "ab", "unknown": "??"}, "Argument `unknown` must be a one-"),
+        ({"characters": "ab", "unknown": "a"}, "must not be one of `characters`"),
+    ],
+)
+def test_constructor_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CharVocabulary(**kwargs)
+
+
+def test_from_text_validation():
+    with pytest.raises(ValueError, match="Argument `min_count` must be a positive"):
+        CharVocabulary.from_text("ab", min_count=0)
+    with pytest.raises(ValueError, match="Argument `unknown` must be set when"):
+        CharVocabulary.from_text("ab", min_count=2)
+
+
+def test_decode_rejects_out_of_range_ids():
+    with pytest.raises(ValueError, match=r"Ids must lie in \[0, 2\)"):
+        CharVocabulary("ab").decode([0, 2])
