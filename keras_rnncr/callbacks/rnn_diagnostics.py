@@ -8,56 +8,13 @@ import tensorflow as tf
 
 from keras_rnncr.callbacks.clipping import ClippingLogger, find_clipped_optimizer
 from keras_rnncr.callbacks.omega_scheduler import omega_layers
-from keras_rnncr.callbacks.spectral_radius import _recurrent_layers, spectral_radius
-
-# Keras's gate order in the columns of `recurrent_kernel`.
-GATES = {
-    keras.layers.GRUCell: ("z", "r", "h"),
-    keras.layers.LSTMCell: ("i", "f", "c", "o"),
-}
+from keras_rnncr.callbacks.spectral_radius import recurrent_spectral_radii
 
 # What `tf.summary.scalar` (from the tensorboard package) attaches to a scalar;
 # written directly so that no tensorboard install is needed to log.
 _SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
     plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars")
 )
-
-
-def recurrent_spectral_radii(model):
-    """Spectral radius of every recurrent kernel of `model`, keyed by log name.
-
-    A square kernel (`SimpleRNN`) gives `<layer>_spectral_radius`. The
-    `recurrent_kernel` of a `GRU` (`units x 3 units`) or `LSTM`
-    (`units x 4 units`) holds one square block per gate; each gives
-    `<layer>_spectral_radius_<gate>`, with the gates in Keras's column order
-    (`z`, `r`, `h` for GRU; `i`, `f`, `c`, `o` for LSTM).
-
-    Reference: Pascanu, Mikolov & Bengio, ICML 2013, §2.1: gradients vanish
-    when rho(W_rec) < 1/gamma and may explode when it is larger.
-
-    Note: the paper analyses a plain RNN; for gated cells the per-gate radii
-    are a diagnostic, not a bound.
-
-    Args:
-        model: a built `keras.Model`.
-
-    Returns:
-        A dict `{name: float}`.
-    """
-    radii = {}
-    for layer in _recurrent_layers(model):
-        kernel = layer.cell.recurrent_kernel.numpy()
-        rows, columns = kernel.shape
-        if rows == columns:
-            radii[f"{layer.name}_spectral_radius"] = spectral_radius(kernel)
-            continue
-        gates = GATES.get(type(layer.cell))
-        if gates is None or columns != rows * len(gates):
-            continue
-        for i, gate in enumerate(gates):
-            block = kernel[:, i * rows : (i + 1) * rows]
-            radii[f"{layer.name}_spectral_radius_{gate}"] = spectral_radius(block)
-    return radii
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")

@@ -3,6 +3,12 @@
 import keras
 import numpy as np
 
+# Keras's gate order in the columns of `recurrent_kernel`.
+GATES = {
+    keras.layers.GRUCell: ("z", "r", "h"),
+    keras.layers.LSTMCell: ("i", "f", "c", "o"),
+}
+
 
 def spectral_radius(matrix):
     """Largest absolute eigenvalue of a square matrix (numpy)."""
@@ -15,16 +21,14 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
     The spectral radius rho(W_rec) decides whether gradients vanish (rho below
     1/gamma) or may explode (Pascanu, Mikolov & Bengio, ICML 2013, §2.1); the
     released code logs it at every check. Layers are every layer of the model
-    whose cell has a square `recurrent_kernel` (SimpleRNN).
+    whose cell has a `recurrent_kernel`; see `recurrent_spectral_radii` for the
+    names (one per gate for GRU and LSTM).
     """
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        for layer in _recurrent_layers(self.model):
-            kernel = layer.cell.recurrent_kernel
-            if kernel.shape[0] == kernel.shape[1]:
-                logs[f"{layer.name}_spectral_radius"] = spectral_radius(kernel.numpy())
+        logs.update(recurrent_spectral_radii(self.model))
 
 
 def _recurrent_layers(model):
@@ -35,3 +39,40 @@ def _recurrent_layers(model):
             inner = getattr(layer, attribute, None)
             if hasattr(getattr(inner, "cell", None), "recurrent_kernel"):
                 yield inner
+
+
+def recurrent_spectral_radii(model):
+    """Spectral radius of every recurrent kernel of `model`, keyed by log name.
+
+    A square kernel (`SimpleRNN`) gives `<layer>_spectral_radius`. The
+    `recurrent_kernel` of a `GRU` (`units x 3 units`) or `LSTM`
+    (`units x 4 units`) holds one square block per gate; each gives
+    `<layer>_spectral_radius_<gate>`, with the gates in Keras's column order
+    (`z`, `r`, `h` for GRU; `i`, `f`, `c`, `o` for LSTM).
+
+    Reference: Pascanu, Mikolov & Bengio, ICML 2013, §2.1: gradients vanish
+    when rho(W_rec) < 1/gamma and may explode when it is larger.
+
+    Note: the paper analyses a plain RNN; for gated cells the per-gate radii
+    are a diagnostic, not a bound.
+
+    Args:
+        model: a built `keras.Model`.
+
+    Returns:
+        A dict `{name: float}`.
+    """
+    radii = {}
+    for layer in _recurrent_layers(model):
+        kernel = layer.cell.recurrent_kernel.numpy()
+        rows, columns = kernel.shape
+        if rows == columns:
+            radii[f"{layer.name}_spectral_radius"] = spectral_radius(kernel)
+            continue
+        gates = GATES.get(type(layer.cell))
+        if gates is None or columns != rows * len(gates):
+            continue
+        for i, gate in enumerate(gates):
+            block = kernel[:, i * rows : (i + 1) * rows]
+            radii[f"{layer.name}_spectral_radius_{gate}"] = spectral_radius(block)
+    return radii

@@ -1,0 +1,60 @@
+"""A callback that ends training before a wall-clock budget runs out."""
+
+import numbers
+import time
+
+import keras
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops `fit` at an epoch end when the next epoch would overrun a budget.
+
+    After each epoch it predicts the end of the next one as the elapsed time
+    plus the duration of the longest epoch so far; if that passes `seconds`,
+    training stops there, so runs stay within the budget and always end on a
+    whole epoch (with its validation). The first epoch always runs. The
+    elapsed training time is written to the logs as `wall_time` (seconds since
+    `fit` began).
+
+    Args:
+        seconds: positive float, the wall-clock budget of one `fit` call.
+        clock: callable returning the time in seconds. Defaults to
+            `time.monotonic`.
+
+    Example:
+
+    >>> budget = keras_rnncr.callbacks.TimeBudget(300)  # five minutes
+    >>> # model.fit(x, epochs=1000, callbacks=[budget])
+    """
+
+    def __init__(self, seconds, clock=time.monotonic):
+        super().__init__()
+        real = isinstance(seconds, numbers.Real) and not isinstance(seconds, bool)
+        if not real or not seconds > 0:
+            raise ValueError(
+                "Argument `seconds` must be a positive float. "
+                f"Received: seconds={seconds!r}"
+            )
+        if not callable(clock):
+            raise TypeError(
+                f"Argument `clock` must be callable. Received: clock={clock!r}"
+            )
+        self.seconds = float(seconds)
+        self.clock = clock
+        self.stopped_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.start = self.last = self.clock()
+        self.longest_epoch = 0.0
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
+        self.longest_epoch = max(self.longest_epoch, now - self.last)
+        self.last = now
+        elapsed = now - self.start
+        if logs is not None:
+            logs["wall_time"] = elapsed
+        if elapsed + self.longest_epoch > self.seconds:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True

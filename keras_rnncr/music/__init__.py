@@ -1,0 +1,39 @@
+"""Polyphonic music: next-frame prediction of piano rolls (paper §4.2, Table 1)."""
+
+from keras_rnncr.music.data import (
+    DATASETS,
+    count_frames,
+    load_piano_rolls,
+    next_frame_dataset,
+    split_into_subsequences,
+)
+from keras_rnncr.music.generate import (
+    sample_piano_roll,
+    save_midi,
+    save_piano_roll_png,
+)
+from keras_rnncr.music.losses import FrameNLLLoss
+from keras_rnncr.music.model import (
+    METHODS,
+    PAPER_SETTINGS,
+    THRESHOLD,
+    music_callbacks,
+    music_model,
+)
+
+__all__ = [
+    "DATASETS",
+    "FrameNLLLoss",
+    "METHODS",
+    "PAPER_SETTINGS",
+    "THRESHOLD",
+    "count_frames",
+    "load_piano_rolls",
+    "music_callbacks",
+    "music_model",
+    "next_frame_dataset",
+    "sample_piano_roll",
+    "save_midi",
+    "save_piano_roll_png",
+    "split_into_subsequences",
+]

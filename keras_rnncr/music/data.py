@@ -1,0 +1,149 @@
+"""Piano rolls as next-frame prediction datasets: 200-step chunks, full pieces."""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+# The four configs of the `polyphonic_music` TFDS builder, and the offline
+# stand-in from music21 (not comparable with published numbers).
+DATASETS = (
+    "jsb_chorales",
+    "nottingham",
+    "muse_data",
+    "piano_midi",
+    "offline_chorales",
+)
+SPLITS = ("train", "validation", "test")
+
+
+def load_piano_rolls(dataset, data_dir=None, manual_dir=None, num_chorales=None):
+    """Returns `{split: [bool (frames, 88) array, ...]}` for a music corpus.
+
+    Args:
+        dataset: str, one of `DATASETS`. `"offline_chorales"` parses Bach
+            chorales bundled with music21 (`keras_rnncr.datasets.
+            load_offline_chorales`), **a substitute for JSB Chorales** whose
+            NLL is not comparable with published numbers; the others are
+            configs of the TFDS builder `polyphonic_music`.
+        data_dir: str or None, where TFDS keeps prepared data. Defaults to
+            TFDS's default (`~/tensorflow_datasets`).
+        manual_dir: str or None, a folder with the `.mat` or `.pickle` files
+            (e.g. `JSB_Chorales.mat`); without it, TFDS downloads them.
+        num_chorales: int or None, for `"offline_chorales"` only: load only
+            the first `num_chorales` chorales (quick runs).
+    """
+    if dataset not in DATASETS:
+        raise ValueError(
+            f"Argument `dataset` must be one of {DATASETS}. "
+            f"Received: dataset={dataset!r}"
+        )
+    if dataset == "offline_chorales":
+        from keras_rnncr.datasets import load_offline_chorales
+
+        return load_offline_chorales(num_chorales=num_chorales)
+    import tensorflow_datasets as tfds
+
+    import keras_rnncr.datasets  # noqa: F401  (registers the builder)
+
+    builder = tfds.builder(f"polyphonic_music/{dataset}", data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    )
+    return {
+        split: [np.asarray(example["roll"], dtype=bool) for example in rows]
+        for split, rows in (
+            (split, tfds.as_numpy(builder.as_dataset(split=split))) for split in SPLITS
+        )
+    }
+
+
+def split_into_subsequences(rolls, length=200):
+    """Cuts pieces into consecutive chunks of `length` predicted frames.
+
+    A chunk holds `length + 1` frames (its inputs are frames `0..length-1`,
+    its targets frames `1..length`), and consecutive chunks share one frame,
+    so every frame transition of a piece is trained on exactly once. The last
+    chunk of a piece may be shorter; pieces shorter than `length + 1` frames
+    are kept whole. One-frame leftovers (no transition) are dropped.
+
+    Pascanu, Mikolov & Bengio, ICML 2013 (arXiv v2 appendix): the music
+    models are trained on sequences of 200 steps.
+
+    Args:
+        rolls: list of `(frames, keys)` arrays.
+        length: positive int, predicted frames per chunk. Defaults to 200.
+
+    Returns:
+        A list of arrays with 2 to `length + 1` frames each.
+    """
+    if not _is_positive_int(length):
+        raise ValueError(
+            f"Argument `length` must be a positive int. Received: length={length!r}"
+        )
+    chunks = []
+    for roll in rolls:
+        for start in range(0, max(len(roll) - 1, 0), length):
+            chunks.append(roll[start : start + length + 1])
+    return chunks
+
+
+def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
+    """A `tf.data.Dataset` of `(inputs, targets, frame_weights)` batches.
+
+    For each sequence `x` of frames, `inputs = x[:-1]` and `targets = x[1:]`
+    (predict frame `t + 1` from frames `0..t`; the first frame is given, not
+    predicted). Sequences in a batch are padded at the end with zero frames to
+    the batch's longest one; `frame_weights` is 1 on real targets and 0 on
+    padding, so a loss or metric averaged with these weights counts every real
+    frame once (the mean over all frames of the data).
+
+    Without `shuffle`, sequences are sorted by length first, which keeps
+    padding small when evaluating on whole pieces.
+
+    Args:
+        rolls: list of `(frames, keys)` arrays of at least 2 frames (e.g. from
+            `split_into_subsequences`, or whole pieces for evaluation).
+        batch_size: positive int.
+        shuffle: bool, reshuffle the sequences at every epoch. Defaults to
+            `False`.
+        seed: int or None, the shuffling seed.
+
+    Returns:
+        A dataset of float32 `(batch, time, keys)` inputs and targets and
+        float32 `(batch, time)` weights.
+    """
+    if not _is_positive_int(batch_size):
+        raise ValueError(
+            "Argument `batch_size` must be a positive int. "
+            f"Received: batch_size={batch_size!r}"
+        )
+    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls if len(roll) >= 2]
+    if not rolls:
+        raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
+    if not shuffle:
+        rolls = sorted(rolls, key=len)
+    num_keys = rolls[0].shape[1]
+    dataset = tf.data.Dataset.from_generator(
+        lambda: iter(rolls),
+        output_signature=tf.TensorSpec((None, num_keys), tf.float32),
+    ).apply(tf.data.experimental.assert_cardinality(len(rolls)))
+    if shuffle:
+        dataset = dataset.shuffle(len(rolls), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(
+        lambda x: (x[:-1], x[1:], tf.ones(tf.shape(x)[:1] - 1, tf.float32))
+    )
+    return dataset.padded_batch(batch_size).prefetch(2)
+
+
+def count_frames(rolls):
+    """Number of predicted frames (`frames - 1` per sequence) in `rolls`."""
+    return int(sum(max(len(roll) - 1, 0) for roll in rolls))
+
+
+def _is_positive_int(value):
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and value > 0
+    )

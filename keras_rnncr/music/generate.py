@@ -1,0 +1,147 @@
+"""Sample piano rolls from a trained music model; save them as PNG and MIDI."""
+
+import numbers
+
+import numpy as np
+
+from keras_rnncr.music.data import _is_positive_int
+
+
+def sample_piano_roll(model, num_frames, primer=None, seed=None):
+    """Draws a piano roll frame by frame from a model of `music_model`.
+
+    Runs the model's recurrent cell one step at a time (layer `"rnn"`,
+    whose cell maps a frame and the state to the new state) and its head
+    (layer `"head"`, the 88 Bernoulli probabilities), and draws each key of
+    the next frame independently:
+
+    ```python
+    h = 0
+    for t in range(num_frames - 1):
+        h = cell(x_t, h); p = head(h)
+        x_{t+1} ~ Bernoulli(p)        # independently for every key
+    ```
+
+    Args:
+        model: a model from `music_model`.
+        num_frames: positive int, frames of the returned roll (primer
+            included).
+        primer: bool array `(frames, keys)` or None: the first frames, fed
+            as given; `None` starts from one silent frame.
+        seed: int or None, seed of the Bernoulli draws.
+
+    Returns:
+        A bool array of shape `(num_frames, keys)`.
+    """
+    if not _is_positive_int(num_frames):
+        raise ValueError(
+            "Argument `num_frames` must be a positive int. "
+            f"Received: num_frames={num_frames!r}"
+        )
+    cell = model.get_layer("rnn").cell
+    head = model.get_layer("head")
+    num_keys = head.units
+    primer = np.zeros((1, num_keys), bool) if primer is None else np.asarray(primer)
+    if primer.ndim != 2 or primer.shape[1] != num_keys or len(primer) == 0:
+        raise ValueError(
+            f"Argument `primer` must have shape (frames >= 1, {num_keys}). "
+            f"Received: primer.shape={primer.shape}"
+        )
+    rng = np.random.default_rng(seed)
+    roll = np.zeros((num_frames, num_keys), bool)
+    roll[: min(len(primer), num_frames)] = primer[:num_frames]
+    state = [np.zeros((1, cell.units), np.float32)]
+    for t in range(num_frames - 1):
+        frame = roll[t : t + 1].astype(np.float32)
+        hidden, state = cell(frame, state)
+        if t + 1 >= len(primer):
+            probabilities = np.asarray(head(hidden))[0]
+            roll[t + 1] = rng.random(num_keys) < probabilities
+    return roll
+
+
+def save_piano_roll_png(roll, path, title=None):
+    """Saves a roll as an image: time to the right, MIDI pitch upwards.
+
+    Args:
+        roll: bool array `(frames, 88)`; column `k` is MIDI pitch `k + 21`.
+        path: output file (any matplotlib format, e.g. `.png`).
+        title: str or None, the figure title.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    from keras_rnncr.diagnostics.plots import _pyplot
+
+    roll = np.asarray(roll, dtype=bool)
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(max(4.0, len(roll) / 25), 3))
+    axis.imshow(
+        roll.T,
+        origin="lower",
+        aspect="auto",
+        cmap="Greys",
+        interpolation="nearest",
+        extent=(0, len(roll), 20.5, 20.5 + roll.shape[1]),
+    )
+    axis.set_xlabel("frame")
+    axis.set_ylabel("MIDI pitch")
+    if title:
+        axis.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return figure
+
+
+def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
+    """Writes a roll as a one-instrument MIDI file with pretty_midi.
+
+    A key held over consecutive frames becomes one note.
+
+    Args:
+        roll: bool array `(frames, 88)`; column `k` is MIDI pitch `k + 21`.
+        path: output `.mid` file.
+        seconds_per_frame: positive float. Defaults to 0.25 (a quarter note
+            at 60 beats per minute, or an eighth note at 120).
+        velocity: int in 1..127. Defaults to 90.
+        program: General MIDI program number. Defaults to 0 (piano).
+
+    Returns:
+        The number of notes written.
+
+    Raises:
+        ImportError: if pretty_midi is not installed (`pip install
+            pretty_midi`).
+    """
+    real = isinstance(seconds_per_frame, numbers.Real)
+    if not real or isinstance(seconds_per_frame, bool) or not seconds_per_frame > 0:
+        raise ValueError(
+            "Argument `seconds_per_frame` must be a positive float. "
+            f"Received: seconds_per_frame={seconds_per_frame!r}"
+        )
+    try:
+        import pretty_midi
+    except ImportError as error:
+        raise ImportError(
+            "save_midi() needs pretty_midi: pip install pretty_midi"
+        ) from error
+    roll = np.asarray(roll, dtype=bool)
+    music = pretty_midi.PrettyMIDI()
+    instrument = pretty_midi.Instrument(program=program)
+    padded = np.pad(roll, ((1, 1), (0, 0)))
+    changes = np.diff(padded.astype(np.int8), axis=0)
+    for key in range(roll.shape[1]):
+        starts = np.flatnonzero(changes[:, key] == 1)
+        ends = np.flatnonzero(changes[:, key] == -1)
+        for start, end in zip(starts, ends):
+            instrument.notes.append(
+                pretty_midi.Note(
+                    velocity=velocity,
+                    pitch=key + 21,
+                    start=start * seconds_per_frame,
+                    end=end * seconds_per_frame,
+                )
+            )
+    music.instruments.append(instrument)
+    music.write(str(path))
+    return len(instrument.notes)

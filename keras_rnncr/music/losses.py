@@ -1,0 +1,55 @@
+"""The music training cost: NLL per frame, averaged over the valid frames."""
+
+import keras
+
+from keras_rnncr.metrics import frame_nll
+
+
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class FrameNLLLoss(keras.losses.Loss):
+    """Negative log-likelihood per frame, in nats, averaged over valid frames.
+
+    The cost of the music experiments of Pascanu, Mikolov & Bengio, ICML 2013
+    (arXiv v2 appendix: "the cost averaged over time"), with 88 independent
+    Bernoulli keys per frame:
+
+    ```python
+    nll_t = -sum_k(x_k * log(p_k) + (1 - x_k) * log(1 - p_k))  # frame_nll
+    loss = sum_t(w_t * nll_t) / sum_t(w_t)   # over the batch's frames
+    ```
+
+    With a `(batch, time)` `sample_weight` that is 0 on padding, the batch
+    loss is the mean over its real frames ("mean_with_sample_weight"), so
+    padding does not shrink the gradient (which matters for the clipping
+    threshold). It is the training counterpart of `keras_rnncr.metrics.
+    FrameNLL`, which averages over every frame of an epoch.
+
+    Args:
+        from_logits: bool, whether `y_pred` holds logits. Defaults to `False`.
+        name: str. Defaults to `"frame_nll_loss"`.
+        reduction: Keras reduction. Defaults to `"mean_with_sample_weight"`.
+        dtype: loss dtype. Defaults to `None`.
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        name="frame_nll_loss",
+        reduction="mean_with_sample_weight",
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not isinstance(from_logits, bool):
+            raise ValueError(
+                "Argument `from_logits` must be a bool. "
+                f"Received: from_logits={from_logits!r}"
+            )
+        self.from_logits = from_logits
+
+    def call(self, y_true, y_pred):
+        return frame_nll(y_true, y_pred, from_logits=self.from_logits)
+
+    def get_config(self):
+        config = super().get_config()
+        config["from_logits"] = self.from_logits
+        return config

@@ -1,0 +1,146 @@
+"""The paper's sigmoid RNN for next-frame prediction of piano rolls."""
+
+import keras
+
+from keras_rnncr.callbacks import (
+    ClippingLogger,
+    HalveLearningRateOnIncrease,
+    InverseTimeOmega,
+    OmegaScheduler,
+)
+from keras_rnncr.initializers import paper_initializers
+from keras_rnncr.layers import SimpleRNN
+from keras_rnncr.metrics import FrameNLL
+from keras_rnncr.music.losses import FrameNLLLoss
+from keras_rnncr.optimizers import ClippedOptimizer
+
+METHODS = ("sgd", "sgd-c", "sgd-cr")
+NUM_KEYS = 88
+
+# Pascanu, Mikolov & Bengio, ICML 2013, arXiv v2 appendix (paper.md §5):
+# hidden units, initial learning rate, alpha at epoch 1 (alpha_t = omega / t).
+# JSB Chorales is not in the paper; it and the offline chorales get the
+# Nottingham / Piano-midi.de settings.
+PAPER_SETTINGS = {
+    "jsb_chorales": {"units": 300, "learning_rate": 1.0, "omega": 0.5},
+    "nottingham": {"units": 300, "learning_rate": 1.0, "omega": 0.5},
+    "muse_data": {"units": 400, "learning_rate": 0.5, "omega": 0.1},
+    "piano_midi": {"units": 300, "learning_rate": 1.0, "omega": 0.5},
+    "offline_chorales": {"units": 300, "learning_rate": 1.0, "omega": 0.5},
+}
+THRESHOLD = 8.0  # Clipping threshold of the music experiments.
+
+
+def music_model(
+    method="sgd-cr",
+    units=300,
+    learning_rate=1.0,
+    threshold=THRESHOLD,
+    omega=0.5,
+    num_keys=NUM_KEYS,
+    seed=None,
+    jit_compile=False,
+):
+    """A compiled sigmoid RNN that predicts the next frame of a piano roll.
+
+    Pascanu, Mikolov & Bengio, ICML 2013, §4.2 and Table 1 (set-up from the
+    arXiv v2 appendix): one layer of sigmoid units and `num_keys` sigmoid
+    outputs, independent Bernoulli probabilities of each key sounding in the
+    next frame:
+
+    ```python
+    h_t = sigmoid(x_t @ W_in + h_{t-1} @ W_rec + b)     # h_0 = 0
+    p_{t+1} = sigmoid(h_t @ W_out + c)
+    loss = mean over valid frames of -sum_k log Bernoulli(x_{t+1,k}; p_{t+1,k})
+    ```
+
+    Weights start as N(0, sd 0.01), biases at zero (the released code's
+    `sigmoid` scheme). Training is plain SGD (no momentum) at `learning_rate`;
+    `"sgd-c"` and `"sgd-cr"` clip the global gradient norm at `threshold`
+    (with the released code's guard against non-finite norms), and
+    `"sgd-cr"` adds the Omega regularizer, whose weight `omega` is set each
+    epoch by `music_callbacks` (alpha_t = omega / t).
+
+    Args:
+        method: `"sgd"`, `"sgd-c"` or `"sgd-cr"`. Defaults to `"sgd-cr"`.
+        units: positive int, hidden units (300; 400 for MuseData).
+        learning_rate: float, the initial SGD step (1.0; 0.5 for MuseData).
+        threshold: float, the clipping threshold. Defaults to 8.
+        omega: float, alpha at the first epoch (0.5; 0.1 for MuseData).
+            Ignored unless `method="sgd-cr"`.
+        num_keys: positive int, keys per frame. Defaults to 88.
+        seed: int or None, seed of the initialisers.
+        jit_compile: passed to `compile`. Defaults to `False`.
+
+    Returns:
+        A compiled `keras.Model` from `(batch, time, num_keys)` frames to
+        `(batch, time, num_keys)` probabilities, with the loss
+        `FrameNLLLoss` and the weighted metric `FrameNLL` (name `frame_nll`).
+        Train it with `(inputs, targets, frame_weights)` batches from
+        `next_frame_dataset`.
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
+        )
+    init = paper_initializers("sigmoid", seed=seed)
+    inputs = keras.Input((None, num_keys), name="frames")
+    hidden = SimpleRNN(
+        units,
+        activation=init["activation"],
+        kernel_initializer=init["kernel_initializer"],
+        recurrent_initializer=init["recurrent_initializer"],
+        return_sequences=True,
+        omega=omega if method == "sgd-cr" else 0.0,
+        name="rnn",
+    )(inputs)
+    outputs = keras.layers.Dense(
+        num_keys,
+        activation="sigmoid",
+        kernel_initializer=init["output_initializer"],
+        name="head",
+    )(hidden)
+    model = keras.Model(inputs, outputs, name=f"music_{method.replace('-', '_')}")
+    optimizer = keras.optimizers.SGD(learning_rate)
+    if method != "sgd":
+        optimizer = ClippedOptimizer(optimizer, threshold=threshold, nonfinite="shrink")
+    model.compile(
+        optimizer=optimizer,
+        loss=FrameNLLLoss(),
+        weighted_metrics=[FrameNLL()],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def music_callbacks(method, omega=0.5, monitor="loss"):
+    """The paper's schedules as callbacks for `model.fit`.
+
+    - the learning rate is halved whenever the epoch's error (`monitor`)
+      rises (`HalveLearningRateOnIncrease`);
+    - for `"sgd-cr"`, alpha_t = `omega / t`, t counting epochs from 1
+      (`OmegaScheduler(InverseTimeOmega(omega))`; 1/(2t) for Nottingham and
+      Piano-midi.de, 0.1/t for MuseData);
+    - for `"sgd-c"` and `"sgd-cr"`, the pre-clip gradient norm and the
+      fraction of clipped steps are logged (`ClippingLogger`).
+
+    Args:
+        method: `"sgd"`, `"sgd-c"` or `"sgd-cr"`.
+        omega: float, alpha at the first epoch.
+        monitor: str, the log entry whose rise halves the learning rate:
+            `"loss"` (the training error of the epoch, default) or
+            `"val_loss"`.
+
+    Returns:
+        A list of callbacks.
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
+        )
+    callbacks = [HalveLearningRateOnIncrease(monitor=monitor)]
+    if method == "sgd-cr":
+        callbacks.append(OmegaScheduler(InverseTimeOmega(omega)))
+    if method != "sgd":
+        callbacks.append(ClippingLogger())
+    return callbacks

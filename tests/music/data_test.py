@@ -1,0 +1,91 @@
+"""Tests of the music datasets: subsequences, padded batches, TFDS loading."""
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from keras_rnncr import music
+
+_MANUAL = (
+    pathlib.Path(music.__file__).parent.parent
+    / "datasets"
+    / "polyphonic_music"
+    / "dummy_data"
+    / "manual"
+)
+
+
+def _roll(frames, seed=0):
+    return np.random.default_rng(seed).random((frames, 88)) < 0.05
+
+
+def test_subsequences_cover_every_transition_once():
+    roll = np.arange(11)[:, None] * np.ones((1, 88))  # frame t holds value t
+    chunks = music.split_into_subsequences([roll], length=4)
+    assert [chunk[:, 0].tolist() for chunk in chunks] == [
+        [0, 1, 2, 3, 4],
+        [4, 5, 6, 7, 8],
+        [8, 9, 10],
+    ]
+    transitions = [(a, b) for c in chunks for a, b in zip(c[:-1, 0], c[1:, 0])]
+    assert transitions == [(t, t + 1) for t in range(10)]
+    assert music.count_frames(chunks) == music.count_frames([roll]) == 10
+
+
+def test_subsequences_keep_short_pieces_and_drop_single_frames():
+    chunks = music.split_into_subsequences([_roll(7), _roll(1), _roll(201)])
+    assert [len(c) for c in chunks] == [7, 201]
+
+
+@pytest.mark.parametrize("length", [0, -3, 2.5, True])
+def test_subsequences_reject_bad_length(length):
+    with pytest.raises(ValueError, match="Argument `length` must be a positive int"):
+        music.split_into_subsequences([_roll(5)], length=length)
+
+
+def test_next_frame_dataset_shifts_pads_and_weights():
+    rolls = [_roll(5, 1), _roll(3, 2), _roll(8, 3)]
+    batches = list(music.next_frame_dataset(rolls, batch_size=2).as_numpy_iterator())
+    assert [x.shape for x, _, _ in batches] == [(2, 4, 88), (1, 7, 88)]
+    inputs, targets, weights = batches[0]  # sorted by length: 3, 5 frames
+    np.testing.assert_array_equal(weights, [[1, 1, 0, 0], [1, 1, 1, 1]])
+    np.testing.assert_array_equal(inputs[1], rolls[0][:-1])
+    np.testing.assert_array_equal(targets[1], rolls[0][1:])
+    np.testing.assert_array_equal(targets[0, 2:], 0)
+    total = sum(w.sum() for _, _, w in batches)
+    assert total == music.count_frames(rolls) == 13
+
+
+def test_next_frame_dataset_shuffles_reproducibly_and_knows_its_size():
+    rolls = [_roll(n + 2, n) for n in range(10)]
+    dataset = music.next_frame_dataset(rolls, batch_size=3, shuffle=True, seed=1)
+    assert int(dataset.cardinality()) == 4
+    first = [w.sum() for _, _, w in dataset.as_numpy_iterator()]
+    again = music.next_frame_dataset(rolls, batch_size=3, shuffle=True, seed=1)
+    assert first == [w.sum() for _, _, w in again.as_numpy_iterator()]
+    assert sum(first) == music.count_frames(rolls)
+
+
+def test_next_frame_dataset_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="Argument `batch_size` must be a positive"):
+        music.next_frame_dataset([_roll(4)], batch_size=0)
+    with pytest.raises(ValueError, match="Argument `rolls` holds no sequence"):
+        music.next_frame_dataset([_roll(1)], batch_size=2)
+
+
+def test_load_piano_rolls_from_a_manual_folder(tmp_path):
+    rolls = music.load_piano_rolls(
+        "jsb_chorales", data_dir=str(tmp_path), manual_dir=str(_MANUAL)
+    )
+    assert {k: len(v) for k, v in rolls.items()} == {
+        "train": 3,
+        "validation": 2,
+        "test": 2,
+    }
+    assert all(r.dtype == bool and r.shape[1] == 88 for r in rolls["train"])
+
+
+def test_load_piano_rolls_rejects_unknown_dataset():
+    with pytest.raises(ValueError, match="Argument `dataset` must be one of"):
+        music.load_piano_rolls("bach")

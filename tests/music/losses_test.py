@@ -1,0 +1,43 @@
+"""Tests of FrameNLLLoss."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnncr import music
+
+
+def test_mean_over_valid_frames_matches_hand_computation():
+    y_true = np.array([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 1.0]]])
+    y_pred = np.array([[[0.8, 0.1], [0.5, 0.5]], [[0.6, 0.7], [0.3, 0.9]]])
+    weights = np.array([[1.0, 0.0], [1.0, 1.0]])  # frame (0, 1) is padding
+    frames = [
+        -np.log(0.8) - np.log(0.9),
+        -np.log(0.6) - np.log(0.7),
+        -np.log(0.7) - np.log(0.9),
+    ]
+    loss = music.FrameNLLLoss()(y_true, y_pred, sample_weight=weights)
+    assert float(loss) == pytest.approx(np.mean(frames), rel=1e-5)
+
+
+def test_logits_give_the_same_loss():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 3, 88)).astype("float32")
+    y_true = (rng.random((2, 3, 88)) < 0.1).astype("float32")
+    probabilities = 1 / (1 + np.exp(-logits))
+    assert float(music.FrameNLLLoss(from_logits=True)(y_true, logits)) == (
+        pytest.approx(float(music.FrameNLLLoss()(y_true, probabilities)), rel=1e-4)
+    )
+
+
+def test_config_round_trip():
+    loss = music.FrameNLLLoss(from_logits=True, name="nll")
+    clone = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert isinstance(clone, music.FrameNLLLoss)
+    assert clone.get_config() == loss.get_config()
+    assert clone.from_logits is True
+
+
+def test_rejects_non_bool_from_logits():
+    with pytest.raises(ValueError, match="Argument `from_logits` must be a bool"):
+        music.FrameNLLLoss(from_logits=1)
