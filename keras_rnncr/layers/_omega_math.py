@@ -46,10 +46,12 @@ def omega_slope(transported_sq, delta_sq, valid, ratio="squared"):
     """d(omega)/d(||v||^2) alone, for each pair (see `omega_pair_terms`)."""
     safe_den = tf.where(valid, delta_sq, tf.ones_like(delta_sq))
     if ratio == "squared":
-        slope = 2.0 * (transported_sq - safe_den) / tf.square(safe_den)
+        # Divide twice rather than by safe_den**2, which underflows to zero for
+        # valid pairs near the 1e-20 bound (flush-to-zero) and gives -inf.
+        slope = 2.0 * (transported_sq / safe_den - 1.0) / safe_den
     else:
         r = tf.sqrt(transported_sq / safe_den)
-        root = tf.sqrt(transported_sq * safe_den)
+        root = tf.sqrt(transported_sq) * tf.sqrt(safe_den)  # no underflow
         slope = tf.math.divide_no_nan(r - 1.0, root)
     return tf.where(valid, slope, tf.zeros_like(slope))
 
