@@ -156,11 +156,11 @@ def main():
     model.save(output / "model.keras")
     # A SavedModel for serving: loads with tf.saved_model.load without keras_rnncr.
     model.export(str(output / "saved_model"), verbose=False)
+    verdict = "solved" if summary["solved"] else "not solved"
     print(
         f"{args.task} {args.method}: {summary['updates']} updates in {seconds:.0f} s "
         f"({summary['updates_per_second']:.0f}/s), error "
-        f"{summary['final_error_percent']:.2f}% -> {'solved' if summary['solved'] else 'not solved'}"
-        f"; outputs in {output}/"
+        f"{summary['final_error_percent']:.2f}% -> {verdict}; outputs in {output}/"
     )
 
 
