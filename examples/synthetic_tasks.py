@@ -18,9 +18,10 @@ spectral radius of W_rec, validation error), `model.keras` and a SavedModel
 (`saved_model/`) to `--output`.
 
 Expected: with SGD-CR, temporal order at length 50 falls under 1% error after a
-few 10^4 updates (measured here: 2.95% after 20,000 updates, about 2 ms per update
-on a 2-core CPU); SGD-C stays near chance much longer (paper.md §4 calibration).
-The README's first command runs length 50 with a budget of 50,000 updates.
+few 10^4 updates; SGD-C stays near chance much longer (paper.md §4 calibration).
+Measured here (2-core CPU, shared): the README's first command (length 50, seed 0,
+budget 50,000 updates) solved at 23,000 updates in 82 s (279 updates/s), 0.90% errors
+on 2,000 fresh sequences.
 """
 
 import argparse
