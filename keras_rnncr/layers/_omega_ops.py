@@ -249,8 +249,11 @@ def fused_simple_rnn(
 
         def stored_grad(d_output, d_probe):
             every_state = output if return_sequences else states.stack()
+            # Unmasked, with only the last state's error coming in, delta_t is the
+            # transported error of step t+1: its norms come from `transported`.
+            norms_from_transported = step_mask is None and not return_sequences
 
-            def backward_step(t, carry, errors, transported, delta_sq):
+            def backward_step(t, carry, errors, transported, *delta_sq):
                 delta = carry + d_output[t] if return_sequences else carry
                 a = delta * derivative(every_state[t])
                 if step_mask is not None:
@@ -258,35 +261,47 @@ def fused_simple_rnn(
                     a = tf.where(keep, a, tf.zeros_like(a))
                 v = masked(tf.matmul(a, recurrent_kernel, transpose_b=True))
                 carry = v if step_mask is None else tf.where(keep, v, delta)
+                if delta_sq:
+                    (delta_sq,) = delta_sq
+                    delta_sq = (
+                        delta_sq.write(
+                            t, tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
+                        ),
+                    )
                 return (
                     t - 1,
                     carry,
                     errors.write(t, a),
                     transported.write(t, v),
-                    delta_sq.write(
-                        t, tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
-                    ),
+                    *delta_sq,
                 )
 
             start = tf.zeros_like(initial_state) if return_sequences else d_output
-            _, d_initial, errors, transported, delta_sq = tf.while_loop(
+            loop_vars = [
+                steps - 1,
+                start,
+                tf.TensorArray(inputs.dtype, size=steps),
+                tf.TensorArray(inputs.dtype, size=steps),
+            ]
+            if not norms_from_transported:
+                loop_vars.append(tf.TensorArray(wide, size=steps))
+            _, d_initial, errors, transported, *delta_sq = tf.while_loop(
                 lambda t, *_: t >= 0,
                 backward_step,
-                (
-                    steps - 1,
-                    start,
-                    tf.TensorArray(inputs.dtype, size=steps),
-                    tf.TensorArray(inputs.dtype, size=steps),
-                    tf.TensorArray(wide, size=steps),
-                ),
+                tuple(loop_vars),
                 maximum_iterations=steps,
             )
             errors, transported = errors.stack(), transported.stack()
-            delta_sq = delta_sq.stack()
             transported_wide = tf.cast(transported, wide)
+            transported_sq = tf.reduce_sum(tf.square(transported_wide), -1)
+            if norms_from_transported:
+                start_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1)
+                delta_sq = tf.concat([transported_sq[1:], start_sq[None]], 0)
+            else:
+                delta_sq = delta_sq[0].stack()
             valid = _omega_math.valid_pairs(delta_sq, step_mask)
             omega, slope = _omega_math.omega_pair_terms(
-                tf.reduce_sum(tf.square(transported_wide), -1), delta_sq, valid, ratio
+                transported_sq, delta_sq, valid, ratio
             )
             counted = tf.ones_like(valid) if step_mask is None else step_mask
             coefficient = omega_coefficient(
