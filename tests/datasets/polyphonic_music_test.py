@@ -1,4 +1,4 @@
-"""Offline tests for the `polyphonic_music` builder over its dummy_data/."""
+"""Offline tests for the `polyphonic_music` builder over generated dummy data."""
 
 import pickle
 
@@ -14,6 +14,7 @@ import scipy.io  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from keras_rnncr.datasets import PolyphonicMusic  # noqa: E402
+from tests.dummy_data import dummy_data  # noqa: E402
 
 _MAT_FILES = {
     "JSB_Chorales.mat": "download/JSB_Chorales.mat",
@@ -21,7 +22,7 @@ _MAT_FILES = {
     "MuseData.mat": "download/MuseData.mat",
     "Piano_midi.mat": "download/Piano_midi.mat",
 }
-_DUMMY_DATA = PolyphonicMusic.code_path.parent / "dummy_data"
+_DUMMY_DATA = dummy_data("polyphonic_music")
 
 
 class PolyphonicMusicDownloadTest(tfds.testing.DatasetBuilderTestCase):
@@ -29,6 +30,7 @@ class PolyphonicMusicDownloadTest(tfds.testing.DatasetBuilderTestCase):
 
     DATASET_CLASS = PolyphonicMusic
     BUILDER_CONFIG_NAMES_TO_TEST = ["jsb_chorales", "nottingham", "muse_data"]
+    EXAMPLE_DIR = str(_DUMMY_DATA)
     SPLITS = {"train": 3, "validation": 2, "test": 2}
     DL_DOWNLOAD_RESULT = _MAT_FILES
 
@@ -38,6 +40,7 @@ class PolyphonicMusicPianoMidiDownloadTest(tfds.testing.DatasetBuilderTestCase):
 
     DATASET_CLASS = PolyphonicMusic
     BUILDER_CONFIG_NAMES_TO_TEST = ["piano_midi"]
+    EXAMPLE_DIR = str(_DUMMY_DATA)
     SPLITS = {"train": 3, "validation": 2, "test": 2}
     DL_DOWNLOAD_RESULT = _MAT_FILES
     SKIP_CHECKSUMS = True

@@ -1,4 +1,4 @@
-"""Offline tests for the `ptb_char` builder over its dummy_data/."""
+"""Offline tests for the `ptb_char` builder over generated dummy data."""
 
 import pytest
 
@@ -10,14 +10,16 @@ import tensorflow_datasets as tfds  # noqa: E402
 
 from keras_rnncr.datasets import PtbChar  # noqa: E402
 from keras_rnncr.datasets.ptb_char import ptb_char_dataset_builder  # noqa: E402
+from tests.dummy_data import dummy_data  # noqa: E402
 
-_DUMMY_DATA = PtbChar.code_path.parent / "dummy_data"
+_DUMMY_DATA = dummy_data("ptb_char")
 
 
 class PtbCharDownloadTest(tfds.testing.DatasetBuilderTestCase):
     """simple-examples.tgz path; its sha256 is not pinned yet."""
 
     DATASET_CLASS = PtbChar
+    EXAMPLE_DIR = str(_DUMMY_DATA)
     SPLITS = {"train": 5, "validation": 3, "test": 3}
     DL_EXTRACT_RESULT = "download"
     SKIP_CHECKSUMS = True

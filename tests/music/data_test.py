@@ -1,19 +1,12 @@
 """Tests of the music datasets: subsequences, padded batches, TFDS loading."""
 
-import pathlib
-
 import numpy as np
 import pytest
 
 from keras_rnncr import music
+from tests.dummy_data import dummy_data
 
-_MANUAL = (
-    pathlib.Path(music.__file__).parent.parent
-    / "datasets"
-    / "polyphonic_music"
-    / "dummy_data"
-    / "manual"
-)
+_MANUAL = dummy_data("polyphonic_music") / "manual"
 
 
 def _roll(frames, seed=0):

@@ -1,4 +1,4 @@
-"""End-to-end test of examples/music.py on the TFDS dummy data."""
+"""End-to-end test of examples/music.py on the TFDS builder's dummy data."""
 
 import importlib.util
 import json
@@ -6,8 +6,10 @@ import pathlib
 
 import keras
 
+from tests.dummy_data import dummy_data
+
 _ROOT = pathlib.Path(__file__).resolve().parents[2]
-_MANUAL = _ROOT / "keras_rnncr/datasets/polyphonic_music/dummy_data/manual"
+_MANUAL = dummy_data("polyphonic_music") / "manual"
 
 
 def _example():

@@ -1,15 +1,11 @@
 """Tests for `keras_rnncr.text.load_char_corpus`."""
 
-import pathlib
-
 import pytest
 
 from keras_rnncr import text
+from tests.dummy_data import dummy_data
 
-DUMMY = (
-    pathlib.Path(__file__).resolve().parents[2]
-    / "keras_rnncr/datasets/ptb_char/dummy_data/manual"
-)
+DUMMY = dummy_data("ptb_char") / "manual"
 
 
 def test_offline_corpus_has_three_splits():

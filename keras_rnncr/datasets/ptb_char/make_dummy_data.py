@@ -1,18 +1,21 @@
-"""Regenerates `dummy_data/` for the `ptb_char` builder tests.
+"""Generates the dummy data for the `ptb_char` builder tests.
 
-Run from anywhere: `python keras_rnncr/datasets/ptb_char/make_dummy_data.py`.
-Writes invented sentences (not Penn Treebank text) in the two layouts the
+The tests call `write_dummy_data(root)` on a temporary folder (the fixtures are
+not kept in git); `python keras_rnncr/datasets/ptb_char/make_dummy_data.py [ROOT]`
+writes them to ROOT (default: `dummy_data/` beside this file). Writes invented
+sentences (not Penn Treebank text) in the two layouts the
 builder reads:
 
-- `dummy_data/download/simple-examples/data/`: what extracting
+- `download/simple-examples/data/`: what extracting
   `simple-examples.tgz` gives, with `ptb.char.*.txt` (characters separated by
   spaces, `_` between words) next to the word-level `ptb.*.txt`.
-- `dummy_data/manual/`: a `manual_dir` with only the word-level files.
+- `manual/`: a `manual_dir` with only the word-level files.
 
 The splits have 5, 3 and 3 sentences, none shared between splits.
 """
 
 import pathlib
+import sys
 
 _HERE = pathlib.Path(__file__).resolve().parent / "dummy_data"
 _SENTENCES = {
@@ -41,16 +44,18 @@ def _write(directory, name, lines):
     (directory / name).write_text("".join(lines))
 
 
-def main():
-    download = _HERE / "download" / "simple-examples" / "data"
+def write_dummy_data(root):
+    """Writes `download/` and `manual/` under `root`."""
+    root = pathlib.Path(root)
+    download = root / "download" / "simple-examples" / "data"
     for split, sentences in _SENTENCES.items():
         # Word-level files start and end every line with a space, like Mikolov's.
         words = [f" {sentence} \n" for sentence in sentences]
         chars = [" ".join(sentence.replace(" ", "_")) + "\n" for sentence in sentences]
         _write(download, f"ptb.{split}.txt", words)
         _write(download, f"ptb.char.{split}.txt", chars)
-        _write(_HERE / "manual", f"ptb.{split}.txt", words)
+        _write(root / "manual", f"ptb.{split}.txt", words)
 
 
 if __name__ == "__main__":
-    main()
+    write_dummy_data(sys.argv[1] if len(sys.argv) > 1 else _HERE)
