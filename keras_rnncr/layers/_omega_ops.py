@@ -58,6 +58,27 @@ def omega_coefficient(alpha, statistics, probe_gradient, tracker):
     return tf.cast(alpha * loss_scale, statistics.dtype) / tf.maximum(valid, 1.0)
 
 
+def sequence_omega(
+    transported_sq, delta_sq, step_mask, ratio, alpha, probe_gradient, tracker
+):
+    """Omega's terms over `(time, batch)` pairs: `(coefficient, slope)`.
+
+    Takes `||v||^2` and `||delta||^2` of every pair, leaves out masked steps and
+    pairs under the bound, records Omega through `omega_coefficient` and returns
+    its coefficient with the per-pair `slope` of `omega_pair_terms`.
+    """
+    valid = _omega_math.valid_pairs(delta_sq, step_mask)
+    omega, slope = _omega_math.omega_pair_terms(transported_sq, delta_sq, valid, ratio)
+    counted = tf.ones_like(valid) if step_mask is None else step_mask
+    coefficient = omega_coefficient(
+        alpha,
+        _omega_math.omega_statistics(omega, valid, counted),
+        probe_gradient,
+        tracker,
+    )
+    return coefficient, slope
+
+
 def keep_if_finite(omega_gradients, alpha):
     """Zeroes Omega's gradients unless alpha > 0 and all of them are finite."""
     usable = tf.logical_and(
@@ -203,7 +224,6 @@ def fused_simple_rnn(
     @tf.custom_gradient
     def recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha):
         steps = tf.shape(inputs)[0]
-        stacked = tf.concat([kernel, recurrent_kernel], 0)
 
         def masked(h):
             return h if recurrent_mask is None else h * recurrent_mask
@@ -218,6 +238,7 @@ def fused_simple_rnn(
                 return projected[t] + tf.matmul(masked(h), recurrent_kernel)
 
         else:
+            stacked = tf.concat([kernel, recurrent_kernel], 0)
 
             def pre_activation(t, h):
                 pre = tf.matmul(tf.concat([inputs[t], masked(h)], -1), stacked)
@@ -299,16 +320,8 @@ def fused_simple_rnn(
                 delta_sq = tf.concat([transported_sq[1:], start_sq[None]], 0)
             else:
                 delta_sq = delta_sq[0].stack()
-            valid = _omega_math.valid_pairs(delta_sq, step_mask)
-            omega, slope = _omega_math.omega_pair_terms(
-                transported_sq, delta_sq, valid, ratio
-            )
-            counted = tf.ones_like(valid) if step_mask is None else step_mask
-            coefficient = omega_coefficient(
-                alpha,
-                _omega_math.omega_statistics(omega, valid, counted),
-                d_probe,
-                tracker,
+            coefficient, slope = sequence_omega(
+                transported_sq, delta_sq, step_mask, ratio, alpha, d_probe, tracker
             )
             (scale,) = keep_if_finite([coefficient * 2.0 * slope], alpha)
             previous = tf.concat([initial_state[None], every_state[:-1]], 0)
@@ -383,16 +396,8 @@ def fused_simple_rnn(
                 0, initial_state, *carried
             )
             transported_sq, delta_sq = tf.unstack(norms.stack(), axis=1)
-            valid = _omega_math.valid_pairs(delta_sq, step_mask)
-            omega, _ = _omega_math.omega_pair_terms(
-                transported_sq, delta_sq, valid, ratio
-            )
-            counted = tf.ones_like(valid) if step_mask is None else step_mask
-            coefficient = omega_coefficient(
-                alpha,
-                _omega_math.omega_statistics(omega, valid, counted),
-                d_probe,
-                tracker,
+            coefficient, _ = sequence_omega(
+                transported_sq, delta_sq, step_mask, ratio, alpha, d_probe, tracker
             )
             d_bias, d_kernel, d_recurrent, d_omega = tf.split(
                 gradient, [1, features, units, units]
