@@ -20,8 +20,8 @@ spectral radius of W_rec, validation error), `model.keras` and a SavedModel
 Expected: with SGD-CR, temporal order at length 50 falls under 1% error after a
 few 10^4 updates; SGD-C stays near chance much longer (paper.md §4 calibration).
 Measured here (2-core CPU, shared): the README's first command (length 50, seed 0,
-budget 50,000 updates) solved at 23,000 updates in 82 s (279 updates/s), 0.90% errors
-on 2,000 fresh sequences.
+budget 50,000 updates) solved at 23,000 updates in 50 s (459 updates/s), 0.75% errors
+on 2,000 fresh sequences (fresh clone, fresh virtualenv).
 """
 
 import argparse
