@@ -1,18 +1,25 @@
 """Step time and peak memory of the Omega SimpleRNN against Keras and a naive version.
 
-Four models, identical but for the recurrent layer, are trained with plain SGD on
-the same batches in the same process:
+Models identical but for the recurrent layer are trained with plain SGD on the
+same batches in the same process:
 
 * `keras`: `keras.layers.SimpleRNN` (no Omega), the baseline;
-* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` (fused back-propagation,
-  `omega_backward="stored"`, the default);
-* `keras_rnncr_streaming`: the same with `omega_backward="streaming"`;
+* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` as it comes
+  (`omega_backward="streaming"`, `omega_jit_compile=True`: the fused loops are
+  compiled with XLA even when the model is not);
+* `keras_rnncr_no_jit`: the same with `omega_jit_compile=False`;
+* `keras_rnncr_stored`: `omega_backward="stored"`, loops compiled;
 * `two_tape`: a naive SGD-CR written as in the paper notes' recipe: a probe added
   to every state gives dE/dh_k through a first tape, and a second tape
-  differentiates Omega with respect to the recurrent kernel.
+  differentiates Omega with respect to the recurrent kernel (last-step loss only).
 
-Step time is the median over rounds of the mean time of `--steps` training steps
-of `fit`, the models taking turns so that drift in the machine hits all alike.
+The loss is on the last step (a classifier on the last state), or on every step
+with `--per-step-loss` (a classifier on every state, as for music and text).
+
+Step time: in each round every model runs `--steps` training steps of `fit`, in
+a random order; the round's ratio is a model's mean step time over Keras's. The
+script prints the median ratio over rounds with a 95% percentile-bootstrap
+interval, so that drift and noise on a shared machine hit all models alike.
 Peak memory is TensorFlow's allocator peak on the device during one training step
 (`tf.config.experimental.get_memory_info`; on a CPU this needs the BFC allocator,
 which the script selects for all models). Inference is compared output for
@@ -33,6 +40,7 @@ os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -44,8 +52,12 @@ import keras_rnncr  # noqa: E402
 
 ALPHA = 2.0
 
-# The two fused backward passes of keras_rnncr.layers.SimpleRNN.
-BACKWARDS = {"keras_rnncr": "stored", "keras_rnncr_streaming": "streaming"}
+# Arguments of keras_rnncr.layers.SimpleRNN for each version measured.
+VERSIONS = {
+    "keras_rnncr": {},
+    "keras_rnncr_no_jit": {"omega_jit_compile": False},
+    "keras_rnncr_stored": {"omega_backward": "stored"},
+}
 
 # "process" counts the CPU time of this process only, which other jobs on a
 # shared machine disturb far less than wall time (use it with --threads 1).
@@ -112,20 +124,21 @@ class TwoTapeModel(keras.Model):
         return {"loss": loss}
 
 
-def build(kind, steps, features, units, classes, jit_compile):
-    inputs = keras.Input((steps, features))
+def build(kind, args, steps, jit_compile):
+    inputs = keras.Input((steps, args.features))
+    per_step = args.per_step_loss
     if kind == "two_tape":
-        model = TwoTapeModel(units, classes)
-        model(np.zeros((1, steps, features), "float32"))
+        model = TwoTapeModel(args.units, args.classes)
+        model(np.zeros((1, steps, args.features), "float32"))
     else:
         layer = (
-            keras.layers.SimpleRNN(units)
+            keras.layers.SimpleRNN(args.units, return_sequences=per_step)
             if kind == "keras"
             else keras_rnncr.layers.SimpleRNN(
-                units, omega=ALPHA, omega_backward=BACKWARDS[kind]
+                args.units, omega=ALPHA, return_sequences=per_step, **VERSIONS[kind]
             )
         )
-        model = keras.Model(inputs, keras.layers.Dense(classes)(layer(inputs)))
+        model = keras.Model(inputs, keras.layers.Dense(args.classes)(layer(inputs)))
     model.compile(
         optimizer=keras.optimizers.SGD(0.01),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -135,48 +148,56 @@ def build(kind, steps, features, units, classes, jit_compile):
 
 
 def peak_memory(model, x, y, device):
+    """Allocator peak above the resting level during one step, once traced."""
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     tf.config.experimental.reset_memory_stats(device)
     base = tf.config.experimental.get_memory_info(device)["current"]
     model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     return tf.config.experimental.get_memory_info(device)["peak"] - base
 
 
+def bootstrap_interval(ratios, rounds=2000, seed=0):
+    """95% percentile-bootstrap interval of the median of `ratios`."""
+    rng = np.random.default_rng(seed)
+    samples = rng.choice(np.asarray(ratios), size=(rounds, len(ratios)))
+    return [float(q) for q in np.percentile(np.median(samples, 1), [2.5, 97.5])]
+
+
 def run(length, args, device):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch, length, args.features)).astype("float32")
-    y = rng.integers(0, args.classes, size=(args.batch,))
+    labels = (args.batch, length) if args.per_step_loss else (args.batch,)
+    y = rng.integers(0, args.classes, size=labels)
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
-    kinds = ["keras", "keras_rnncr", "keras_rnncr_streaming", "two_tape"]
+    kinds = ["keras", *VERSIONS]
+    if not args.per_step_loss:
+        kinds.append("two_tape")
     keras.utils.set_random_seed(0)
-    models = {
-        k: build(k, length, args.features, args.units, args.classes, args.jit_compile)
-        for k in kinds
-    }
+    models = {k: build(k, args, length, args.jit_compile) for k in kinds}
     reference = models["keras"].get_weights()
     for kind in kinds[1:]:
         models[kind].set_weights(reference)
     memory = {k: peak_memory(m, x, y, device) for k, m in models.items()}
     for model in models.values():  # warm-up beyond the first trace
         model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
+    clock = CLOCKS[args.clock]
+    order = random.Random(0)
     times = {k: [] for k in kinds}
     for _ in range(args.rounds):
-        for kind in kinds:
-            clock = CLOCKS[args.clock]
+        for kind in order.sample(kinds, len(kinds)):
             start = clock()
             models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
             times[kind].append((clock() - start) / args.steps)
-    step = {k: statistics.median(v) for k, v in times.items()}
-    fresh = {
-        k: build(k, length, args.features, args.units, args.classes, False)
-        for k in kinds[:2]
-    }
+    ratios = {k: [t / b for t, b in zip(times[k], times["keras"])] for k in kinds}
+    fresh = {k: build(k, args, length, False) for k in kinds[:2]}
     fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
     outputs = [m.predict(x, verbose=0, batch_size=args.batch) for m in fresh.values()]
     return {
         "length": length,
-        "step_seconds": step,
+        "step_seconds": {k: statistics.median(v) for k, v in times.items()},
         "peak_memory_bytes": memory,
-        "step_ratio_vs_keras": {k: step[k] / step["keras"] for k in kinds},
+        "step_ratio_vs_keras": {k: statistics.median(v) for k, v in ratios.items()},
+        "step_ratio_95_interval": {k: bootstrap_interval(v) for k, v in ratios.items()},
         "memory_ratio_vs_keras": {k: memory[k] / memory["keras"] for k in kinds},
         "inference_max_abs_difference": float(np.abs(outputs[0] - outputs[1]).max()),
     }
@@ -189,8 +210,13 @@ def main():
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--classes", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=10, help="steps per timing")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=5, help="steps per timing")
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--per-step-loss",
+        action="store_true",
+        help="classify every state (return_sequences) instead of the last",
+    )
     parser.add_argument("--jit-compile", action="store_true")
     parser.add_argument(
         "--threads", type=int, default=0, help="TF intra/inter-op threads (0: TF's)"
@@ -217,9 +243,11 @@ def main():
         results.append(result)
         print(f"T={length}:", flush=True)
         for kind in result["step_seconds"]:
+            low, high = result["step_ratio_95_interval"][kind]
             print(
-                f"  {kind:22s} {1e3 * result['step_seconds'][kind]:8.2f} ms/step "
-                f"({result['step_ratio_vs_keras'][kind]:.3f}x), peak "
+                f"  {kind:20s} {1e3 * result['step_seconds'][kind]:8.2f} ms/step "
+                f"({result['step_ratio_vs_keras'][kind]:.3f}x, 95% "
+                f"{low:.3f}-{high:.3f}), peak "
                 f"{result['peak_memory_bytes'][kind] / 2**20:7.1f} MiB "
                 f"({result['memory_ratio_vs_keras'][kind]:.3f}x)",
                 flush=True,

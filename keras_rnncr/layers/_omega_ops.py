@@ -21,6 +21,10 @@ import tensorflow as tf
 
 from keras_rnncr.layers import _omega_math
 
+# The streaming pass folds Omega in when every unmasked step's own error reaches
+# this squared norm (then every pair is most likely valid).
+FOLD_BOUND = _omega_math.VALID_BOUND
+
 
 def statistics_dtype(dtype):
     """Omega's sums are float32, or float64 for a float64 recurrence."""
@@ -53,9 +57,27 @@ def omega_coefficient(alpha, statistics, probe_gradient, tracker):
         tf.cast(tf.math.divide_no_nan(valid, counted), tf.float32),
         counted > 0,
     )
+    scaled = _scaled_alpha(alpha, probe_gradient, replicas, statistics.dtype)
+    return scaled / tf.maximum(valid, 1.0)
+
+
+def coefficient_if_all_valid(alpha, counted, probe_gradient, dtype):
+    """`omega_coefficient`'s value should all `counted` pairs prove valid."""
+    replicas, counted = _replica_count_and_sum(counted)
+    scaled = _scaled_alpha(alpha, probe_gradient, replicas, dtype)
+    return scaled / tf.maximum(counted, 1.0)
+
+
+def all_finite(tensor):
+    """Whether every entry of `tensor` is finite."""
+    return tf.reduce_all(tf.math.is_finite(tensor))
+
+
+def _scaled_alpha(alpha, probe_gradient, replicas, dtype):
+    """`alpha * loss_scale`, the loss scale read from the probe's gradient."""
     loss_scale = tf.cast(probe_gradient, tf.float32) * replicas
     loss_scale = tf.where(loss_scale == 0.0, tf.ones_like(loss_scale), loss_scale)
-    return tf.cast(alpha * loss_scale, statistics.dtype) / tf.maximum(valid, 1.0)
+    return tf.cast(alpha * loss_scale, dtype)
 
 
 def sequence_omega(
@@ -126,11 +148,12 @@ def omega_gate(alpha, kernels, tracker):
     return accumulators, statistics, probe
 
 
-_DERIVATIVES_FROM_OUTPUT = {
-    "tanh": lambda h: 1.0 - tf.square(h),
-    "sigmoid": lambda h: h * (1.0 - h),
-    "relu": lambda h: tf.cast(h > 0, h.dtype),
-    "linear": tf.ones_like,
+# `delta * activation'`, written with the activation's output `h` (one fused op).
+_THROUGH_ACTIVATION = {
+    "tanh": lambda h, delta: tf.raw_ops.TanhGrad(y=h, dy=delta),
+    "sigmoid": lambda h, delta: tf.raw_ops.SigmoidGrad(y=h, dy=delta),
+    "relu": lambda h, delta: tf.raw_ops.ReluGrad(gradients=delta, features=h),
+    "linear": lambda h, delta: delta,
 }
 
 
@@ -138,7 +161,7 @@ def activation_name(activation):
     """The name under which `fused_simple_rnn` knows `activation`, or None."""
     if activation is None:
         return "linear"
-    for name in _DERIVATIVES_FROM_OUTPUT:
+    for name in _THROUGH_ACTIVATION:
         if activation is keras.activations.get(name):
             return name
     return None
@@ -158,6 +181,7 @@ def fused_simple_rnn(
     return_sequences=True,
     ratio="squared",
     backward="stored",
+    jit_compile=False,
 ):
     """SimpleRNN recurrence whose backward pass also yields Omega's gradient.
 
@@ -207,13 +231,17 @@ def fused_simple_rnn(
         return_sequences: return all states, or only the last one.
         ratio: `"squared"` or `"norm"`, see `omega_pair_terms`.
         backward: `"stored"` or `"streaming"`, see above.
+        jit_compile: compile the forward loop and the backward loops with XLA
+            (each distinct input shape is compiled once), as one fused
+            computation per loop instead of one TensorFlow op per operation
+            and step. Inside a model compiled with XLA this changes nothing.
 
     Returns:
         `(states, loss_probe)`: all states `(time, batch, units)` or the last
         state `(batch, units)`, and a float32 zero scalar that must be added to
         the loss (see `omega_coefficient`).
     """
-    derivative = _DERIVATIVES_FROM_OUTPUT[activation]
+    through_activation = _THROUGH_ACTIVATION[activation]
     forward_activation = keras.activations.get(activation)
     wide = statistics_dtype(inputs.dtype)
     features, units = kernel.shape
@@ -221,8 +249,19 @@ def fused_simple_rnn(
     if not has_bias:
         bias = tf.zeros([units], kernel.dtype)
 
+    def compiled(function):
+        if not jit_compile:
+            return function
+        return tf.function(function, jit_compile=True, autograph=False)
+
     @tf.custom_gradient
     def recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha):
+        # The gradient is `grad`'s alone: keep tapes from recording the steps
+        # (an eager tape would otherwise try to differentiate compiled loops).
+        inputs, initial_state, kernel, bias, recurrent_kernel = (
+            tf.stop_gradient(t)
+            for t in (inputs, initial_state, kernel, bias, recurrent_kernel)
+        )
         steps = tf.shape(inputs)[0]
 
         def masked(h):
@@ -250,33 +289,78 @@ def fused_simple_rnn(
                 h_new = tf.where(step_mask[t][:, None], h_new, h)
             return t + 1, h_new, states.write(t, h_new)
 
-        _, last, states = tf.while_loop(
-            lambda t, *_: t < steps,
-            forward_step,
-            (
-                0,
-                initial_state,
-                tf.TensorArray(inputs.dtype, size=steps, clear_after_read=False),
-            ),
-            maximum_iterations=steps,
-        )
-        if return_sequences:
-            output = states.stack()
-            state_at = output.__getitem__
+        def forward_loop():
+            return tf.while_loop(
+                lambda t, *_: t < steps,
+                forward_step,
+                (
+                    0,
+                    initial_state,
+                    tf.TensorArray(inputs.dtype, size=steps, clear_after_read=False),
+                ),
+                maximum_iterations=steps,
+            )
+
+        if jit_compile:
+            every_state = compiled(lambda: forward_loop()[2].stack())()
+            output = every_state if return_sequences else every_state[-1]
+            state_at = every_state.__getitem__
         else:
-            output = last
-            state_at = states.read
+            _, last, states = forward_loop()
+            if return_sequences:
+                every_state = output = states.stack()
+                state_at = output.__getitem__
+            else:
+                every_state = None  # stacked only if the stored pass needs it
+                output = last
+                state_at = states.read
         probe = tf.zeros([], tf.float32)
 
+        # Unmasked, with only the last state's error coming in, delta_t is the
+        # transported error of step t+1, whose norm that step computes.
+        norms_carried = step_mask is None and not return_sequences
+
         def stored_grad(d_output, d_probe):
-            every_state = output if return_sequences else states.stack()
-            # Unmasked, with only the last state's error coming in, delta_t is the
-            # transported error of step t+1: its norms come from `transported`.
-            norms_from_transported = step_mask is None and not return_sequences
+            every = states.stack() if every_state is None else every_state
+            errors, transported, d_initial, delta_sq = compiled(stored_loop)(
+                d_output, every
+            )
+            transported_wide = tf.cast(transported, wide)
+            transported_sq = tf.reduce_sum(tf.square(transported_wide), -1)
+            if norms_carried:
+                start_sq = tf.reduce_sum(tf.square(tf.cast(d_output, wide)), -1)
+                delta_sq = tf.concat([transported_sq[1:], start_sq[None]], 0)
+            coefficient, slope = sequence_omega(
+                transported_sq, delta_sq, step_mask, ratio, alpha, d_probe, tracker
+            )
+            (scale,) = keep_if_finite([coefficient * 2.0 * slope], alpha)
+            previous = tf.concat([initial_state[None], every[:-1]], 0)
+            combined = tf.cast(previous, wide) + scale[..., None] * transported_wide
+            if recurrent_mask is not None:
+                combined = combined * tf.cast(recurrent_mask, wide)
+            flat_errors = tf.reshape(errors, [-1, units])
+            d_recurrent = tf.matmul(
+                tf.reshape(tf.cast(combined, errors.dtype), [-1, units]),
+                flat_errors,
+                transpose_a=True,
+            )
+            d_kernel = tf.matmul(
+                tf.reshape(inputs, [-1, features]), flat_errors, transpose_a=True
+            )
+            d_inputs = tf.matmul(errors, kernel, transpose_b=True)
+            d_bias = tf.reduce_sum(flat_errors, 0) if has_bias else None
+            return (d_inputs, d_initial, d_kernel, d_bias, d_recurrent, None)
+
+        def stored_loop(d_output, every_state):
+            """The backward steps, keeping `a` and `v` of every step.
+
+            Returns `(errors, transported, d_initial, delta_sq)`, `delta_sq` None
+            when `norms_carried`.
+            """
 
             def backward_step(t, carry, errors, transported, *delta_sq):
                 delta = carry + d_output[t] if return_sequences else carry
-                a = delta * derivative(every_state[t])
+                a = through_activation(every_state[t], delta)
                 if step_mask is not None:
                     keep = step_mask[t][:, None]
                     a = tf.where(keep, a, tf.zeros_like(a))
@@ -304,7 +388,7 @@ def fused_simple_rnn(
                 tf.TensorArray(inputs.dtype, size=steps),
                 tf.TensorArray(inputs.dtype, size=steps),
             ]
-            if not norms_from_transported:
+            if not norms_carried:
                 loop_vars.append(tf.TensorArray(wide, size=steps))
             _, d_initial, errors, transported, *delta_sq = tf.while_loop(
                 lambda t, *_: t >= 0,
@@ -312,103 +396,158 @@ def fused_simple_rnn(
                 tuple(loop_vars),
                 maximum_iterations=steps,
             )
-            errors, transported = errors.stack(), transported.stack()
-            transported_wide = tf.cast(transported, wide)
-            transported_sq = tf.reduce_sum(tf.square(transported_wide), -1)
-            if norms_from_transported:
-                start_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1)
-                delta_sq = tf.concat([transported_sq[1:], start_sq[None]], 0)
-            else:
-                delta_sq = delta_sq[0].stack()
-            coefficient, slope = sequence_omega(
-                transported_sq, delta_sq, step_mask, ratio, alpha, d_probe, tracker
-            )
-            (scale,) = keep_if_finite([coefficient * 2.0 * slope], alpha)
-            previous = tf.concat([initial_state[None], every_state[:-1]], 0)
-            combined = tf.cast(previous, wide) + scale[..., None] * transported_wide
-            if recurrent_mask is not None:
-                combined = combined * tf.cast(recurrent_mask, wide)
-            flat_errors = tf.reshape(errors, [-1, units])
-            d_recurrent = tf.matmul(
-                tf.reshape(tf.cast(combined, errors.dtype), [-1, units]),
-                flat_errors,
-                transpose_a=True,
-            )
-            d_kernel = tf.matmul(
-                tf.reshape(inputs, [-1, features]), flat_errors, transpose_a=True
-            )
-            d_inputs = tf.matmul(errors, kernel, transpose_b=True)
-            d_bias = tf.reduce_sum(flat_errors, 0) if has_bias else None
-            return (d_inputs, d_initial, d_kernel, d_bias, d_recurrent, None)
+            delta_sq = None if norms_carried else delta_sq[0].stack()
+            return errors.stack(), transported.stack(), d_initial, delta_sq
 
-        def streaming_grad(d_output, d_probe):
+        def streaming_loop(d_output, fold=None, keep_inputs=True):
+            """One backward pass, adding each step's products to one accumulator.
+
+            Returns `(d_initial, sums, d_inputs, norms)`. The sums have rows
+            `[bias, kernel, recurrent]` followed, with `fold=None`, by Omega's
+            own `units` rows (to be scaled once the coefficient is known); with
+            `fold` a coefficient, Omega's rows are added into the recurrent ones
+            with that coefficient, which saves one product per step.
+            """
             ones = tf.ones_like(initial_state[:, :1], wide)
 
-            def backward_step(t, h_prev, carry, gradient, d_inputs, norms):
+            def backward_step(t, h_prev, carry, delta_sq, gradient, d_inputs, norms):
                 delta = carry + d_output[t] if return_sequences else carry
-                a = delta * derivative(state_at(t))
+                a = through_activation(state_at(t), delta)
                 if step_mask is not None:
-                    keep = step_mask[t]
-                    a = tf.where(keep[:, None], a, tf.zeros_like(a))
+                    keep = step_mask[t][:, None]
+                    a = tf.where(keep, a, tf.zeros_like(a))
                 back = tf.matmul(a, stacked, transpose_b=True)
                 v = masked(back[:, features:])
-                carry = v if step_mask is None else tf.where(keep[:, None], v, delta)
+                carry = v if step_mask is None else tf.where(keep, v, delta)
                 v_wide = tf.cast(v, wide)
-                delta_sq = tf.reduce_sum(tf.square(tf.cast(delta, wide)), -1)
-                transported_sq = tf.reduce_sum(tf.square(v_wide), -1)
-                valid = _omega_math.valid_pairs(
-                    delta_sq, None if step_mask is None else keep
-                )
+                transported_sq = tf.reduce_sum(tf.square(v_wide), -1, keepdims=True)
+                if not norms_carried:
+                    delta_sq = tf.reduce_sum(
+                        tf.square(tf.cast(delta, wide)), -1, keepdims=True
+                    )
+                valid = _omega_math.valid_pairs(delta_sq)
                 slope = _omega_math.omega_slope(transported_sq, delta_sq, valid, ratio)
-                rows = tf.concat(
-                    [
-                        ones,
-                        tf.cast(inputs[t], wide),
-                        tf.cast(masked(h_prev), wide),
-                        masked(slope[:, None] * v_wide),
-                    ],
-                    -1,
-                )
+                h_in = masked(tf.cast(h_prev, wide))
+                if fold is None:
+                    recurrent_rows = [h_in, masked(slope * v_wide)]
+                else:
+                    recurrent_rows = [h_in + masked((2.0 * fold) * slope * v_wide)]
+                rows = tf.concat([ones, tf.cast(inputs[t], wide), *recurrent_rows], -1)
+                if keep_inputs:
+                    d_inputs = d_inputs.write(t, back[:, :features])
                 return (
                     carry,
+                    transported_sq,
                     gradient + tf.matmul(rows, tf.cast(a, wide), transpose_a=True),
-                    d_inputs.write(t, back[:, :features]),
-                    norms.write(t, tf.stack([transported_sq, delta_sq])),
+                    d_inputs,
+                    norms.write(t, tf.concat([transported_sq, delta_sq], -1)),
                 )
 
             def loop_body(t, *carried):
                 return (t - 1, *backward_step(t, state_at(t - 1), *carried))
 
+            rows = 1 + features + (2 if fold is None else 1) * units
             start = tf.zeros_like(initial_state) if return_sequences else d_output
+            start_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1, keepdims=True)
             _, *carried = tf.while_loop(
                 lambda t, *_: t >= 1,
                 loop_body,
                 (
                     steps - 1,
                     start,
-                    tf.zeros([1 + features + 2 * units, units], wide),
-                    tf.TensorArray(inputs.dtype, size=steps),
+                    start_sq,
+                    tf.zeros([rows, units], wide),
+                    tf.TensorArray(inputs.dtype, size=steps if keep_inputs else 0),
                     tf.TensorArray(wide, size=steps),
                 ),
                 maximum_iterations=steps - 1,
             )
-            d_initial, gradient, d_inputs, norms = backward_step(
+            d_initial, _, gradient, d_inputs, norms = backward_step(
                 0, initial_state, *carried
             )
-            transported_sq, delta_sq = tf.unstack(norms.stack(), axis=1)
+            d_inputs = d_inputs.stack() if keep_inputs else None
+            return d_initial, gradient, d_inputs, norms.stack()
+
+        def backward_pass(d_output, fold=None, keep_inputs=True):
+            """`streaming_loop`, compiled when `jit_compile`."""
+            if fold is None:
+                return compiled(lambda d: streaming_loop(d, None, keep_inputs))(
+                    d_output
+                )
+            return compiled(lambda d, c: streaming_loop(d, c, keep_inputs))(
+                d_output, fold
+            )
+
+        plain_rows = 1 + features + units
+
+        def with_omega_rows(sums, coefficient):
+            """Adds Omega's separate rows, scaled (if finite), to the recurrent ones."""
+            plain, d_omega = tf.split(sums, [plain_rows, units])
+            (d_omega,) = keep_if_finite([2.0 * coefficient * d_omega], alpha)
+            return plain + tf.pad(d_omega, [[1 + features, 0], [0, 0]])
+
+        def streaming_grad(d_output, d_probe):
+            folding = None
+            if return_sequences:
+                # With an error coming into every step, every pair is most likely
+                # valid: fold Omega in with the coefficient that assumes so, and
+                # check the assumption after the loop.
+                direct_sq = tf.reduce_sum(tf.square(tf.cast(d_output, wide)), -1)
+                likely = direct_sq >= FOLD_BOUND
+                counted = tf.cast(steps * tf.shape(initial_state)[0], wide)
+                if step_mask is not None:
+                    likely = tf.logical_or(likely, tf.logical_not(step_mask))
+                    counted = tf.reduce_sum(tf.cast(step_mask, wide))
+                guess = coefficient_if_all_valid(alpha, counted, d_probe, wide)
+                folding = tf.reduce_all(likely)
+
+                def folded():
+                    d_initial, sums, d_inputs, norms = backward_pass(d_output, guess)
+                    sums = tf.pad(sums, [[0, units], [0, 0]])  # as `apart`'s shape
+                    return d_initial, sums, d_inputs, norms
+
+                d_initial, sums, d_inputs, norms = tf.cond(
+                    folding, folded, lambda: backward_pass(d_output)
+                )
+            else:
+                d_initial, sums, d_inputs, norms = backward_pass(d_output)
+            transported_sq, delta_sq = tf.unstack(norms, axis=-1)
             coefficient, _ = sequence_omega(
                 transported_sq, delta_sq, step_mask, ratio, alpha, d_probe, tracker
             )
-            d_bias, d_kernel, d_recurrent, d_omega = tf.split(
-                gradient, [1, features, units, units]
-            )
-            (d_omega,) = keep_if_finite([2.0 * coefficient * d_omega], alpha)
+
+            def apart():
+                _, again, _, _ = backward_pass(d_output, keep_inputs=False)
+                return with_omega_rows(again, coefficient)
+
+            def refolded():
+                # A pair fell under the bound: fold again with the true count.
+                _, again, _, _ = backward_pass(d_output, coefficient, keep_inputs=False)
+                return tf.cond(all_finite(again), lambda: again, apart)
+
+            def checked(sums):
+                sums = sums[:plain_rows]
+                return tf.cond(
+                    all_finite(sums),
+                    lambda: tf.cond(coefficient == guess, lambda: sums, refolded),
+                    apart,
+                )
+
+            if folding is None:
+                gradient = with_omega_rows(sums, coefficient)
+            else:
+                gradient = tf.cond(
+                    folding,
+                    lambda: checked(sums),
+                    lambda: with_omega_rows(sums, coefficient),
+                )
+            d_bias, d_kernel, d_recurrent = tf.split(gradient, [1, features, units])
             return (
-                d_inputs.stack(),
+                d_inputs,
                 d_initial,
                 tf.cast(d_kernel, kernel.dtype),
                 tf.cast(d_bias[0], bias.dtype) if has_bias else None,
-                tf.cast(d_recurrent + d_omega, recurrent_kernel.dtype),
+                tf.cast(d_recurrent, recurrent_kernel.dtype),
                 None,
             )
 

@@ -112,6 +112,13 @@ class OmegaMixin:
             outputs = last_output[:, None]
         return last_output, outputs, states
 
+    def _omega_jit(self, inputs):
+        """Whether to compile the fused loops: `omega_jit_compile`, resolved."""
+        jit_compile = getattr(self, "omega_jit_compile", False)
+        if jit_compile == "auto":
+            return inputs.shape[0] is not None  # time-major: a fixed length
+        return jit_compile
+
     def _fused_loop(self, inputs, initial_state, step_mask, alpha, activation):
         cell = self.cell
         if cell.dropout > 0:
@@ -135,7 +142,8 @@ class OmegaMixin:
             recurrent_mask=recurrent_mask,
             return_sequences=return_all,
             ratio=self.omega_ratio,
-            backward=getattr(self, "omega_backward", "stored"),
+            backward=getattr(self, "omega_backward", "streaming"),
+            jit_compile=self._omega_jit(inputs),
         )
         self.add_loss(probe)
         if not return_all:

@@ -45,11 +45,22 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
         omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
             `"norm"` (Eq. 9).
         omega_backward: how the fused back-propagation trades time for memory
-            (same gradients up to rounding). `"stored"` (default, fastest)
-            keeps two more `(time, batch, units)` tensors than Keras's
-            SimpleRNN; `"streaming"` keeps only the states, as Keras does, for
-            one more `units x batch x units` product per step. See
-            `benchmarks/RESULTS.md` for measured times and peaks.
+            (same gradients up to rounding). `"streaming"` (default) keeps only
+            the states, as Keras does. When every step receives an error of its
+            own (per-step losses) it folds Omega into the recurrent gradient's
+            product; otherwise (a loss on the last step only) it takes one more
+            `units x batch x units` product per step. `"stored"` never needs
+            that product but keeps two more `(time, batch, units)` tensors.
+            See `benchmarks/RESULTS.md` for measured times and peaks.
+        omega_jit_compile: `"auto"` (default), True or False. True compiles
+            the fused training loops with XLA (`tf.function(jit_compile=True)`),
+            also when the model itself is not compiled: one fused computation
+            per loop instead of one TensorFlow op per operation and step. Each
+            new input shape (sequence length, batch size) is compiled once, in
+            about a second. `"auto"` compiles when the sequence length is fixed
+            when `fit` traces the step (fixed-length data), and not when it is
+            unknown (`None`: lengths that change from batch to batch). Pass
+            False on a platform without XLA.
         **kwargs: every argument of `keras.layers.SimpleRNN` (`activation`,
             `use_bias`, initializers, regularizers, constraints, `dropout`,
             `recurrent_dropout`, `return_sequences`, `return_state`,
@@ -73,16 +84,25 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     ... )
     """
 
-    def __init__(self, *args, omega_backward="stored", **kwargs):
+    def __init__(
+        self, *args, omega_backward="streaming", omega_jit_compile="auto", **kwargs
+    ):
         if omega_backward not in BACKWARDS:
             raise ValueError(
                 f"Argument `omega_backward` must be one of {BACKWARDS}. "
                 f"Received: omega_backward={omega_backward!r}"
             )
+        if not (isinstance(omega_jit_compile, bool) or omega_jit_compile == "auto"):
+            raise ValueError(
+                "Argument `omega_jit_compile` must be one of (True, False, 'auto'). "
+                f"Received: omega_jit_compile={omega_jit_compile!r}"
+            )
         super().__init__(*args, **kwargs)
         self.omega_backward = omega_backward
+        self.omega_jit_compile = omega_jit_compile
 
     def get_config(self):
         config = super().get_config()
         config["omega_backward"] = self.omega_backward
+        config["omega_jit_compile"] = self.omega_jit_compile
         return config

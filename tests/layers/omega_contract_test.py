@@ -320,7 +320,8 @@ def test_mixed_float16_matches_float32_update():
 _MIRRORED_SCRIPT = """
 import keras, numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+devices = [tf.config.LogicalDeviceConfiguration()] * 2
+tf.config.set_logical_device_configuration(cpu, devices)
 import keras_rnncr
 
 FEATURES, UNITS, STEPS = 3, 6, 9
@@ -341,7 +342,9 @@ def build():
     model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(h))
     model.compile(
         optimizer=keras.optimizers.SGD(0.1),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64"),
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, dtype="float64"
+        ),
     )
     return model
 
@@ -388,7 +391,8 @@ def test_config_round_trip_and_keras_file(tmp_path):
             UNITS,
             omega=1.5,
             omega_ratio="norm",
-            omega_backward="streaming",
+            omega_backward="stored",
+            omega_jit_compile=False,
             activation="sigmoid",
         ),
         keras_rnncr.layers.GRU(UNITS, omega=0.5),
@@ -444,11 +448,49 @@ def test_export_serves_without_keras_rnncr(tmp_path):
         ({"omega": float("nan")}, "Received: omega=nan"),
         ({"omega_ratio": "cubic"}, "Received: omega_ratio='cubic'"),
         ({"omega_backward": "lazy"}, "Received: omega_backward='lazy'"),
+        ({"omega_jit_compile": "yes"}, "Received: omega_jit_compile='yes'"),
+        ({"omega_jit_compile": 1}, "Received: omega_jit_compile=1"),
     ],
 )
 def test_argument_errors(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         keras_rnncr.layers.SimpleRNN(UNITS, **kwargs)
+
+
+def test_jit_compile_auto_follows_a_fixed_length():
+    layer = keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0)
+    assert layer.omega_jit_compile == "auto"
+    assert layer._omega_jit(keras.KerasTensor((STEPS, None, FEATURES)))
+    assert not layer._omega_jit(keras.KerasTensor((None, None, FEATURES)))
+    never = keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0, omega_jit_compile=False)
+    assert not never._omega_jit(keras.KerasTensor((STEPS, None, FEATURES)))
+
+
+def test_variable_length_batches_compiled_loops_match_graph():
+    # Batches of different lengths through one model: compiled loops compile
+    # each length once and give the uncompiled loops' updates.
+    keras.utils.set_random_seed(15)
+    rng = np.random.default_rng(15)
+    models = []
+    for jit_compile in (True, False):
+        inputs = keras.Input((None, FEATURES))
+        layer = keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=2.0, omega_jit_compile=jit_compile
+        )
+        model = keras.Model(inputs, keras.layers.Dense(4)(layer(inputs)))
+        model.compile(
+            "sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        models.append(model)
+    _copy_weights(models[0], models[1])
+    for length in (5, 8, 5):
+        x = rng.normal(size=(6, length, FEATURES))
+        y = rng.integers(0, 4, size=(6,))
+        for model in models:
+            logs = model.train_on_batch(x, y, return_dict=True)
+            assert np.isfinite(logs["loss"])
+    for u, v in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
 
 
 def test_setter_validates():

@@ -27,20 +27,29 @@ CELLS = {
         1,
         True,
     ),
-    "simple_tanh_streaming": (
+    "simple_tanh_no_jit": (
         lambda: keras_rnncr.layers.SimpleRNN(
-            UNITS, omega=ALPHA, omega_backward="streaming", dtype="float64"
+            UNITS, omega=ALPHA, omega_jit_compile=False, dtype="float64"
         ),
         ref.simple_step("tanh"),
         1,
         True,
     ),
-    "simple_sigmoid_streaming": (
+    "simple_tanh_stored": (
+        lambda: keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=ALPHA, omega_backward="stored", dtype="float64"
+        ),
+        ref.simple_step("tanh"),
+        1,
+        True,
+    ),
+    "simple_sigmoid_stored": (
         lambda: keras_rnncr.layers.SimpleRNN(
             UNITS,
             activation="sigmoid",
             omega=ALPHA,
-            omega_backward="streaming",
+            omega_backward="stored",
+            omega_jit_compile=False,
             dtype="float64",
         ),
         ref.simple_step("sigmoid"),

@@ -1,0 +1,145 @@
+"""The streaming backward pass's three routes give the stored pass's gradients.
+
+`fused_simple_rnn(backward="streaming")` folds Omega's rows into the recurrent
+ones when every step receives an error of its own (a coefficient guessed before
+the loop), folds again with the true coefficient when a pair falls under the
+bound, and keeps Omega apart when a sum is not finite. Each route is driven here
+with chosen output errors (`output_gradients`) and compared with
+`backward="stored"`, which has one route only and is itself checked against the
+float64 reference in `omega_correctness_test.py`.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rnncr.layers import _omega_ops
+from keras_rnncr.layers._omega_tracker import OmegaTracker
+
+STEPS, BATCH, FEATURES, UNITS = 9, 5, 3, 4
+
+
+def _weights(dtype, recurrent_scale=0.5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [
+        tf.constant(rng.normal(size=(STEPS, BATCH, FEATURES)), dtype),
+        tf.constant(rng.normal(size=(BATCH, UNITS)) * 0.1, dtype),
+        tf.constant(rng.normal(size=(FEATURES, UNITS)) * 0.5, dtype),
+        tf.constant(rng.normal(size=(UNITS,)) * 0.1, dtype),
+        tf.constant(rng.normal(size=(UNITS, UNITS)) * recurrent_scale, dtype),
+    ]
+
+
+def _gradients(
+    backward, weights, d_states, alpha=2.0, step_mask=None, jit_compile=False
+):
+    """Gradients of all five weights and the logged (Omega, valid fraction)."""
+    tracker = OmegaTracker("omega")
+    tracker.active = True
+    with tf.GradientTape() as tape:
+        tape.watch(weights)
+        states, probe = _omega_ops.fused_simple_rnn(
+            *weights,
+            tf.constant(alpha, tf.float32),
+            tracker,
+            "tanh",
+            step_mask=step_mask,
+            return_sequences=True,
+            backward=backward,
+            jit_compile=jit_compile,
+        )
+    grads = tape.gradient(
+        [states, probe],
+        weights,
+        output_gradients=[d_states, tf.constant(1.0)],
+    )
+    logged = tracker.result()
+    return [g.numpy() for g in grads], (
+        float(logged["omega"]),
+        float(logged["omega_valid"]),
+    )
+
+
+def _assert_same(streaming, stored, rtol=1e-10):
+    for got, want in zip(streaming, stored):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max())
+
+
+JIT = pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+
+
+@JIT
+def test_folded_route_when_every_step_has_an_error(jit_compile):
+    weights = _weights(tf.float64)
+    d_states = tf.constant(np.random.default_rng(1).normal(size=(STEPS, BATCH, UNITS)))
+    streaming, logged = _gradients(
+        "streaming", weights, d_states, jit_compile=jit_compile
+    )
+    stored, logged_stored = _gradients("stored", weights, d_states)
+    assert logged[1] == 1.0  # every pair valid: the guessed coefficient holds
+    _assert_same(streaming, stored)
+    np.testing.assert_allclose(logged, logged_stored, rtol=1e-12)
+
+
+def test_folded_route_with_masked_steps():
+    weights = _weights(tf.float64, seed=2)
+    d_states = tf.constant(np.random.default_rng(3).normal(size=(STEPS, BATCH, UNITS)))
+    mask = np.ones((STEPS, BATCH), bool)
+    mask[-3:, :2] = False
+    mask = tf.constant(mask)
+    streaming, _ = _gradients("streaming", weights, d_states, step_mask=mask)
+    stored, _ = _gradients("stored", weights, d_states, step_mask=mask)
+    _assert_same(streaming, stored)
+
+
+def _vanishing_case():
+    """Errors at the last step only, through a small recurrent kernel."""
+    weights = _weights(tf.float64, recurrent_scale=1e-3, seed=4)
+    d_states = np.zeros((STEPS, BATCH, UNITS))
+    d_states[-1] = np.random.default_rng(5).normal(size=(BATCH, UNITS))
+    return weights, tf.constant(d_states)
+
+
+@JIT
+def test_apart_route_when_steps_lack_an_error(jit_compile):
+    weights, d_states = _vanishing_case()
+    streaming, logged = _gradients(
+        "streaming", weights, d_states, jit_compile=jit_compile
+    )
+    stored, _ = _gradients("stored", weights, d_states, jit_compile=jit_compile)
+    assert 0.0 < logged[1] < 1.0  # some pairs fall under the bound
+    _assert_same(streaming, stored)
+
+
+@JIT
+def test_refolded_route_when_the_guess_fails(monkeypatch, jit_compile):
+    # Folding is tried whenever every direct error reaches the bound: with the
+    # bound at zero, the zero errors of the vanishing case pass, the guessed
+    # coefficient is wrong, and the loop runs again with the true one.
+    monkeypatch.setattr(_omega_ops, "FOLD_BOUND", 0.0)
+    weights, d_states = _vanishing_case()
+    streaming, logged = _gradients(
+        "streaming", weights, d_states, jit_compile=jit_compile
+    )
+    stored, _ = _gradients("stored", weights, d_states)
+    assert 0.0 < logged[1] < 1.0
+    _assert_same(streaming, stored)
+
+
+@JIT
+@pytest.mark.parametrize("alpha", [2.0, 0.0])
+def test_apart_route_drops_a_non_finite_omega(alpha, jit_compile):
+    # Errors near float32's limit: ||v||^2 overflows, Omega's slope is infinite,
+    # the folded sums are not finite and Omega's part is dropped, while the
+    # loss's own gradient stays finite.
+    weights = _weights(tf.float32, seed=6)
+    d_states = np.random.default_rng(7).normal(size=(STEPS, BATCH, UNITS)) * 3e19
+    d_states = tf.constant(d_states, tf.float32)
+    streaming, _ = _gradients(
+        "streaming", weights, d_states, alpha=alpha, jit_compile=jit_compile
+    )
+    stored, _ = _gradients("stored", weights, d_states, alpha=alpha)
+    assert all(np.isfinite(g).all() for g in streaming)
+    _assert_same(streaming, stored, rtol=1e-4)
+    plain, _ = _gradients("stored", weights, d_states, alpha=0.0)
+    _assert_same(streaming, plain, rtol=1e-4)
