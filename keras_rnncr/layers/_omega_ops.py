@@ -157,6 +157,15 @@ _THROUGH_ACTIVATION = {
 }
 
 
+def _recorded(tensor):
+    """Whether an active gradient tape records operations on `tensor`."""
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # a TensorFlow without this module: assume it does
+        return True
+    return bool(record.should_record_backprop([tensor]))
+
+
 def activation_name(activation):
     """The name under which `fused_simple_rnn` knows `activation`, or None."""
     if activation is None:
@@ -212,11 +221,22 @@ def fused_simple_rnn(
       `((h[t-1] + coefficient * w) * recurrent_mask)^T a`: no extra
       multiply-adds, but `a` and `v` cost two more `(time, batch, units)`
       tensors.
-    * `backward="streaming"` adds each step's products to one accumulator,
-      `concat([1, inputs[t], h_in, w])^T @ a` (bias, kernel, recurrent and Omega
-      rows), so only the states are kept (as for Keras's own SimpleRNN), at the
-      cost of one more `units x batch x units` product per step; the Omega rows
-      are scaled after the loop.
+    * `backward="streaming"` adds each step's products to one accumulator and
+      keeps only the states (as Keras's own SimpleRNN does). It has three
+      routes, all exact:
+      - folded, when every unmasked step receives an error of its own
+        (`return_sequences` with a per-step loss): every pair is then most
+        likely valid, so the coefficient is taken as if all were, `alpha *
+        loss_scale / counted pairs`, and Omega is folded into the recurrent
+        rows, `concat([1, inputs[t], h_in + coefficient * w])^T @ a`: no extra
+        product. After the loop the guess is checked; if a pair fell under
+        the bound, the loop runs again with the true coefficient;
+      - apart, otherwise (a loss on the last state only, where the errors of
+        early steps often vanish under the bound): Omega's rows are kept
+        apart, `concat([1, inputs[t], h_in, w])^T @ a`, and scaled after the
+        loop, at the cost of one more `units x batch x units` product per step;
+      - when a folded sum is not finite, the loop runs again apart, so that
+        `keep_if_finite` drops Omega's part alone.
 
     Args:
         inputs: `(time, batch, features)`.
@@ -248,6 +268,10 @@ def fused_simple_rnn(
     has_bias = bias is not None
     if not has_bias:
         bias = tf.zeros([units], kernel.dtype)
+
+    # The error of the inputs is computed only where a tape needs it (the
+    # inputs come from trainable layers), as TensorFlow does for Keras's RNN.
+    inputs_need_gradient = _recorded(inputs)
 
     def compiled(function):
         if not jit_compile:
@@ -347,7 +371,9 @@ def fused_simple_rnn(
             d_kernel = tf.matmul(
                 tf.reshape(inputs, [-1, features]), flat_errors, transpose_a=True
             )
-            d_inputs = tf.matmul(errors, kernel, transpose_b=True)
+            d_inputs = None
+            if inputs_need_gradient:
+                d_inputs = tf.matmul(errors, kernel, transpose_b=True)
             d_bias = tf.reduce_sum(flat_errors, 0) if has_bias else None
             return (d_inputs, d_initial, d_kernel, d_bias, d_recurrent, None)
 
@@ -416,8 +442,11 @@ def fused_simple_rnn(
                 if step_mask is not None:
                     keep = step_mask[t][:, None]
                     a = tf.where(keep, a, tf.zeros_like(a))
-                back = tf.matmul(a, stacked, transpose_b=True)
-                v = masked(back[:, features:])
+                if keep_inputs:
+                    back = tf.matmul(a, stacked, transpose_b=True)
+                    v = masked(back[:, features:])
+                else:
+                    v = masked(tf.matmul(a, recurrent_kernel, transpose_b=True))
                 carry = v if step_mask is None else tf.where(keep, v, delta)
                 v_wide = tf.cast(v, wide)
                 transported_sq = tf.reduce_sum(tf.square(v_wide), -1, keepdims=True)
@@ -502,15 +531,21 @@ def fused_simple_rnn(
                 folding = tf.reduce_all(likely)
 
                 def folded():
-                    d_initial, sums, d_inputs, norms = backward_pass(d_output, guess)
+                    d_initial, sums, d_inputs, norms = backward_pass(
+                        d_output, guess, keep_inputs=inputs_need_gradient
+                    )
                     sums = tf.pad(sums, [[0, units], [0, 0]])  # as `apart`'s shape
                     return d_initial, sums, d_inputs, norms
 
                 d_initial, sums, d_inputs, norms = tf.cond(
-                    folding, folded, lambda: backward_pass(d_output)
+                    folding,
+                    folded,
+                    lambda: backward_pass(d_output, keep_inputs=inputs_need_gradient),
                 )
             else:
-                d_initial, sums, d_inputs, norms = backward_pass(d_output)
+                d_initial, sums, d_inputs, norms = backward_pass(
+                    d_output, keep_inputs=inputs_need_gradient
+                )
             transported_sq, delta_sq = tf.unstack(norms, axis=-1)
             coefficient, _ = sequence_omega(
                 transported_sq, delta_sq, step_mask, ratio, alpha, d_probe, tracker

@@ -143,3 +143,33 @@ def test_apart_route_drops_a_non_finite_omega(alpha, jit_compile):
     _assert_same(streaming, stored, rtol=1e-4)
     plain, _ = _gradients("stored", weights, d_states, alpha=0.0)
     _assert_same(streaming, plain, rtol=1e-4)
+
+
+@JIT
+@pytest.mark.parametrize("backward", ["streaming", "stored"])
+def test_inputs_error_only_when_a_tape_needs_it(backward, jit_compile):
+    # Keras's RNN leaves out dE/dx when nothing upstream is trainable; so do
+    # the fused passes, with the other gradients unchanged.
+    inputs, *rest = _weights(tf.float64, seed=8)
+    d_states = tf.constant(np.random.default_rng(9).normal(size=(STEPS, BATCH, UNITS)))
+    watched, _ = _gradients(
+        backward, [inputs, *rest], d_states, jit_compile=jit_compile
+    )
+    tracker = OmegaTracker("omega")
+    with tf.GradientTape() as tape:
+        tape.watch(rest)
+        states, probe = _omega_ops.fused_simple_rnn(
+            inputs,
+            *rest,
+            tf.constant(2.0, tf.float32),
+            tracker,
+            "tanh",
+            return_sequences=True,
+            backward=backward,
+            jit_compile=jit_compile,
+        )
+    grads = tape.gradient(
+        [states, probe], [inputs, *rest], output_gradients=[d_states, tf.constant(1.0)]
+    )
+    assert grads[0] is None
+    _assert_same([g.numpy() for g in grads[1:]], watched[1:])
