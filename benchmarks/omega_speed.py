@@ -4,11 +4,13 @@ Models identical but for the recurrent layer are trained with plain SGD on the
 same batches in the same process:
 
 * `keras`: `keras.layers.SimpleRNN` (no Omega), the baseline;
-* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` as it comes
-  (`omega_backward="streaming"`, `omega_jit_compile=True`: the fused loops are
-  compiled with XLA even when the model is not);
-* `keras_rnncr_no_jit`: the same with `omega_jit_compile=False`;
+* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` as it comes (with the
+  fixed length here, `"auto"` compiles the fused loops with XLA, also when the
+  model is not compiled, and takes the streaming pass);
+* `keras_rnncr_no_jit`: the streaming pass with `omega_jit_compile=False`;
 * `keras_rnncr_stored`: `omega_backward="stored"`, loops compiled;
+* `keras_rnncr_stored_no_jit`: the stored pass uncompiled (what `"auto"` takes
+  when the length is not fixed);
 * `two_tape`: a naive SGD-CR written as in the paper notes' recipe: a probe added
   to every state gives dE/dh_k through a first tape, and a second tape
   differentiates Omega with respect to the recurrent kernel (last-step loss only).
@@ -55,8 +57,12 @@ ALPHA = 2.0
 # Arguments of keras_rnncr.layers.SimpleRNN for each version measured.
 VERSIONS = {
     "keras_rnncr": {},
-    "keras_rnncr_no_jit": {"omega_jit_compile": False},
+    "keras_rnncr_no_jit": {"omega_backward": "streaming", "omega_jit_compile": False},
     "keras_rnncr_stored": {"omega_backward": "stored"},
+    "keras_rnncr_stored_no_jit": {
+        "omega_backward": "stored",
+        "omega_jit_compile": False,
+    },
 }
 
 # "process" counts the CPU time of this process only, which other jobs on a

@@ -119,6 +119,13 @@ class OmegaMixin:
             return inputs.shape[0] is not None  # time-major: a fixed length
         return jit_compile
 
+    def _omega_backward(self, inputs):
+        """The fused backward pass: `omega_backward`, resolved."""
+        backward = getattr(self, "omega_backward", "auto")
+        if backward == "auto":
+            return "streaming" if self._omega_jit(inputs) else "stored"
+        return backward
+
     def _fused_loop(self, inputs, initial_state, step_mask, alpha, activation):
         cell = self.cell
         if cell.dropout > 0:
@@ -142,7 +149,7 @@ class OmegaMixin:
             recurrent_mask=recurrent_mask,
             return_sequences=return_all,
             ratio=self.omega_ratio,
-            backward=getattr(self, "omega_backward", "streaming"),
+            backward=self._omega_backward(inputs),
             jit_compile=self._omega_jit(inputs),
         )
         self.add_loss(probe)

@@ -4,7 +4,7 @@ import keras
 
 from keras_rnncr.layers.omega_rnn import OmegaMixin
 
-BACKWARDS = ("stored", "streaming")
+BACKWARDS = ("auto", "streaming", "stored")
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
@@ -45,13 +45,16 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
         omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
             `"norm"` (Eq. 9).
         omega_backward: how the fused back-propagation trades time for memory
-            (same gradients up to rounding). `"streaming"` (default) keeps only
-            the states, as Keras does. When every step receives an error of its
+            (same gradients up to rounding). `"streaming"` keeps only the
+            states, as Keras does. When every step receives an error of its
             own (per-step losses) it folds Omega into the recurrent gradient's
             product; otherwise (a loss on the last step only) it takes one more
             `units x batch x units` product per step. `"stored"` never needs
-            that product but keeps two more `(time, batch, units)` tensors.
-            See `benchmarks/RESULTS.md` for measured times and peaks.
+            that product but keeps two more `(time, batch, units)` tensors; it
+            is the faster of the two when the loops are not compiled. `"auto"`
+            (default) takes `"streaming"` when the loops are compiled (see
+            `omega_jit_compile`), `"stored"` when not. See
+            `benchmarks/RESULTS.md` for measured times and peaks.
         omega_jit_compile: `"auto"` (default), True or False. True compiles
             the fused training loops with XLA (`tf.function(jit_compile=True)`),
             also when the model itself is not compiled: one fused computation
@@ -85,7 +88,7 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     """
 
     def __init__(
-        self, *args, omega_backward="streaming", omega_jit_compile="auto", **kwargs
+        self, *args, omega_backward="auto", omega_jit_compile="auto", **kwargs
     ):
         if omega_backward not in BACKWARDS:
             raise ValueError(

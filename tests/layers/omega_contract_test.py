@@ -464,6 +464,17 @@ def test_jit_compile_auto_follows_a_fixed_length():
     assert not layer._omega_jit(keras.KerasTensor((None, None, FEATURES)))
     never = keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0, omega_jit_compile=False)
     assert not never._omega_jit(keras.KerasTensor((STEPS, None, FEATURES)))
+    # omega_backward="auto": streaming when the loops are compiled, else stored.
+    assert layer.omega_backward == "auto"
+    assert layer._omega_backward(keras.KerasTensor((STEPS, None, FEATURES))) == (
+        "streaming"
+    )
+    assert layer._omega_backward(keras.KerasTensor((None, None, FEATURES))) == (
+        "stored"
+    )
+    assert never._omega_backward(keras.KerasTensor((STEPS, None, FEATURES))) == (
+        "stored"
+    )
 
 
 def test_variable_length_batches_compiled_loops_match_graph():

@@ -29,7 +29,11 @@ CELLS = {
     ),
     "simple_tanh_no_jit": (
         lambda: keras_rnncr.layers.SimpleRNN(
-            UNITS, omega=ALPHA, omega_jit_compile=False, dtype="float64"
+            UNITS,
+            omega=ALPHA,
+            omega_backward="streaming",
+            omega_jit_compile=False,
+            dtype="float64",
         ),
         ref.simple_step("tanh"),
         1,
