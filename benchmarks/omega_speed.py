@@ -22,9 +22,11 @@ Step time: in each round every model runs `--steps` training steps of `fit`, in
 a random order; the round's ratio is a model's mean step time over Keras's. The
 script prints the median ratio over rounds with a 95% percentile-bootstrap
 interval, so that drift and noise on a shared machine hit all models alike.
-Peak memory is TensorFlow's allocator peak on the device during one training step
+Peak memory is TensorFlow's allocator peak on the device during a training step
 (`tf.config.experimental.get_memory_info`; on a CPU this needs the BFC allocator,
-which the script selects for all models). Inference is compared output for
+which the script selects), the largest over 3 steps after the tracing step, each
+model measured alone in a fresh process (the peak depends on earlier
+allocations). Inference is compared output for
 output. Run:
 
     python benchmarks/omega_speed.py --lengths 100 500 --threads 1 --clock process
@@ -44,6 +46,8 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 
 import keras  # noqa: E402
@@ -153,13 +157,40 @@ def build(kind, args, steps, jit_compile):
     return model
 
 
-def peak_memory(model, x, y, device):
-    """Allocator peak above the resting level during one step, once traced."""
+def peak_memory(model, x, y, device, repeats=3):
+    """Largest allocator peak above the resting level over `repeats` steps.
+
+    The first, tracing step is left out.
+    """
     model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
-    tf.config.experimental.reset_memory_stats(device)
-    base = tf.config.experimental.get_memory_info(device)["current"]
-    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
-    return tf.config.experimental.get_memory_info(device)["peak"] - base
+    peaks = []
+    for _ in range(repeats):
+        tf.config.experimental.reset_memory_stats(device)
+        base = tf.config.experimental.get_memory_info(device)["current"]
+        model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+        peaks.append(tf.config.experimental.get_memory_info(device)["peak"] - base)
+    return max(peaks)
+
+
+def data_for(length, args):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(args.batch, length, args.features)).astype("float32")
+    labels = (args.batch, length) if args.per_step_loss else (args.batch,)
+    return x, rng.integers(0, args.classes, size=labels)
+
+
+def peak_memory_in_own_process(kind, length):
+    """`peak_memory` of one model, measured in a fresh process.
+
+    The allocator's peak depends on what was allocated and freed before (a freed
+    chunk can be reused for a smaller tensor and is counted whole), so each
+    model is measured alone, in a process of its own.
+    """
+    # The parent's arguments, then the overrides (argparse keeps the last).
+    command = [sys.executable, __file__, *sys.argv[1:]]
+    command += ["--memory-of", kind, "--lengths", str(length)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])["peak_memory_bytes"]
 
 
 def bootstrap_interval(ratios, rounds=2000, seed=0):
@@ -170,10 +201,7 @@ def bootstrap_interval(ratios, rounds=2000, seed=0):
 
 
 def run(length, args, device):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.batch, length, args.features)).astype("float32")
-    labels = (args.batch, length) if args.per_step_loss else (args.batch,)
-    y = rng.integers(0, args.classes, size=labels)
+    x, y = data_for(length, args)
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
     kinds = ["keras", *VERSIONS]
     if not args.per_step_loss:
@@ -183,7 +211,9 @@ def run(length, args, device):
     reference = models["keras"].get_weights()
     for kind in kinds[1:]:
         models[kind].set_weights(reference)
-    memory = {k: peak_memory(m, x, y, device) for k, m in models.items()}
+    memory = {k: peak_memory_in_own_process(k, length) for k in kinds}
+    if not args.rounds:
+        models = {}
     for model in models.values():  # warm-up beyond the first trace
         model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
     clock = CLOCKS[args.clock]
@@ -194,6 +224,12 @@ def run(length, args, device):
             start = clock()
             models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
             times[kind].append((clock() - start) / args.steps)
+    if not args.rounds:  # memory only
+        return {
+            "length": length,
+            "peak_memory_bytes": memory,
+            "memory_ratio_vs_keras": {k: memory[k] / memory["keras"] for k in kinds},
+        }
     ratios = {k: [t / b for t, b in zip(times[k], times["keras"])] for k in kinds}
     fresh = {k: build(k, args, length, False) for k in kinds[:2]}
     fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
@@ -229,12 +265,20 @@ def main():
     )
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     gpus = tf.config.list_logical_devices("GPU")
     device = "GPU:0" if gpus else "CPU:0"
+    if args.memory_of:  # a child process of `peak_memory_in_own_process`
+        length = args.lengths[0]
+        keras.utils.set_random_seed(0)
+        model = build(args.memory_of, args, length, args.jit_compile)
+        peak = peak_memory(model, *data_for(length, args), device)
+        print(json.dumps({"peak_memory_bytes": peak}))
+        return
     header = {
         "machine": platform.processor() or platform.machine(),
         "device": device,
@@ -248,6 +292,11 @@ def main():
         result = run(length, args, device)
         results.append(result)
         print(f"T={length}:", flush=True)
+        if "step_seconds" not in result:
+            for kind, peak in result["peak_memory_bytes"].items():
+                ratio = result["memory_ratio_vs_keras"][kind]
+                print(f"  {kind:20s} peak {peak / 2**20:7.2f} MiB ({ratio:.3f}x)")
+            continue
         for kind in result["step_seconds"]:
             low, high = result["step_ratio_95_interval"][kind]
             print(
