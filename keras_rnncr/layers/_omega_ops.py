@@ -21,6 +21,11 @@ import tensorflow as tf
 
 from keras_rnncr.layers import _omega_math
 
+# Steps per compiled chunk of the streaming pass: each chunk's states are one
+# buffer (a single sequence-sized buffer is counted by the allocator at its
+# power-of-two chunk, see benchmarks/RESULTS.md).
+CHUNK_STEPS = 32
+
 # The streaming pass folds Omega in when every unmasked step's own error reaches
 # this squared norm (then every pair is most likely valid).
 FOLD_BOUND = _omega_math.VALID_BOUND
@@ -296,41 +301,74 @@ def fused_simple_rnn(
             projected = tf.matmul(inputs, kernel)
             if has_bias:
                 projected = projected + bias
+            sequence = projected
 
-            def pre_activation(t, h):
-                return projected[t] + tf.matmul(masked(h), recurrent_kernel)
+            def pre_activation(x, h):
+                return x + tf.matmul(masked(h), recurrent_kernel)
 
         else:
             stacked = tf.concat([kernel, recurrent_kernel], 0)
+            sequence = inputs
 
-            def pre_activation(t, h):
-                pre = tf.matmul(tf.concat([inputs[t], masked(h)], -1), stacked)
+            def pre_activation(x, h):
+                pre = tf.matmul(tf.concat([x, masked(h)], -1), stacked)
                 return pre + bias if has_bias else pre
 
-        def forward_step(t, h, states):
-            h_new = forward_activation(pre_activation(t, h))
-            if step_mask is not None:
-                h_new = tf.where(step_mask[t][:, None], h_new, h)
-            return t + 1, h_new, states.write(t, h_new)
+        def forward_loop(xs, h0, mask):
+            """`(last state, TensorArray of states)` over the steps of `xs`."""
+            n = tf.shape(xs)[0]
 
-        def forward_loop():
-            return tf.while_loop(
-                lambda t, *_: t < steps,
+            def forward_step(t, h, states):
+                h_new = forward_activation(pre_activation(xs[t], h))
+                if mask is not None:
+                    h_new = tf.where(mask[t][:, None], h_new, h)
+                return t + 1, h_new, states.write(t, h_new)
+
+            _, last, states = tf.while_loop(
+                lambda t, *_: t < n,
                 forward_step,
-                (
-                    0,
-                    initial_state,
-                    tf.TensorArray(inputs.dtype, size=steps, clear_after_read=False),
-                ),
-                maximum_iterations=steps,
+                (0, h0, tf.TensorArray(xs.dtype, size=n, clear_after_read=False)),
+                maximum_iterations=n,
             )
+            return last, states
 
-        if jit_compile:
-            every_state = compiled(lambda: forward_loop()[2].stack())()
+        def chunked(length):
+            """`(start, end)` of the compiled chunks, or None for one loop."""
+            if not jit_compile or backward != "streaming" or inputs.shape[0] is None:
+                return None
+            total = inputs.shape[0]
+            return [
+                (i, min(i + CHUNK_STEPS, total)) for i in range(0, total, CHUNK_STEPS)
+            ]
+
+        chunks = chunked(steps)
+        state_chunks = None
+        if chunks is not None:
+            # One buffer per chunk of steps: the allocator counts a single
+            # sequence-sized buffer at its power-of-two chunk (benchmarks/RESULTS.md).
+            forward_chunk = tf.function(
+                lambda xs, h0, mask: forward_loop(xs, h0, mask)[1].stack(),
+                jit_compile=True,
+                autograph=False,
+            )
+            state_chunks, h = [], initial_state
+            for start, end in chunks:
+                mask = None if step_mask is None else step_mask[start:end]
+                state_chunks.append(forward_chunk(sequence[start:end], h, mask))
+                h = state_chunks[-1][-1]
+            if return_sequences:
+                every_state = output = tf.concat(state_chunks, 0)
+            else:
+                every_state, output = None, h
+            state_at = None
+        elif jit_compile:
+            every_state = compiled(
+                lambda: forward_loop(sequence, initial_state, step_mask)[1].stack()
+            )()
             output = every_state if return_sequences else every_state[-1]
             state_at = every_state.__getitem__
         else:
-            _, last, states = forward_loop()
+            last, states = forward_loop(sequence, initial_state, step_mask)
             if return_sequences:
                 every_state = output = states.stack()
                 state_at = output.__getitem__
@@ -425,29 +463,45 @@ def fused_simple_rnn(
             delta_sq = None if norms_carried else delta_sq[0].stack()
             return errors.stack(), transported.stack(), d_initial, delta_sq
 
-        def streaming_loop(d_output, fold=None, keep_inputs=True):
-            """One backward pass, adding each step's products to one accumulator.
+        def streaming_loop(
+            state_at,
+            d_output,
+            xs,
+            mask,
+            h_before,
+            carry,
+            delta_sq,
+            gradient,
+            fold,
+            keep_inputs,
+        ):
+            """Backward steps over a run of steps, adding their weight products.
 
-            Returns `(d_initial, sums, d_inputs, norms)`. The sums have rows
-            `[bias, kernel, recurrent]` followed, with `fold=None`, by Omega's
-            own `units` rows (to be scaled once the coefficient is known); with
-            `fold` a coefficient, Omega's rows are added into the recurrent ones
-            with that coefficient, which saves one product per step.
+            Steps are indexed within the run: `state_at(t)`, `d_output[t]`,
+            `xs[t]`, `mask[t]`; `h_before` is the state before the run, and
+            `carry`, `delta_sq`, `gradient` come from the steps after it. The
+            sums have rows `[bias, kernel, recurrent]` followed, with
+            `fold=None`, by Omega's own `units` rows (to be scaled once the
+            coefficient is known); with `fold` a coefficient, Omega's rows are
+            added into the recurrent ones with that coefficient, which saves
+            one product per step. Returns `(carry, delta_sq, gradient,
+            d_inputs, norms)`, the last two for the run's steps.
             """
+            n = tf.shape(xs)[0]
             ones = tf.ones_like(initial_state[:, :1], wide)
 
             def backward_step(t, h_prev, carry, delta_sq, gradient, d_inputs, norms):
                 delta = carry + d_output[t] if return_sequences else carry
                 a = through_activation(state_at(t), delta)
-                if step_mask is not None:
-                    keep = step_mask[t][:, None]
+                if mask is not None:
+                    keep = mask[t][:, None]
                     a = tf.where(keep, a, tf.zeros_like(a))
                 if keep_inputs:
                     back = tf.matmul(a, stacked, transpose_b=True)
                     v = masked(back[:, features:])
                 else:
                     v = masked(tf.matmul(a, recurrent_kernel, transpose_b=True))
-                carry = v if step_mask is None else tf.where(keep, v, delta)
+                carry = v if mask is None else tf.where(keep, v, delta)
                 v_wide = tf.cast(v, wide)
                 transported_sq = tf.reduce_sum(tf.square(v_wide), -1, keepdims=True)
                 if not norms_carried:
@@ -461,7 +515,7 @@ def fused_simple_rnn(
                     recurrent_rows = [h_in, masked(slope * v_wide)]
                 else:
                     recurrent_rows = [h_in + masked((2.0 * fold) * slope * v_wide)]
-                rows = tf.concat([ones, tf.cast(inputs[t], wide), *recurrent_rows], -1)
+                rows = tf.concat([ones, tf.cast(xs[t], wide), *recurrent_rows], -1)
                 if keep_inputs:
                     d_inputs = d_inputs.write(t, back[:, :features])
                 return (
@@ -475,37 +529,91 @@ def fused_simple_rnn(
             def loop_body(t, *carried):
                 return (t - 1, *backward_step(t, state_at(t - 1), *carried))
 
-            rows = 1 + features + (2 if fold is None else 1) * units
-            start = tf.zeros_like(initial_state) if return_sequences else d_output
-            start_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1, keepdims=True)
             _, *carried = tf.while_loop(
                 lambda t, *_: t >= 1,
                 loop_body,
                 (
-                    steps - 1,
-                    start,
-                    start_sq,
-                    tf.zeros([rows, units], wide),
-                    tf.TensorArray(inputs.dtype, size=steps if keep_inputs else 0),
-                    tf.TensorArray(wide, size=steps),
+                    n - 1,
+                    carry,
+                    delta_sq,
+                    gradient,
+                    tf.TensorArray(inputs.dtype, size=n if keep_inputs else 0),
+                    tf.TensorArray(wide, size=n),
                 ),
-                maximum_iterations=steps - 1,
+                maximum_iterations=n - 1,
             )
-            d_initial, _, gradient, d_inputs, norms = backward_step(
-                0, initial_state, *carried
+            carry, delta_sq, gradient, d_inputs, norms = backward_step(
+                0, h_before, *carried
             )
             d_inputs = d_inputs.stack() if keep_inputs else None
-            return d_initial, gradient, d_inputs, norms.stack()
+            return carry, delta_sq, gradient, d_inputs, norms.stack()
 
         def backward_pass(d_output, fold=None, keep_inputs=True):
-            """`streaming_loop`, compiled when `jit_compile`."""
-            if fold is None:
-                return compiled(lambda d: streaming_loop(d, None, keep_inputs))(
-                    d_output
+            """`(d_initial, sums, d_inputs, norms)` of a whole backward pass.
+
+            One loop (compiled when `jit_compile`), or one compiled loop per
+            chunk of steps, from the last chunk to the first.
+            """
+            rows = 1 + features + (2 if fold is None else 1) * units
+            start = tf.zeros_like(initial_state) if return_sequences else d_output
+            carry = start
+            delta_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1, keepdims=True)
+            gradient = tf.zeros([rows, units], wide)
+            coefficient = [] if fold is None else [fold]
+            if chunks is None:
+
+                def whole(d_output, carry, delta_sq, gradient, *fold):
+                    return streaming_loop(
+                        state_at,
+                        d_output,
+                        inputs,
+                        step_mask,
+                        initial_state,
+                        carry,
+                        delta_sq,
+                        gradient,
+                        fold[0] if fold else None,
+                        keep_inputs,
+                    )
+
+                carry, _, gradient, d_inputs, norms = compiled(whole)(
+                    d_output, carry, delta_sq, gradient, *coefficient
                 )
-            return compiled(lambda d, c: streaming_loop(d, c, keep_inputs))(
-                d_output, fold
-            )
+                return carry, gradient, d_inputs, norms
+
+            def chunk(states, d_out, xs, mask, h_before, carry, delta_sq, gradient, *c):
+                return streaming_loop(
+                    states.__getitem__,
+                    d_out,
+                    xs,
+                    mask,
+                    h_before,
+                    carry,
+                    delta_sq,
+                    gradient,
+                    c[0] if c else None,
+                    keep_inputs,
+                )
+
+            chunk = tf.function(chunk, jit_compile=True, autograph=False)
+            d_inputs, norms = [], []
+            for i in reversed(range(len(chunks))):
+                first, end = chunks[i]
+                carry, delta_sq, gradient, d_in, norm = chunk(
+                    state_chunks[i],
+                    d_output[first:end] if return_sequences else None,
+                    inputs[first:end],
+                    None if step_mask is None else step_mask[first:end],
+                    initial_state if i == 0 else state_chunks[i - 1][-1],
+                    carry,
+                    delta_sq,
+                    gradient,
+                    *coefficient,
+                )
+                d_inputs.insert(0, d_in)
+                norms.insert(0, norm)
+            d_inputs = tf.concat(d_inputs, 0) if keep_inputs else None
+            return carry, gradient, d_inputs, tf.concat(norms, 0)
 
         plain_rows = 1 + features + units
 

@@ -34,6 +34,16 @@ def _gradients(
     backward, weights, d_states, alpha=2.0, step_mask=None, jit_compile=False
 ):
     """Gradients of all five weights and the logged (Omega, valid fraction)."""
+    chunk_steps = _omega_ops.CHUNK_STEPS
+    if jit_compile == "chunks":  # compiled chunks of 4 steps: 4 + 4 + 1
+        jit_compile, _omega_ops.CHUNK_STEPS = True, 4
+    try:
+        return _taped(backward, weights, d_states, alpha, step_mask, jit_compile)
+    finally:
+        _omega_ops.CHUNK_STEPS = chunk_steps
+
+
+def _taped(backward, weights, d_states, alpha, step_mask, jit_compile):
     tracker = OmegaTracker("omega")
     tracker.active = True
     with tf.GradientTape() as tape:
@@ -65,7 +75,9 @@ def _assert_same(streaming, stored, rtol=1e-10):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max())
 
 
-JIT = pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+JIT = pytest.mark.parametrize(
+    "jit_compile", [False, True, "chunks"], ids=["graph", "xla", "xla_chunks"]
+)
 
 
 @JIT
@@ -81,13 +93,16 @@ def test_folded_route_when_every_step_has_an_error(jit_compile):
     np.testing.assert_allclose(logged, logged_stored, rtol=1e-12)
 
 
-def test_folded_route_with_masked_steps():
+@JIT
+def test_folded_route_with_masked_steps(jit_compile):
     weights = _weights(tf.float64, seed=2)
     d_states = tf.constant(np.random.default_rng(3).normal(size=(STEPS, BATCH, UNITS)))
     mask = np.ones((STEPS, BATCH), bool)
     mask[-3:, :2] = False
     mask = tf.constant(mask)
-    streaming, _ = _gradients("streaming", weights, d_states, step_mask=mask)
+    streaming, _ = _gradients(
+        "streaming", weights, d_states, step_mask=mask, jit_compile=jit_compile
+    )
     stored, _ = _gradients("stored", weights, d_states, step_mask=mask)
     _assert_same(streaming, stored)
 
@@ -166,10 +181,45 @@ def test_inputs_error_only_when_a_tape_needs_it(backward, jit_compile):
             "tanh",
             return_sequences=True,
             backward=backward,
-            jit_compile=jit_compile,
+            jit_compile=bool(jit_compile),
         )
     grads = tape.gradient(
         [states, probe], [inputs, *rest], output_gradients=[d_states, tf.constant(1.0)]
     )
     assert grads[0] is None
     _assert_same([g.numpy() for g in grads[1:]], watched[1:])
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+def test_last_state_only_in_compiled_chunks(monkeypatch, masked):
+    # A loss on the last state alone (return_sequences=False), the states kept
+    # in compiled chunks of 4 steps, against the stored pass.
+    monkeypatch.setattr(_omega_ops, "CHUNK_STEPS", 4)
+    weights = _weights(tf.float64, seed=10)
+    d_last = tf.constant(np.random.default_rng(11).normal(size=(BATCH, UNITS)))
+    mask = None
+    if masked:
+        mask = np.ones((STEPS, BATCH), bool)
+        mask[-3:, :2] = False
+        mask = tf.constant(mask)
+    results = []
+    for backward in ("streaming", "stored"):
+        tracker = OmegaTracker("omega")
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            last, probe = _omega_ops.fused_simple_rnn(
+                *weights,
+                tf.constant(2.0, tf.float32),
+                tracker,
+                "tanh",
+                step_mask=mask,
+                return_sequences=False,
+                backward=backward,
+                jit_compile=True,
+            )
+        grads = tape.gradient(
+            [last, probe], weights, output_gradients=[d_last, tf.constant(1.0)]
+        )
+        results.append(([g.numpy() for g in grads], last.numpy()))
+    _assert_same(results[0][0], results[1][0])
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
