@@ -259,7 +259,10 @@ def fused_simple_rnn(
         jit_compile: compile the forward loop and the backward loops with XLA
             (each distinct input shape is compiled once), as one fused
             computation per loop instead of one TensorFlow op per operation
-            and step. Inside a model compiled with XLA this changes nothing.
+            and step. With the streaming pass and a known number of steps, the
+            loops run in compiled chunks of `CHUNK_STEPS` steps, each chunk's
+            states one buffer. Inside a model compiled with XLA this changes
+            nothing.
 
     Returns:
         `(states, loss_probe)`: all states `(time, batch, units)` or the last
