@@ -335,24 +335,19 @@ def fused_simple_rnn(
             )
             return last, states
 
-        def chunked(length):
-            """`(start, end)` of the compiled chunks, or None for one loop."""
-            if not jit_compile or backward != "streaming" or inputs.shape[0] is None:
-                return None
-            total = inputs.shape[0]
-            return [
+        # `(start, end)` of the compiled chunks, or None for one loop.
+        chunks = None
+        total = inputs.shape[0]
+        if jit_compile and backward == "streaming" and total is not None:
+            chunks = [
                 (i, min(i + CHUNK_STEPS, total)) for i in range(0, total, CHUNK_STEPS)
             ]
-
-        chunks = chunked(steps)
         state_chunks = None
         if chunks is not None:
             # One buffer per chunk of steps: the allocator counts a single
             # sequence-sized buffer at its power-of-two chunk (benchmarks/RESULTS.md).
-            forward_chunk = tf.function(
-                lambda xs, h0, mask: forward_loop(xs, h0, mask)[1].stack(),
-                jit_compile=True,
-                autograph=False,
+            forward_chunk = compiled(
+                lambda xs, h0, mask: forward_loop(xs, h0, mask)[1].stack()
             )
             state_chunks, h = [], initial_state
             for start, end in chunks:
@@ -598,7 +593,7 @@ def fused_simple_rnn(
                     keep_inputs,
                 )
 
-            chunk = tf.function(chunk, jit_compile=True, autograph=False)
+            chunk = compiled(chunk)  # chunks exist only with jit_compile
             d_inputs, norms = [], []
             for i in reversed(range(len(chunks))):
                 first, end = chunks[i]
