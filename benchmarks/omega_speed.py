@@ -22,12 +22,21 @@ Step time: in each round every model runs `--steps` training steps of `fit`, in
 a random order; the round's ratio is a model's mean step time over Keras's. The
 script prints the median ratio over rounds with a 95% percentile-bootstrap
 interval, so that drift and noise on a shared machine hit all models alike.
-Peak memory is TensorFlow's allocator peak on the device during a training step
-(`tf.config.experimental.get_memory_info`; on a CPU this needs the BFC allocator,
-which the script selects), the largest over 3 steps after the tracing step, each
-model measured alone in a fresh process (the peak depends on earlier
-allocations). Inference is compared output for
-output. Run:
+Peak memory, two ways, each model measured alone in `--memory-runs` fresh
+processes (models taking turns), reported as the median over them:
+
+* the allocator's peak on the device during a training step
+  (`tf.config.experimental.get_memory_info`; on a CPU this needs the BFC
+  allocator, which the script selects), the largest over 3 steps after the
+  tracing step. It counts whole the chunk a request was served from, which
+  can be up to twice the request when an earlier step freed such a chunk, so
+  it moves by a few MiB from process to process, for Keras too;
+* the requested peak: the largest sum of bytes the step's tensors asked the
+  allocator for and had not freed, from the allocator's own log of requests
+  (`TF_CPP_VMODULE=bfc_allocator=3`). It is what the computation holds, free
+  of the allocator's rounding, and repeats to within a fraction of a percent.
+
+Inference is compared output for output. Run:
 
     python benchmarks/omega_speed.py --lengths 100 500 --threads 1 --clock process
 
@@ -45,6 +54,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -157,17 +167,26 @@ def build(kind, args, steps, jit_compile):
     return model
 
 
+# Child processes log the allocator's requests (TensorFlow's VLOG of the BFC
+# allocator) between these markers, so that the bytes asked for can be summed.
+STEP_START, STEP_END = "==STEP START==", "==STEP END=="
+ALLOCATOR_LOG = {"TF_CPP_VMODULE": "bfc_allocator=3", "TF_CPP_MIN_LOG_LEVEL": "0"}
+
+
 def peak_memory(model, x, y, device, repeats=3):
     """Largest allocator peak above the resting level over `repeats` steps.
 
-    The first, tracing step is left out.
+    The first, tracing step is left out. Markers around each step on stderr
+    delimit the allocator's log for `requested_peak`.
     """
     model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     peaks = []
     for _ in range(repeats):
         tf.config.experimental.reset_memory_stats(device)
         base = tf.config.experimental.get_memory_info(device)["current"]
+        os.write(2, f"\n{STEP_START}\n".encode())
         model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+        os.write(2, f"\n{STEP_END}\n".encode())
         peaks.append(tf.config.experimental.get_memory_info(device)["peak"] - base)
     return max(peaks)
 
@@ -179,8 +198,38 @@ def data_for(length, args):
     return x, rng.integers(0, args.classes, size=labels)
 
 
-def peak_memory_in_own_process(kind, length):
-    """`peak_memory` of one model, measured in a fresh process.
+def requested_peak(log):
+    """Largest sum of bytes requested and not yet freed during a marked step.
+
+    Unlike the allocator's peak, this leaves out what the allocator adds to a
+    request: a free chunk under twice the request is handed out whole, so the
+    allocator's peak also depends on which chunks earlier steps freed. Read from
+    the allocator's VLOG lines `AllocateRaw <allocator> <bytes>` and
+    `DeallocateRaw <allocator> <bytes>` (a GPU's own allocator is `GPU_0_bfc`;
+    on a CPU the BFC allocator's name has "cpu" in it). None if the log has no
+    such lines (another TensorFlow version may word them otherwise).
+    """
+    allocation = re.compile(r"\] (Allocate|Deallocate)Raw (\S+)\s+(\d+)\s*$")
+    best = None
+    for step in log.split(STEP_START)[1:]:
+        in_use, peak = {}, {}
+        for line in step.split(STEP_END)[0].splitlines():
+            match = allocation.search(line)
+            if match:
+                kind, name, size = match.groups()
+                in_use[name] = in_use.get(name, 0) + int(size) * (
+                    1 if kind == "Allocate" else -1
+                )
+                peak[name] = max(peak.get(name, 0), in_use[name])
+        device = [n for n in peak if n.startswith("GPU_0") or "cpu" in n]
+        if device:
+            top = max(peak[n] for n in device)
+            best = top if best is None else max(best, top)
+    return best
+
+
+def memory_in_own_process(kind, length):
+    """`(allocator peak, requested peak)` of one model, in a fresh process.
 
     The allocator's peak depends on what was allocated and freed before (a freed
     chunk can be reused for a smaller tensor and is counted whole), so each
@@ -189,8 +238,47 @@ def peak_memory_in_own_process(kind, length):
     # The parent's arguments, then the overrides (argparse keeps the last).
     command = [sys.executable, __file__, *sys.argv[1:]]
     command += ["--memory-of", kind, "--lengths", str(length)]
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])["peak_memory_bytes"]
+    result = subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ALLOCATOR_LOG},
+    )
+    peak = json.loads(result.stdout.strip().splitlines()[-1])["peak_memory_bytes"]
+    return peak, requested_peak(result.stderr)
+
+
+def memory_of(kinds, length, runs):
+    """Median allocator and requested peaks of each model over `runs` processes.
+
+    The models take turns, run by run, so that slow drift on the machine hits
+    them alike.
+    """
+    measured = {k: [] for k in kinds}
+    for _ in range(runs):
+        for kind in kinds:
+            measured[kind].append(memory_in_own_process(kind, length))
+    result = {"peak_memory_runs": {}, "requested_memory_runs": {}}
+    for kind, values in measured.items():
+        peaks, requested = zip(*values)
+        result["peak_memory_runs"][kind] = list(peaks)
+        result["requested_memory_runs"][kind] = list(requested)
+    for key, runs_key in [
+        ("peak_memory_bytes", "peak_memory_runs"),
+        ("requested_memory_bytes", "requested_memory_runs"),
+    ]:
+        medians = {}
+        for kind, values in result[runs_key].items():
+            known = [v for v in values if v is not None]
+            medians[kind] = statistics.median(known) if known else None
+        result[key] = medians
+        ratio_key = key.replace("_bytes", "_ratio_vs_keras")
+        result[ratio_key] = {
+            k: None if v is None or not medians["keras"] else v / medians["keras"]
+            for k, v in medians.items()
+        }
+    return result
 
 
 def bootstrap_interval(ratios, rounds=2000, seed=0):
@@ -203,15 +291,13 @@ def bootstrap_interval(ratios, rounds=2000, seed=0):
 def run(length, args, device):
     x, y = data_for(length, args)
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
-    kinds = ["keras", *VERSIONS]
-    if not args.per_step_loss:
-        kinds.append("two_tape")
+    kinds = ["keras", *args.versions]
     keras.utils.set_random_seed(0)
     models = {k: build(k, args, length, args.jit_compile) for k in kinds}
     reference = models["keras"].get_weights()
     for kind in kinds[1:]:
         models[kind].set_weights(reference)
-    memory = {k: peak_memory_in_own_process(k, length) for k in kinds}
+    memory = memory_of(kinds, length, args.memory_runs)
     if not args.rounds:
         models = {}
     for model in models.values():  # warm-up beyond the first trace
@@ -225,22 +311,17 @@ def run(length, args, device):
             models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
             times[kind].append((clock() - start) / args.steps)
     if not args.rounds:  # memory only
-        return {
-            "length": length,
-            "peak_memory_bytes": memory,
-            "memory_ratio_vs_keras": {k: memory[k] / memory["keras"] for k in kinds},
-        }
+        return {"length": length, **memory}
     ratios = {k: [t / b for t, b in zip(times[k], times["keras"])] for k in kinds}
-    fresh = {k: build(k, args, length, False) for k in kinds[:2]}
+    fresh = {k: build(k, args, length, False) for k in ["keras", "keras_rnncr"]}
     fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
     outputs = [m.predict(x, verbose=0, batch_size=args.batch) for m in fresh.values()]
     return {
         "length": length,
         "step_seconds": {k: statistics.median(v) for k, v in times.items()},
-        "peak_memory_bytes": memory,
         "step_ratio_vs_keras": {k: statistics.median(v) for k, v in ratios.items()},
         "step_ratio_95_interval": {k: bootstrap_interval(v) for k, v in ratios.items()},
-        "memory_ratio_vs_keras": {k: memory[k] / memory["keras"] for k in kinds},
+        **memory,
         "inference_max_abs_difference": float(np.abs(outputs[0] - outputs[1]).max()),
     }
 
@@ -255,6 +336,12 @@ def main():
     parser.add_argument("--steps", type=int, default=5, help="steps per timing")
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=5,
+        help="fresh processes per model for memory (medians reported)",
+    )
+    parser.add_argument(
         "--per-step-loss",
         action="store_true",
         help="classify every state (return_sequences) instead of the last",
@@ -265,8 +352,19 @@ def main():
     )
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--versions",
+        nargs="+",
+        choices=[*VERSIONS, "two_tape"],
+        help="versions measured against Keras (default: all; two_tape only "
+        "with a last-step loss)",
+    )
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
+    if args.versions is None:
+        args.versions = [*VERSIONS] + ([] if args.per_step_loss else ["two_tape"])
+    if args.per_step_loss and "two_tape" in args.versions:
+        parser.error("--versions: two_tape has a last-step loss only")
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
@@ -292,21 +390,26 @@ def main():
         result = run(length, args, device)
         results.append(result)
         print(f"T={length}:", flush=True)
-        if "step_seconds" not in result:
-            for kind, peak in result["peak_memory_bytes"].items():
-                ratio = result["memory_ratio_vs_keras"][kind]
-                print(f"  {kind:20s} peak {peak / 2**20:7.2f} MiB ({ratio:.3f}x)")
-            continue
-        for kind in result["step_seconds"]:
-            low, high = result["step_ratio_95_interval"][kind]
-            print(
-                f"  {kind:20s} {1e3 * result['step_seconds'][kind]:8.2f} ms/step "
-                f"({result['step_ratio_vs_keras'][kind]:.3f}x, 95% "
-                f"{low:.3f}-{high:.3f}), peak "
-                f"{result['peak_memory_bytes'][kind] / 2**20:7.1f} MiB "
-                f"({result['memory_ratio_vs_keras'][kind]:.3f}x)",
-                flush=True,
+        for kind in result["peak_memory_bytes"]:
+            line = f"  {kind:20s} "
+            if "step_seconds" in result:
+                low, high = result["step_ratio_95_interval"][kind]
+                line += (
+                    f"{1e3 * result['step_seconds'][kind]:8.2f} ms/step "
+                    f"({result['step_ratio_vs_keras'][kind]:.3f}x, 95% "
+                    f"{low:.3f}-{high:.3f}), "
+                )
+            line += (
+                f"peak {result['peak_memory_bytes'][kind] / 2**20:6.2f} MiB "
+                f"({result['peak_memory_ratio_vs_keras'][kind]:.3f}x)"
             )
+            requested = result["requested_memory_bytes"][kind]
+            if requested is not None:
+                ratio = result["requested_memory_ratio_vs_keras"][kind]
+                line += f", requested {requested / 2**20:6.2f} MiB ({ratio:.3f}x)"
+            print(line, flush=True)
+        if "step_seconds" not in result:
+            continue
         print(
             f"  inference max |diff| {result['inference_max_abs_difference']:.1e}",
             flush=True,

@@ -358,22 +358,18 @@ def fused_simple_rnn(
                 every_state = output = tf.concat(state_chunks, 0)
             else:
                 every_state, output = None, h
-            state_at = None
         elif jit_compile:
             every_state = compiled(
                 lambda: forward_loop(sequence, initial_state, step_mask)[1].stack()
             )()
             output = every_state if return_sequences else every_state[-1]
-            state_at = every_state.__getitem__
         else:
             last, states = forward_loop(sequence, initial_state, step_mask)
             if return_sequences:
                 every_state = output = states.stack()
-                state_at = output.__getitem__
             else:
                 every_state = None  # stacked only if the stored pass needs it
                 output = last
-                state_at = states.read
         probe = tf.zeros([], tf.float32)
 
         # Unmasked, with only the last state's error coming in, delta_t is the
@@ -558,30 +554,15 @@ def fused_simple_rnn(
             delta_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1, keepdims=True)
             gradient = tf.zeros([rows, units], wide)
             coefficient = [] if fold is None else [fold]
-            if chunks is None:
 
-                def whole(d_output, carry, delta_sq, gradient, *fold):
-                    return streaming_loop(
-                        state_at,
-                        d_output,
-                        inputs,
-                        step_mask,
-                        initial_state,
-                        carry,
-                        delta_sq,
-                        gradient,
-                        fold[0] if fold else None,
-                        keep_inputs,
-                    )
-
-                carry, _, gradient, d_inputs, norms = compiled(whole)(
-                    d_output, carry, delta_sq, gradient, *coefficient
+            def run(states, d_out, xs, mask, h_before, carry, delta_sq, gradient, *c):
+                state_at = (
+                    states.read
+                    if isinstance(states, tf.TensorArray)
+                    else states.__getitem__
                 )
-                return carry, gradient, d_inputs, norms
-
-            def chunk(states, d_out, xs, mask, h_before, carry, delta_sq, gradient, *c):
                 return streaming_loop(
-                    states.__getitem__,
+                    state_at,
                     d_out,
                     xs,
                     mask,
@@ -593,16 +574,23 @@ def fused_simple_rnn(
                     keep_inputs,
                 )
 
-            chunk = compiled(chunk)  # chunks exist only with jit_compile
+            run = compiled(run)
+            # The states of each run: the chunks', or all of them (a TensorArray
+            # when uncompiled and only the last state is returned).
+            if chunks is None:
+                spans = [(None, None)]
+                buffers = [states if every_state is None else every_state]
+            else:
+                spans, buffers = chunks, state_chunks
             d_inputs, norms = [], []
-            for i in reversed(range(len(chunks))):
-                first, end = chunks[i]
-                carry, delta_sq, gradient, d_in, norm = chunk(
-                    state_chunks[i],
-                    d_output[first:end] if return_sequences else None,
-                    inputs[first:end],
-                    None if step_mask is None else step_mask[first:end],
-                    initial_state if i == 0 else state_chunks[i - 1][-1],
+            for i in reversed(range(len(spans))):
+                part = slice(*spans[i])
+                carry, delta_sq, gradient, d_in, norm = run(
+                    buffers[i],
+                    d_output[part] if return_sequences else None,
+                    inputs[part],
+                    None if step_mask is None else step_mask[part],
+                    initial_state if i == 0 else buffers[i - 1][-1],
                     carry,
                     delta_sq,
                     gradient,

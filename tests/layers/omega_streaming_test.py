@@ -38,35 +38,53 @@ def _gradients(
     if jit_compile == "chunks":  # compiled chunks of 4 steps: 4 + 4 + 1
         jit_compile, _omega_ops.CHUNK_STEPS = True, 4
     try:
-        return _taped(backward, weights, d_states, alpha, step_mask, jit_compile)
+        grads, logged, _ = _taped(
+            backward, weights, d_states, alpha, step_mask, jit_compile
+        )
+        return grads, logged
     finally:
         _omega_ops.CHUNK_STEPS = chunk_steps
 
 
-def _taped(backward, weights, d_states, alpha, step_mask, jit_compile):
+def _taped(
+    backward,
+    weights,
+    d_output,
+    alpha,
+    step_mask,
+    jit_compile,
+    return_sequences=True,
+    watched=None,
+):
+    """`(gradients, (Omega, valid fraction), output)` of one taped fused pass.
+
+    The gradients are those of all five weights, None for those not `watched`
+    (default: all), with `d_output` the error of the states returned.
+    """
     tracker = OmegaTracker("omega")
     tracker.active = True
     with tf.GradientTape() as tape:
-        tape.watch(weights)
-        states, probe = _omega_ops.fused_simple_rnn(
+        tape.watch(weights if watched is None else watched)
+        output, probe = _omega_ops.fused_simple_rnn(
             *weights,
             tf.constant(alpha, tf.float32),
             tracker,
             "tanh",
             step_mask=step_mask,
-            return_sequences=True,
+            return_sequences=return_sequences,
             backward=backward,
             jit_compile=jit_compile,
         )
     grads = tape.gradient(
-        [states, probe],
+        [output, probe],
         weights,
-        output_gradients=[d_states, tf.constant(1.0)],
+        output_gradients=[d_output, tf.constant(1.0)],
     )
     logged = tracker.result()
-    return [g.numpy() for g in grads], (
-        float(logged["omega"]),
-        float(logged["omega_valid"]),
+    return (
+        [None if g is None else g.numpy() for g in grads],
+        (float(logged["omega"]), float(logged["omega_valid"])),
+        output.numpy(),
     )
 
 
@@ -170,24 +188,11 @@ def test_inputs_error_only_when_a_tape_needs_it(backward, jit_compile):
     watched, _ = _gradients(
         backward, [inputs, *rest], d_states, jit_compile=jit_compile
     )
-    tracker = OmegaTracker("omega")
-    with tf.GradientTape() as tape:
-        tape.watch(rest)
-        states, probe = _omega_ops.fused_simple_rnn(
-            inputs,
-            *rest,
-            tf.constant(2.0, tf.float32),
-            tracker,
-            "tanh",
-            return_sequences=True,
-            backward=backward,
-            jit_compile=bool(jit_compile),
-        )
-    grads = tape.gradient(
-        [states, probe], [inputs, *rest], output_gradients=[d_states, tf.constant(1.0)]
+    grads, _, _ = _taped(
+        backward, [inputs, *rest], d_states, 2.0, None, bool(jit_compile), watched=rest
     )
     assert grads[0] is None
-    _assert_same([g.numpy() for g in grads[1:]], watched[1:])
+    _assert_same(grads[1:], watched[1:])
 
 
 @pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
@@ -202,24 +207,9 @@ def test_last_state_only_in_compiled_chunks(monkeypatch, masked):
         mask = np.ones((STEPS, BATCH), bool)
         mask[-3:, :2] = False
         mask = tf.constant(mask)
-    results = []
-    for backward in ("streaming", "stored"):
-        tracker = OmegaTracker("omega")
-        with tf.GradientTape() as tape:
-            tape.watch(weights)
-            last, probe = _omega_ops.fused_simple_rnn(
-                *weights,
-                tf.constant(2.0, tf.float32),
-                tracker,
-                "tanh",
-                step_mask=mask,
-                return_sequences=False,
-                backward=backward,
-                jit_compile=True,
-            )
-        grads = tape.gradient(
-            [last, probe], weights, output_gradients=[d_last, tf.constant(1.0)]
-        )
-        results.append(([g.numpy() for g in grads], last.numpy()))
-    _assert_same(results[0][0], results[1][0])
-    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    streaming, stored = (
+        _taped(backward, weights, d_last, 2.0, mask, True, return_sequences=False)
+        for backward in ("streaming", "stored")
+    )
+    _assert_same(streaming[0], stored[0])
+    np.testing.assert_allclose(streaming[2], stored[2], rtol=1e-12)
