@@ -474,12 +474,13 @@ def fused_simple_rnn(
             Steps are indexed within the run: `state_at(t)`, `d_output[t]`,
             `xs[t]`, `mask[t]`; `h_before` is the state before the run, and
             `carry`, `delta_sq`, `gradient` come from the steps after it. The
-            sums have rows `[bias, kernel, recurrent]` followed, with
-            `fold=None`, by Omega's own `units` rows (to be scaled once the
-            coefficient is known); with `fold` a coefficient, Omega's rows are
-            added into the recurrent ones with that coefficient, which saves
-            one product per step. Returns `(carry, delta_sq, gradient,
-            d_inputs, norms)`, the last two for the run's steps.
+            sums, `gradient`, are a list of blocks of rows: `[bias, kernel]`,
+            `recurrent` and, with `fold=None`, Omega's own `units` rows (to be
+            scaled once the coefficient is known); with `fold` a coefficient,
+            Omega's rows are added into the recurrent ones with that
+            coefficient, which saves one product per step. Returns `(carry,
+            delta_sq, gradient, d_inputs, norms)`, the last two for the run's
+            steps.
             """
             n = tf.shape(xs)[0]
             ones = tf.ones_like(initial_state[:, :1], wide)
@@ -509,13 +510,20 @@ def fused_simple_rnn(
                     recurrent_rows = [h_in, masked(slope * v_wide)]
                 else:
                     recurrent_rows = [h_in + masked((2.0 * fold) * slope * v_wide)]
-                rows = tf.concat([ones, tf.cast(xs[t], wide), *recurrent_rows], -1)
+                rows = [tf.concat([ones, tf.cast(xs[t], wide)], -1), *recurrent_rows]
                 if keep_inputs:
                     d_inputs = d_inputs.write(t, back[:, :features])
+                a_wide = tf.cast(a, wide)
+                # One product per block of rows: no rows-sized concatenation, and
+                # a temporary no larger than one block.
+                gradient = [
+                    g + tf.matmul(r, a_wide, transpose_a=True)
+                    for g, r in zip(gradient, rows)
+                ]
                 return (
                     carry,
                     transported_sq,
-                    gradient + tf.matmul(rows, tf.cast(a, wide), transpose_a=True),
+                    gradient,
                     d_inputs,
                     norms.write(t, tf.concat([transported_sq, delta_sq], -1)),
                 )
@@ -548,11 +556,11 @@ def fused_simple_rnn(
             One loop (compiled when `jit_compile`), or one compiled loop per
             chunk of steps, from the last chunk to the first.
             """
-            rows = 1 + features + (2 if fold is None else 1) * units
             start = tf.zeros_like(initial_state) if return_sequences else d_output
             carry = start
             delta_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1, keepdims=True)
-            gradient = tf.zeros([rows, units], wide)
+            blocks = [1 + features] + [units] * (2 if fold is None else 1)
+            gradient = [tf.zeros([b, units], wide) for b in blocks]
             coefficient = [] if fold is None else [fold]
 
             def run(states, d_out, xs, mask, h_before, carry, delta_sq, gradient, *c):
@@ -599,7 +607,7 @@ def fused_simple_rnn(
                 d_inputs.insert(0, d_in)
                 norms.insert(0, norm)
             d_inputs = tf.concat(d_inputs, 0) if keep_inputs else None
-            return carry, gradient, d_inputs, tf.concat(norms, 0)
+            return carry, tf.concat(gradient, 0), d_inputs, tf.concat(norms, 0)
 
         plain_rows = 1 + features + units
 
