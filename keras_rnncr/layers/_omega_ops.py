@@ -226,20 +226,21 @@ def fused_simple_rnn(
       `((h[t-1] + coefficient * w) * recurrent_mask)^T a`: no extra
       multiply-adds, but `a` and `v` cost two more `(time, batch, units)`
       tensors.
-    * `backward="streaming"` adds each step's products to one accumulator and
-      keeps only the states (as Keras's own SimpleRNN does). It has three
-      routes, all exact:
+    * `backward="streaming"` adds each step's products to accumulators (one
+      per block of rows: `[1, inputs[t]]`, the recurrent rows and, apart,
+      Omega's rows) and keeps only the states (as Keras's own SimpleRNN
+      does). It has three routes, all exact:
       - folded, when every unmasked step receives an error of its own
         (`return_sequences` with a per-step loss): every pair is then most
         likely valid, so the coefficient is taken as if all were, `alpha *
         loss_scale / counted pairs`, and Omega is folded into the recurrent
-        rows, `concat([1, inputs[t], h_in + coefficient * w])^T @ a`: no extra
-        product. After the loop the guess is checked; if a pair fell under
-        the bound, the loop runs again with the true coefficient;
+        rows, `(h_in + coefficient * w)^T @ a`: no extra product. After the
+        loop the guess is checked; if a pair fell under the bound, the loop
+        runs again with the true coefficient;
       - apart, otherwise (a loss on the last state only, where the errors of
         early steps often vanish under the bound): Omega's rows are kept
-        apart, `concat([1, inputs[t], h_in, w])^T @ a`, and scaled after the
-        loop, at the cost of one more `units x batch x units` product per step;
+        apart, `w^T @ a` beside `h_in^T @ a`, and scaled after the loop, at
+        the cost of one more `units x batch x units` product per step;
       - when a folded sum is not finite, the loop runs again apart, so that
         `keep_if_finite` drops Omega's part alone.
 
