@@ -459,7 +459,7 @@ def fused_simple_rnn(
             return errors.stack(), transported.stack(), d_initial, delta_sq
 
         def streaming_loop(
-            state_at,
+            states,
             d_output,
             xs,
             mask,
@@ -472,8 +472,10 @@ def fused_simple_rnn(
         ):
             """Backward steps over a run of steps, adding their weight products.
 
-            Steps are indexed within the run: `state_at(t)`, `d_output[t]`,
-            `xs[t]`, `mask[t]`; `h_before` is the state before the run, and
+            Steps are indexed within the run: `states` (a tensor, or the
+            forward's TensorArray when uncompiled and only the last state is
+            returned), `d_output[t]`, `xs[t]`, `mask[t]`; `h_before` is the
+            state before the run, and
             `carry`, `delta_sq`, `gradient` come from the steps after it. The
             sums, `gradient`, are a list of blocks of rows: `[bias, kernel]`,
             `recurrent` and, with `fold=None`, Omega's own `units` rows (to be
@@ -485,6 +487,10 @@ def fused_simple_rnn(
             """
             n = tf.shape(xs)[0]
             ones = tf.ones_like(initial_state[:, :1], wide)
+            if isinstance(states, tf.TensorArray):
+                state_at = states.read
+            else:
+                state_at = states.__getitem__
 
             def backward_step(t, h_prev, carry, delta_sq, gradient, d_inputs, norms):
                 delta = carry + d_output[t] if return_sequences else carry
@@ -557,35 +563,13 @@ def fused_simple_rnn(
             One loop (compiled when `jit_compile`), or one compiled loop per
             chunk of steps, from the last chunk to the first.
             """
-            start = tf.zeros_like(initial_state) if return_sequences else d_output
-            carry = start
-            delta_sq = tf.reduce_sum(tf.square(tf.cast(start, wide)), -1, keepdims=True)
+            carry = tf.zeros_like(initial_state) if return_sequences else d_output
+            delta_sq = tf.reduce_sum(tf.square(tf.cast(carry, wide)), -1, keepdims=True)
             blocks = [1 + features] + [units] * (2 if fold is None else 1)
             gradient = [tf.zeros([b, units], wide) for b in blocks]
-            coefficient = [] if fold is None else [fold]
 
-            def run(states, d_out, xs, mask, h_before, carry, delta_sq, gradient, *c):
-                state_at = (
-                    states.read
-                    if isinstance(states, tf.TensorArray)
-                    else states.__getitem__
-                )
-                return streaming_loop(
-                    state_at,
-                    d_out,
-                    xs,
-                    mask,
-                    h_before,
-                    carry,
-                    delta_sq,
-                    gradient,
-                    c[0] if c else None,
-                    keep_inputs,
-                )
-
-            run = compiled(run)
-            # The states of each run: the chunks', or all of them (a TensorArray
-            # when uncompiled and only the last state is returned).
+            run = compiled(streaming_loop)
+            # The states of each run: the chunks', or all of them.
             if chunks is None:
                 spans = [(None, None)]
                 buffers = [states if every_state is None else every_state]
@@ -603,7 +587,8 @@ def fused_simple_rnn(
                     carry,
                     delta_sq,
                     gradient,
-                    *coefficient,
+                    fold,
+                    keep_inputs,
                 )
                 d_inputs.insert(0, d_in)
                 norms.insert(0, norm)
