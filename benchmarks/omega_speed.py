@@ -263,23 +263,18 @@ def memory_of(kinds, length, runs):
     for _ in range(runs):
         for kind in kinds:
             measured[kind].append(memory_in_own_process(kind, length))
-    result = {"peak_memory_runs": {}, "requested_memory_runs": {}}
-    for kind, values in measured.items():
-        peaks, requested = zip(*values)
-        result["peak_memory_runs"][kind] = list(peaks)
-        result["requested_memory_runs"][kind] = list(requested)
-    for key, runs_key in [
-        ("peak_memory_bytes", "peak_memory_runs"),
-        ("requested_memory_bytes", "requested_memory_runs"),
-    ]:
+    result = {}
+    for index, measure in enumerate(["peak_memory", "requested_memory"]):
+        runs_of = {k: [v[index] for v in values] for k, values in measured.items()}
         medians = {}
-        for kind, values in result[runs_key].items():
+        for kind, values in runs_of.items():
             known = [v for v in values if v is not None]
             medians[kind] = statistics.median(known) if known else None
-        result[key] = medians
-        ratio_key = key.replace("_bytes", "_ratio_vs_keras")
-        result[ratio_key] = {
-            k: None if v is None or not medians["keras"] else v / medians["keras"]
+        baseline = medians["keras"]
+        result[f"{measure}_runs"] = runs_of
+        result[f"{measure}_bytes"] = medians
+        result[f"{measure}_ratio_vs_keras"] = {
+            k: None if v is None or not baseline else v / baseline
             for k, v in medians.items()
         }
     return result
@@ -296,14 +291,14 @@ def run(length, args, device):
     x, y = data_for(length, args)
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
     kinds = ["keras", *args.versions]
+    memory = memory_of(kinds, length, args.memory_runs)
+    if not args.rounds:  # memory only
+        return {"length": length, **memory}
     keras.utils.set_random_seed(0)
     models = {k: build(k, args, length, args.jit_compile) for k in kinds}
     reference = models["keras"].get_weights()
     for kind in kinds[1:]:
         models[kind].set_weights(reference)
-    memory = memory_of(kinds, length, args.memory_runs)
-    if not args.rounds:
-        models = {}
     for model in models.values():  # warm-up beyond the first trace
         model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
     clock = CLOCKS[args.clock]
@@ -314,8 +309,6 @@ def run(length, args, device):
             start = clock()
             models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
             times[kind].append((clock() - start) / args.steps)
-    if not args.rounds:  # memory only
-        return {"length": length, **memory}
     ratios = {k: [t / b for t, b in zip(times[k], times["keras"])] for k in kinds}
     fresh = {k: build(k, args, length, False) for k in ["keras", "keras_rnncr"]}
     fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
@@ -374,7 +367,7 @@ def main():
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     gpus = tf.config.list_logical_devices("GPU")
     device = "GPU:0" if gpus else "CPU:0"
-    if args.memory_of:  # a child process of `peak_memory_in_own_process`
+    if args.memory_of:  # a child process of `memory_in_own_process`
         length = args.lengths[0]
         keras.utils.set_random_seed(0)
         model = build(args.memory_of, args, length, args.jit_compile)
