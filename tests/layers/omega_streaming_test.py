@@ -34,16 +34,10 @@ def _gradients(
     backward, weights, d_states, alpha=2.0, step_mask=None, jit_compile=False
 ):
     """Gradients of all five weights and the logged (Omega, valid fraction)."""
-    chunk_steps = _omega_ops.CHUNK_STEPS
-    if jit_compile == "chunks":  # compiled chunks of 4 steps: 4 + 4 + 1
-        jit_compile, _omega_ops.CHUNK_STEPS = True, 4
-    try:
-        grads, logged, _ = _taped(
-            backward, weights, d_states, alpha, step_mask, jit_compile
-        )
-        return grads, logged
-    finally:
-        _omega_ops.CHUNK_STEPS = chunk_steps
+    grads, logged, _ = _taped(
+        backward, weights, d_states, alpha, step_mask, jit_compile
+    )
+    return grads, logged
 
 
 def _taped(
@@ -93,12 +87,15 @@ def _assert_same(streaming, stored, rtol=1e-10):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max())
 
 
-JIT = pytest.mark.parametrize(
-    "jit_compile", [False, True, "chunks"], ids=["graph", "xla", "xla_chunks"]
-)
+@pytest.fixture(params=[False, True, "chunks"], ids=["graph", "xla", "xla_chunks"])
+def jit_compile(request, monkeypatch):
+    """The fused loops uncompiled, compiled, or compiled in chunks of 4 steps."""
+    if request.param == "chunks":  # 9 steps: chunks of 4 + 4 + 1
+        monkeypatch.setattr(_omega_ops, "CHUNK_STEPS", 4)
+        return True
+    return request.param
 
 
-@JIT
 def test_folded_route_when_every_step_has_an_error(jit_compile):
     weights = _weights(tf.float64)
     d_states = tf.constant(np.random.default_rng(1).normal(size=(STEPS, BATCH, UNITS)))
@@ -111,7 +108,6 @@ def test_folded_route_when_every_step_has_an_error(jit_compile):
     np.testing.assert_allclose(logged, logged_stored, rtol=1e-12)
 
 
-@JIT
 def test_folded_route_with_masked_steps(jit_compile):
     weights = _weights(tf.float64, seed=2)
     d_states = tf.constant(np.random.default_rng(3).normal(size=(STEPS, BATCH, UNITS)))
@@ -133,7 +129,6 @@ def _vanishing_case():
     return weights, tf.constant(d_states)
 
 
-@JIT
 def test_apart_route_when_steps_lack_an_error(jit_compile):
     weights, d_states = _vanishing_case()
     streaming, logged = _gradients(
@@ -144,7 +139,6 @@ def test_apart_route_when_steps_lack_an_error(jit_compile):
     _assert_same(streaming, stored)
 
 
-@JIT
 def test_refolded_route_when_the_guess_fails(monkeypatch, jit_compile):
     # Folding is tried whenever every direct error reaches the bound: with the
     # bound at zero, the zero errors of the vanishing case pass, the guessed
@@ -159,7 +153,6 @@ def test_refolded_route_when_the_guess_fails(monkeypatch, jit_compile):
     _assert_same(streaming, stored)
 
 
-@JIT
 @pytest.mark.parametrize("alpha", [2.0, 0.0])
 def test_apart_route_drops_a_non_finite_omega(alpha, jit_compile):
     # Errors near float32's limit: ||v||^2 overflows, Omega's slope is infinite,
@@ -178,7 +171,6 @@ def test_apart_route_drops_a_non_finite_omega(alpha, jit_compile):
     _assert_same(streaming, plain, rtol=1e-4)
 
 
-@JIT
 @pytest.mark.parametrize("backward", ["streaming", "stored"])
 def test_inputs_error_only_when_a_tape_needs_it(backward, jit_compile):
     # Keras's RNN leaves out dE/dx when nothing upstream is trainable; so do
@@ -189,7 +181,7 @@ def test_inputs_error_only_when_a_tape_needs_it(backward, jit_compile):
         backward, [inputs, *rest], d_states, jit_compile=jit_compile
     )
     grads, _, _ = _taped(
-        backward, [inputs, *rest], d_states, 2.0, None, bool(jit_compile), watched=rest
+        backward, [inputs, *rest], d_states, 2.0, None, jit_compile, watched=rest
     )
     assert grads[0] is None
     _assert_same(grads[1:], watched[1:])
