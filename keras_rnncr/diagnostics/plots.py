@@ -21,8 +21,24 @@ def _pyplot():
     return plt
 
 
-def plot_history(history, path=None, keys=None, x=None, x_label="epoch"):
+# Curves with at most this many points are also drawn as markers, so that a
+# one-epoch run shows its points instead of empty panels.
+_MARKER_MAX_POINTS = 20
+
+
+def plot_history(
+    history,
+    path=None,
+    keys=None,
+    x=None,
+    x_label="epoch",
+    y_labels=None,
+    reference_lines=None,
+):
     """Plot one panel per logged quantity, with `val_` curves overlaid.
+
+    Curves of at most 20 points are drawn with a marker at each point (a
+    single point would otherwise not show).
 
     Args:
         history: a `keras.callbacks.History`, or its `.history` dict (name to list
@@ -34,6 +50,11 @@ def plot_history(history, path=None, keys=None, x=None, x_label="epoch"):
         x: optional x values shared by every curve (for example the number of
             updates at each epoch end); defaults to 1, 2, ...
         x_label: label of the x axis.
+        y_labels: optional dict from a key to the label of its y axis (for
+            example `{"loss": "cross-entropy (nats)"}`); other panels have none.
+        reference_lines: optional dict from a key to `(value, label)`, drawn
+            as a dashed horizontal line in that key's panel and named in its
+            legend (for example a success criterion).
 
     Returns:
         The matplotlib `Figure`.
@@ -52,6 +73,8 @@ def plot_history(history, path=None, keys=None, x=None, x_label="epoch"):
             f"None of the requested keys are in the history. Available: "
             f"{sorted(history)}. Received: keys={keys}"
         )
+    y_labels = dict(y_labels or {})
+    reference_lines = dict(reference_lines or {})
     plt = _pyplot()
     figure, axes = plt.subplots(
         1, len(keys), figsize=(3.2 * len(keys), 3), squeeze=False
@@ -59,14 +82,29 @@ def plot_history(history, path=None, keys=None, x=None, x_label="epoch"):
     for axis, key in zip(axes[0], keys):
         values = np.asarray(history[key], dtype=float)
         steps = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
-        axis.plot(steps[: len(values)], values, label="train")
+        _plot_curve(axis, steps, values, "train")
         validation = history.get(f"val_{key}")
+        legend = False
         if validation is not None and len(validation):
-            axis.plot(steps[: len(validation)], validation, label="validation")
+            _plot_curve(axis, steps, validation, "validation")
+            legend = True
+        if key in reference_lines:
+            value, label = reference_lines[key]
+            axis.axhline(value, color="gray", linestyle="--", label=label)
+            legend = True
+        if legend:
             axis.legend(fontsize="small")
         axis.set_title(key)
         axis.set_xlabel(x_label)
+        if key in y_labels:
+            axis.set_ylabel(y_labels[key])
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=100)
     return figure
+
+
+def _plot_curve(axis, steps, values, label):
+    values = np.asarray(values, dtype=float)
+    marker = "o" if len(values) <= _MARKER_MAX_POINTS else None
+    axis.plot(steps[: len(values)], values, label=label, marker=marker, markersize=4)

@@ -32,3 +32,28 @@ def test_bad_history_and_keys():
         plot_history([1, 2, 3])
     with pytest.raises(ValueError, match="None of the requested keys"):
         plot_history({"loss": [1.0]}, keys=["accuracy"])
+
+
+def test_few_points_are_drawn_as_markers():
+    # One epoch logs one point per key: a line alone would leave the panel empty.
+    figure = plot_history({"loss": [1.0], "val_loss": [1.2]})
+    assert [line.get_marker() for line in figure.axes[0].lines] == ["o", "o"]
+    long_run = plot_history({"loss": list(range(50))})
+    assert long_run.axes[0].lines[0].get_marker() in ("None", None, "")
+
+
+def test_y_labels_and_reference_lines():
+    figure = plot_history(
+        {"loss": [1.0, 0.5], "val_error_percent": [40.0, 0.5]},
+        keys=["loss", "val_error_percent"],
+        y_labels={"loss": "cross-entropy (nats)"},
+        reference_lines={"val_error_percent": (1.0, "success: 1% errors")},
+    )
+    loss, error = figure.axes
+    assert (loss.get_ylabel(), error.get_ylabel()) == ("cross-entropy (nats)", "")
+    assert len(loss.lines) == 1
+    success = error.lines[-1]
+    assert list(success.get_ydata()) == [1.0, 1.0]
+    assert success.get_linestyle() == "--"
+    legend = [text.get_text() for text in error.get_legend().get_texts()]
+    assert "success: 1% errors" in legend
