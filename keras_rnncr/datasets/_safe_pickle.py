@@ -28,6 +28,11 @@ class _IntegerDType:
         self.byte_order = "<"
 
     def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) < 2:
+            raise pickle.UnpicklingError(
+                "Refusing a numpy dtype state that is not a tuple of at least "
+                "two items (version, byte order, ...)."
+            )
         if state[1] in ("<", ">"):
             self.byte_order = state[1]
 
@@ -38,7 +43,13 @@ def _integer_scalar(dtype, data):
         raise pickle.UnpicklingError("Refusing a numpy scalar of non-integer type.")
     if isinstance(data, str):  # Python 2 `str`, decoded as latin-1.
         data = data.encode("latin-1")
-    return int(np.frombuffer(data, dtype=dtype.byte_order + dtype.code)[0])
+    numpy_dtype = np.dtype(dtype.byte_order + dtype.code)
+    if not isinstance(data, bytes) or len(data) != numpy_dtype.itemsize:
+        raise pickle.UnpicklingError(
+            f"Refusing a numpy {dtype.code!r} scalar whose data are not "
+            f"{numpy_dtype.itemsize} bytes."
+        )
+    return int(np.frombuffer(data, dtype=numpy_dtype)[0])
 
 
 def _latin1_bytes(text, encoding):

@@ -94,3 +94,23 @@ def test_load_reads_a_file(tmp_path):
     path = tmp_path / "data.pickle"
     path.write_bytes(pickle.dumps({"train": [[[60]]]}, protocol=2))
     assert _safe_pickle.load(path) == {"train": [[[60]]]}
+
+
+@pytest.mark.parametrize("data", [b"C\x03abc", b"K\x05"])  # 3 bytes; an int
+def test_numpy_scalar_with_wrong_data_is_refused(data):
+    # numpy.core.multiarray.scalar(numpy.dtype("i8", 0, 1), <data>)
+    payload = (
+        b"\x80\x02cnumpy.core.multiarray\nscalar\n"
+        b"cnumpy\ndtype\nX\x02\x00\x00\x00i8K\x00K\x01\x87R" + data + b"\x86R."
+    )
+    with pytest.raises(
+        pickle.UnpicklingError, match=r"Refusing a numpy 'i8' scalar whose data"
+    ):
+        _safe_pickle.loads(payload)
+
+
+def test_numpy_dtype_with_malformed_state_is_refused():
+    # numpy.dtype("i8", 0, 1) then BUILD with the state 5
+    payload = b"\x80\x02cnumpy\ndtype\nX\x02\x00\x00\x00i8K\x00K\x01\x87RK\x05b."
+    with pytest.raises(pickle.UnpicklingError, match="Refusing a numpy dtype state"):
+        _safe_pickle.loads(payload)
