@@ -29,7 +29,8 @@ def load_piano_rolls(dataset, data_dir=None, manual_dir=None, num_chorales=None)
         data_dir: str or None, where TFDS keeps prepared data. Defaults to
             TFDS's default (`~/tensorflow_datasets`).
         manual_dir: str or None, a folder with the `.mat` or `.pickle` files
-            (e.g. `JSB_Chorales.mat`); without it, TFDS downloads them.
+            (e.g. `JSB_Chorales.mat`), which must then hold the dataset's file
+            (`FileNotFoundError` otherwise); without it, TFDS downloads them.
         num_chorales: int or None, for `"offline_chorales"` only: load only
             the first `num_chorales` chorales (quick runs).
     """

@@ -1,0 +1,74 @@
+"""A `manual_dir` that the caller names is used or refused, never ignored."""
+
+from etils import epath
+
+_SHOWN_NAMES = 10  # Names of found files quoted in an error message.
+
+
+class ManualDirMixin:
+    """Mixin for a TFDS builder whose `manual_dir` is optional.
+
+    TFDS always gives a builder a manual folder: the caller's
+    `DownloadConfig(manual_dir=...)`, or else `<data_dir>/downloads/manual`,
+    which all datasets share. A builder that falls back to a download when
+    the folder lacks its files would silently ignore a folder the caller
+    named with a typo or the wrong file names. This mixin tells the two
+    apart: `_manual_folder` returns the folder and whether the caller named
+    it, so that the builder can refuse a named folder without its files
+    (`_missing_files_error`) and still download when only the shared default
+    folder lacks them.
+    """
+
+    _requested_manual_dir = None
+
+    def download_and_prepare(self, *, download_config=None, **kwargs):
+        """Remembers `download_config.manual_dir`, then prepares as usual."""
+        self._requested_manual_dir = getattr(download_config, "manual_dir", None)
+        try:
+            return super().download_and_prepare(
+                download_config=download_config, **kwargs
+            )
+        finally:
+            self._requested_manual_dir = None
+
+    def _manual_folder(self, dl_manager):
+        """Returns `(folder or None, named_by_caller)`.
+
+        Raises:
+            FileNotFoundError: if the caller named a folder that does not
+                exist.
+        """
+        requested = self._requested_manual_dir
+        if requested is not None:
+            folder = epath.Path(requested)
+            if not folder.is_dir():
+                raise FileNotFoundError(
+                    f"Argument `manual_dir` of {self.name} must be an existing "
+                    f"folder. Received: manual_dir={str(requested)!r}"
+                )
+            return folder, True
+        try:
+            return dl_manager.manual_dir, False
+        except AssertionError:  # The default folder is missing or empty.
+            return None, False
+
+    def _missing_files_error(self, folder, expected):
+        """Returns the error for a named `folder` without the `expected` files.
+
+        Args:
+            folder: the caller's `manual_dir`.
+            expected: str, what the folder should hold (e.g. "one of
+                'a.mat' or 'b.pickle'").
+        """
+        names = sorted(path.name for path in folder.iterdir())
+        found = repr(names[:_SHOWN_NAMES])
+        if len(names) > _SHOWN_NAMES:
+            found = f"{found[:-1]}, ... ({len(names)} entries)]"
+        name = self.name
+        if self.builder_config is not None:
+            name = f"{name}/{self.builder_config.name}"
+        return FileNotFoundError(
+            f"manual_dir {folder} does not hold the files of {name}: expected "
+            f"{expected}. Found: {found}. Put the files there, or leave out "
+            "`manual_dir` to download them."
+        )
