@@ -79,7 +79,12 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
 
     Args:
         inner_optimizer: The `keras.optimizers.Optimizer` to wrap. It must not
-            set `clipnorm`, `global_clipnorm` or `clipvalue`.
+            set `clipnorm`, `global_clipnorm` or `clipvalue`, and must not be
+            a `keras.optimizers.LossScaleOptimizer`: put that one outside,
+            `LossScaleOptimizer(ClippedOptimizer(...))`, so that the gradient
+            is unscaled before it is clipped (`model.compile` does so under
+            the `"mixed_float16"` policy). A step it skips for overflow never
+            reaches this optimizer and leaves its statistics unchanged.
         threshold: Positive float (the paper's threshold, default 1.0), or an
             adaptive rule: a `ThresholdRule` instance
             (`AverageNormThreshold`, `PercentileThreshold`, `ZScoreThreshold`)
@@ -127,6 +132,17 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
             raise TypeError(
                 "Argument `inner_optimizer` must be a "
                 "`keras.optimizers.Optimizer` instance. "
+                f"Received: inner_optimizer={inner_optimizer!r}"
+            )
+        if isinstance(inner_optimizer, keras.optimizers.LossScaleOptimizer):
+            raise ValueError(
+                "Argument `inner_optimizer` must not be a `LossScaleOptimizer`: "
+                "inside `ClippedOptimizer` it would divide gradients that were "
+                "never scaled by its loss scale, shrinking every update. Put the "
+                "loss-scale optimizer outside instead: "
+                "`LossScaleOptimizer(ClippedOptimizer(inner, ...))`. (Under the "
+                "'mixed_float16' dtype policy, `model.compile` does this by itself "
+                "when given a `ClippedOptimizer`.) "
                 f"Received: inner_optimizer={inner_optimizer!r}"
             )
         for arg in ("clipnorm", "global_clipnorm", "clipvalue"):

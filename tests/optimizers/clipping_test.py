@@ -270,6 +270,60 @@ def test_loss_scale_factor_moves_to_wrapper_and_unscales_first():
     np.testing.assert_allclose(variables[0].numpy(), [-0.5])
 
 
+def test_loss_scale_optimizer_inside_is_an_error():
+    inner = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `inner_optimizer` must not be a `LossScaleOptimizer`.*"
+        r"Put the loss-scale optimizer outside instead: "
+        r"`LossScaleOptimizer\(ClippedOptimizer\(inner, \.\.\.\)\)`",
+    ):
+        ClippedOptimizer(inner, threshold=100.0)
+
+
+@pytest.mark.parametrize("threshold", [1.0, 100.0])
+def test_loss_scale_optimizer_outside_steps_as_without_it(threshold):
+    """`LossScaleOptimizer(ClippedOptimizer(...))` clips the unscaled gradient."""
+
+    def clipped():
+        return ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=threshold)
+
+    def loss_scaled():
+        return keras.optimizers.LossScaleOptimizer(clipped())
+
+    reference = train(clipped, steps=2)
+    model = train(loss_scaled, steps=2)
+    stats = model.optimizer.inner_optimizer.statistics()
+    assert stats == pytest.approx(reference.optimizer.statistics(), rel=1e-5)
+    assert stats["steps"] == 2.0
+    assert stats["clipped_steps"] == (2.0 if threshold == 1.0 else 0.0)
+    for a, b in zip(reference.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_step_skipped_by_loss_scale_optimizer_leaves_wrapper_state():
+    """An overflowed float16 step never reaches the wrapper's statistics."""
+    keras.config.set_dtype_policy("mixed_float16")
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="ones")]
+    )
+    wrapper = ClippedOptimizer(keras.optimizers.SGD(1e-6), threshold="average")
+    model.compile(optimizer=wrapper, loss="mse")
+    # The gradient is ~1e4: times the initial loss scale 2**15, float16 overflows.
+    x, y = np.full((4, 3), 100.0, "float32"), np.zeros((4, 1), "float32")
+    model.train_on_batch(x, y)
+    assert float(model.optimizer.dynamic_scale.numpy()) == 2.0**14  # skipped
+    assert not wrapper.clip_stats.numpy().any()
+    for variable in wrapper._rule_state.values():
+        assert not variable.numpy().any()
+    while not wrapper.statistics()["steps"]:
+        model.train_on_batch(x, y)
+    assert wrapper.statistics()["steps"] == 1.0
+    assert int(wrapper.iterations.numpy()) == 1
+    assert float(wrapper._rule_state["count"].numpy()) == 1.0
+    assert np.isfinite(wrapper.statistics()["grad_norm_sum"])
+
+
 def test_swap_ema_weights_through_loss_scale_optimizer():
     def clipped():
         return ClippedOptimizer(keras.optimizers.Adam(0.1, use_ema=True), threshold=1.0)
