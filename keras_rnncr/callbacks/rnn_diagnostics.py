@@ -7,7 +7,6 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr.callbacks.clipping import ClippingLogger, find_clipped_optimizer
-from keras_rnncr.callbacks.omega_scheduler import omega_layers
 from keras_rnncr.callbacks.spectral_radius import recurrent_spectral_radii
 
 # What `tf.summary.scalar` (from the tensorboard package) attaches to a scalar;
@@ -32,15 +31,21 @@ class RNNDiagnostics(keras.callbacks.Callback):
       `clipped` (the clip rate over the epoch so far) and `skipped_steps`
       (non-finite steps since training began); and `last_grad_norm`, the
       pre-clip norm of the latest step, where a single exploding step shows;
-    - for each Omega layer (§3.3, Eq. 10): `<layer>_omega` and
-      `<layer>_omega_valid`, from the training logs;
     - for each recurrent layer (§2.1): the spectral radius of its recurrent
       kernel, or of each gate's block (see `recurrent_spectral_radii`).
 
+    It writes only what is not in the `fit` logs it receives, because
+    `keras.callbacks.TensorBoard` writes those: the loss, the metrics and the
+    Omega of each Omega layer (§3.3, Eq. 10: `<layer>_omega` and
+    `<layer>_omega_valid` are metrics), and the values of a `ClippingLogger`
+    or `SpectralRadiusLogger` placed before it. Each scalar is thus written
+    once when both callbacks share a `log_dir`; for the logs' values per
+    batch, give `TensorBoard` the same `update_freq`.
+
     Unlike `ClippingLogger` and `SpectralRadiusLogger`, it leaves `logs`
-    unchanged and does not depend on the order of the callbacks. It writes
-    with `tf.summary.write` and the metadata of the TensorBoard scalars
-    plugin, so logging needs no `tensorboard` install (viewing does).
+    unchanged. It writes with `tf.summary.write` and the metadata of the
+    TensorBoard scalars plugin, so logging needs no `tensorboard` install
+    (viewing does).
 
     Args:
         log_dir: string or path, the TensorBoard log directory. Defaults to
@@ -140,18 +145,18 @@ class RNNDiagnostics(keras.callbacks.Callback):
             self._writer = None
 
     def _write(self, prefix, step, scalars, logs):
-        """Writes `scalars` (clipping statistics) and the other diagnostics."""
+        """Writes `scalars` (clipping statistics) and the spectral radii.
+
+        Names in `logs` are skipped: `keras.callbacks.TensorBoard` writes them.
+        """
         logs = logs or {}
         if self._optimizer is not None and self._optimizer.built:
             scalars["last_grad_norm"] = self._optimizer.statistics()["grad_norm"]
-        for layer in omega_layers(self.model):
-            name = layer.omega_tracker.name
-            for key in (name, f"{name}_valid"):
-                if key in logs:
-                    scalars[key] = logs[key]
         scalars.update(recurrent_spectral_radii(self.model))
         with self._writer.as_default(step=step):
             for name, value in scalars.items():
+                if name in logs:
+                    continue
                 tf.summary.write(
                     f"{prefix}_{name}",
                     tf.constant(float(np.asarray(value)), tf.float32),
