@@ -126,6 +126,14 @@ class OmegaMixin:
             return "streaming" if self._omega_jit(inputs) else "stored"
         return backward
 
+    def _add_probe_loss(self, probe):
+        """Adds the zero probe whose gradient carries the loss scale to the loss.
+
+        In `keras.config.floatx()`, the dtype in which Keras sums the model's
+        losses (a float32 probe under floatx float64 would fail there).
+        """
+        self.add_loss(tf.cast(probe, keras.config.floatx()))
+
     def _fused_loop(self, inputs, initial_state, step_mask, alpha, activation):
         cell = self.cell
         if cell.dropout > 0:
@@ -152,7 +160,7 @@ class OmegaMixin:
             backward=self._omega_backward(inputs),
             jit_compile=self._omega_jit(inputs),
         )
-        self.add_loss(probe)
+        self._add_probe_loss(probe)
         if not return_all:
             return hidden[None], [hidden]
         outputs = hidden
@@ -182,7 +190,7 @@ class OmegaMixin:
         accumulators, statistics, probe_loss = _omega_ops.omega_gate(
             alpha, [weights[i] for i in kernel_indices], self.omega_tracker
         )
-        self.add_loss(probe_loss)
+        self._add_probe_loss(probe_loss)
         probe = _omega_ops.omega_probe(
             cell, kernel_indices, training, ratio=self.omega_ratio
         )

@@ -12,62 +12,70 @@ ALPHA, LEARNING_RATE = 2.0, 0.1
 
 CELLS = {
     "simple_tanh": (
-        lambda: keras_rnncr.layers.SimpleRNN(
-            UNITS, activation="tanh", omega=ALPHA, dtype="float64"
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, activation="tanh", omega=ALPHA, **kwargs
         ),
         ref.simple_step("tanh"),
         1,
         True,
     ),
     "simple_sigmoid": (
-        lambda: keras_rnncr.layers.SimpleRNN(
-            UNITS, activation="sigmoid", omega=ALPHA, dtype="float64"
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, activation="sigmoid", omega=ALPHA, **kwargs
         ),
         ref.simple_step("sigmoid"),
         1,
         True,
     ),
     "simple_tanh_no_jit": (
-        lambda: keras_rnncr.layers.SimpleRNN(
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
             UNITS,
             omega=ALPHA,
             omega_backward="streaming",
             omega_jit_compile=False,
-            dtype="float64",
+            **kwargs,
         ),
         ref.simple_step("tanh"),
         1,
         True,
     ),
     "simple_tanh_stored": (
-        lambda: keras_rnncr.layers.SimpleRNN(
-            UNITS, omega=ALPHA, omega_backward="stored", dtype="float64"
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=ALPHA, omega_backward="stored", **kwargs
         ),
         ref.simple_step("tanh"),
         1,
         True,
     ),
     "simple_sigmoid_stored": (
-        lambda: keras_rnncr.layers.SimpleRNN(
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
             UNITS,
             activation="sigmoid",
             omega=ALPHA,
             omega_backward="stored",
             omega_jit_compile=False,
-            dtype="float64",
+            **kwargs,
         ),
         ref.simple_step("sigmoid"),
         1,
         True,
     ),
     "gru": (
-        lambda: keras_rnncr.layers.GRU(UNITS, omega=ALPHA, dtype="float64"),
+        lambda **kwargs: keras_rnncr.layers.GRU(UNITS, omega=ALPHA, **kwargs),
         ref.gru_step,
         1,
         False,
     ),
     "lstm": (
-        lambda: keras_rnncr.layers.LSTM(UNITS, omega=ALPHA, dtype="float64"),
+        lambda **kwargs: keras_rnncr.layers.LSTM(UNITS, omega=ALPHA, **kwargs),
+        ref.lstm_step,
+        2,
+        False,
+    ),
+    "rnn_lstm_cell": (
+        lambda **kwargs: keras_rnncr.layers.RNN(
+            keras.layers.LSTMCell(UNITS, **kwargs), omega=ALPHA, **kwargs
+        ),
         ref.lstm_step,
         2,
         False,
@@ -88,59 +96,131 @@ def _data(masked, per_step, seed=0):
     return x, y, mask
 
 
-def _model(make_layer, masked, per_step):
-    inputs = keras.Input((STEPS, FEATURES), dtype="float64")
-    h = keras.layers.Masking(0.0, dtype="float64")(inputs) if masked else inputs
-    layer = make_layer()
+def _model(make_layer, masked, per_step, dtype="float64", optimizer=None):
+    """`Input -> [Masking] -> layer -> Dense`, each in `dtype` (None: the policy)."""
+    inputs = keras.Input((STEPS, FEATURES), dtype=dtype)
+    h = keras.layers.Masking(0.0, dtype=dtype)(inputs) if masked else inputs
+    layer = make_layer() if dtype is None else make_layer(dtype=dtype)
     layer.return_sequences = per_step
     h = layer(h)
-    outputs = keras.layers.Dense(CLASSES, dtype="float64")(h)
+    outputs = keras.layers.Dense(CLASSES, dtype=dtype)(h)
     model = keras.Model(inputs, outputs)
     model.compile(
-        optimizer=keras.optimizers.SGD(LEARNING_RATE),
-        loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, dtype="float64"
-        ),
+        optimizer=optimizer or keras.optimizers.SGD(LEARNING_RATE),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=dtype),
     )
     return model, layer
 
 
-@pytest.mark.parametrize("per_step", [False, True], ids=["last_step", "per_step"])
-@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
-@pytest.mark.parametrize("cell", list(CELLS))
-def test_fit_step_matches_reference(cell, masked, per_step):
+def _fit_step_against_reference(cell, masked, per_step, rtol, **model_kwargs):
+    """Fits one step and compares the update and the logged Omega to the reference.
+
+    The reference is computed in float64 from the model's weights before the
+    step; each update must match within `rtol` (relative to its largest entry).
+    """
     make_layer, step, n_states, hold_slope = CELLS[cell]
     x, y, mask = _data(masked, per_step)
-    model, layer = _model(make_layer, masked, per_step)
+    model, layer = _model(make_layer, masked, per_step, **model_kwargs)
     head = model.layers[-1]
-    before = {v.path.split("/")[-1]: v.numpy() for v in layer.cell.weights}
-    head_before = [v.numpy() for v in head.weights]
+
+    def values(variables):
+        return [np.asarray(v.numpy(), np.float64) for v in variables]
+
+    names = [v.path.split("/")[-1] for v in layer.cell.weights]
+    before = dict(zip(names, values(layer.cell.weights)))
+    head_before = values(head.weights)
 
     expected, omega = ref.reference_gradients(
         step, n_states, before, head_before, x, y, mask, ALPHA, per_step, hold_slope
     )
     history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
 
-    after = {v.path.split("/")[-1]: v.numpy() for v in layer.cell.weights}
-    for name, value in before.items():
-        update = (after[name] - value) / -LEARNING_RATE
-        np.testing.assert_allclose(
-            update, expected[name], rtol=1e-6, atol=1e-6 * np.abs(expected[name]).max()
-        )
-    for variable, value, name in zip(
-        head.weights, head_before, ["head_kernel", "head_bias"]
+    after = dict(zip(names, values(layer.cell.weights)))
+    updates = {name: (after[name] - before[name]) / -LEARNING_RATE for name in names}
+    for name, value, start in zip(
+        ["head_kernel", "head_bias"], values(head.weights), head_before
     ):
-        update = (variable.numpy() - value) / -LEARNING_RATE
+        updates[name] = (value - start) / -LEARNING_RATE
+    for name, update in updates.items():
         np.testing.assert_allclose(
-            update, expected[name], rtol=1e-6, atol=1e-6 * np.abs(expected[name]).max()
+            update,
+            expected[name],
+            rtol=rtol,
+            atol=rtol * np.abs(expected[name]).max(),
+            err_msg=name,
         )
     np.testing.assert_allclose(
-        history.history[f"{layer.name}_omega"][0], omega, rtol=1e-5
+        history.history[f"{layer.name}_omega"][0], omega, rtol=max(rtol, 1e-5)
+    )
+
+
+@pytest.mark.parametrize("per_step", [False, True], ids=["last_step", "per_step"])
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_fit_step_matches_reference(cell, masked, per_step):
+    _fit_step_against_reference(cell, masked, per_step, rtol=1e-6)
+
+
+# Global settings: (floatx, dtype policy, tolerance of the update against the
+# float64 reference). A float64 layer under floatx float32 is the case above.
+DTYPE_SETTINGS = {
+    "float32": ("float32", "float32", 1e-4),
+    "floatx_float64": ("float64", "float64", 1e-6),
+    "mixed_float16": ("float32", "mixed_float16", 2e-2),
+    "mixed_bfloat16": ("float32", "mixed_bfloat16", 1e-1),
+}
+
+
+@pytest.fixture(params=list(DTYPE_SETTINGS))
+def dtype_setting(request):
+    """Sets floatx and the dtype policy for one test, then restores them."""
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    new_floatx, new_policy, _ = DTYPE_SETTINGS[request.param]
+    keras.config.set_floatx(new_floatx)
+    keras.config.set_dtype_policy(new_policy)
+    yield request.param
+    keras.config.set_floatx(floatx)
+    keras.config.set_dtype_policy(policy)
+
+
+@pytest.mark.parametrize(
+    "cell, masked, per_step",
+    [
+        # Each path once, both routes of the fused streaming pass, with the loss
+        # on the last step only or on every (partly masked) step.
+        ("simple_tanh", False, False),  # compiled streaming, Omega kept apart
+        ("simple_tanh", True, True),  # compiled streaming, Omega folded in
+        ("simple_tanh_no_jit", True, True),  # uncompiled streaming
+        ("simple_tanh_stored", False, False),  # compiled stored
+        ("simple_sigmoid_stored", True, True),  # uncompiled stored
+        ("gru", False, False),  # the generic path
+        ("lstm", True, True),
+        ("rnn_lstm_cell", False, False),
+    ],
+)
+def test_fit_step_under_each_dtype_setting(dtype_setting, cell, masked, per_step):
+    optimizer = None
+    if dtype_setting == "mixed_float16":
+        # A loss scale that nothing overflows at: Omega must carry it too.
+        optimizer = keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.SGD(LEARNING_RATE), initial_scale=2.0**10
+        )
+    _fit_step_against_reference(
+        cell,
+        masked,
+        per_step,
+        rtol=DTYPE_SETTINGS[dtype_setting][2],
+        dtype=None,
+        optimizer=optimizer,
     )
 
 
 def test_omega_changes_the_update():
-    """The reference comparison above would notice a missing Omega term."""
+    """The reference comparisons above would notice a missing Omega term.
+
+    Omega's share of the update exceeds the loosest tolerance (bfloat16's), so
+    that even there a dropped or wrongly scaled Omega term fails.
+    """
     make_layer, step, n_states, hold_slope = CELLS["simple_tanh"]
     x, y, mask = _data(False, False)
     model, layer = _model(make_layer, False, False)
@@ -153,4 +233,5 @@ def test_omega_changes_the_update():
         step, n_states, weights, head, x, y, mask, 0.0, False, hold_slope
     )
     difference = np.abs(with_omega["recurrent_kernel"] - without["recurrent_kernel"])
-    assert difference.max() > 1e-3 * np.abs(without["recurrent_kernel"]).max()
+    loosest = max(rtol for _, _, rtol in DTYPE_SETTINGS.values())
+    assert difference.max() > 3 * loosest * np.abs(with_omega["recurrent_kernel"]).max()

@@ -96,8 +96,8 @@ def reference_gradients(
             logits = tf.stack(outputs, 1) @ head_kernel + head_bias
             ce = tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
             weight = tf.constant(keep, tf.float64)
-            # Keras's masked mean: sum over unmasked entries / (count + 1e-7).
-            loss = tf.reduce_sum(ce * weight) / (tf.reduce_sum(weight) + 1e-7)
+            # Keras's masked mean: sum over unmasked entries / their count.
+            loss = tf.reduce_sum(ce * weight) / tf.reduce_sum(weight)
         else:
             logits = output @ head_kernel + head_bias
             loss = tf.reduce_mean(
