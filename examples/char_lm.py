@@ -16,7 +16,7 @@ The text is cut into `--batch-size` parallel streams of 200-step segments; the
 state is carried from one segment to the next (a stateful RNN, batches in
 order) and reset to zero at every epoch and evaluation.
 
-Defaults are the paper's (arXiv v2 appendix, paper.md §5): 500 sigmoid units
+Defaults are the paper's (arXiv v2 appendix): 500 sigmoid units
 without biases, N(0, 0.01) weights, plain SGD; for the cost summed over the
 200 steps, learning rate 0.001 (SGD), 0.01 (SGD-C) or 0.05 (SGD-CR),
 clipping threshold 45 and alpha 0.01 (5 ahead: learning rate 0.1 for SGD-C,
@@ -47,34 +47,44 @@ per PTB epoch; benchmarks/results/char_lm.json), and 8 minutes of SGD-CR
 reached 2.76 test bits per character (benchmarks/results/char_lm.md).
 """
 
-import argparse
 import json
 import pathlib
 import time
 
-import keras
-import tensorflow as tf
+import _cli  # examples/_cli.py: the flags the examples share
 
-import keras_rnncr
-from keras_rnncr import text
+# keras_rnncr.text.CORPORA, spelled out so that --help needs no TensorFlow (a
+# test checks that the two agree).
+CORPORA = ("ptb", "offline")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="offline", choices=text.CORPORA)
+    parser = _cli.parser(__doc__)
+    parser.add_argument(
+        "--dataset",
+        default="offline",
+        choices=CORPORA,
+        help="corpus; offline is a substitute for Penn Treebank",
+    )
     parser.add_argument(
         "--data-dir", help="folder with ptb.char.*.txt or ptb.*.txt (TFDS manual_dir)"
     )
     parser.add_argument("--tfds-dir", help="where TFDS keeps prepared data")
-    parser.add_argument("--method", default="sgd-cr", choices=text.METHODS)
-    parser.add_argument("--ahead", type=int, default=1, choices=[1, 5])
-    parser.add_argument("--units", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--segment-length", type=int, default=200)
-    parser.add_argument("--learning-rate", type=float, help="default: the paper's")
-    parser.add_argument("--threshold", type=float, help="default: the paper's")
-    parser.add_argument("--omega", type=float, help="alpha (sgd-cr); the paper's")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--ahead",
+        type=int,
+        default=1,
+        choices=[1, 5],
+        help="predict the next character (1) or the 5th ahead (5)",
+    )
+    parser.add_argument("--units", type=int, default=500, help="hidden units")
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="parallel text streams"
+    )
+    parser.add_argument(
+        "--segment-length", type=int, default=200, help="steps per update"
+    )
+    parser.add_argument("--epochs", type=int, default=10, help="most epochs")
     parser.add_argument(
         "--time-budget", type=float, help="seconds of training; stops between epochs"
     )
@@ -84,22 +94,32 @@ def parse_args(argv=None):
         default=400_000,
         help="training characters scored for the train bits per character",
     )
-    parser.add_argument("--sample-length", type=int, default=300)
-    parser.add_argument("--prompt", default="the ")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0, help="0: TF default")
-    parser.add_argument("--verbose", type=int, default=1, help="fit verbosity")
-    parser.add_argument("--no-export", action="store_true", help="skip SavedModels")
-    parser.add_argument("--output", default="runs/char_lm")
+    parser.add_argument(
+        "--sample-length", type=int, default=300, help="characters sampled"
+    )
+    parser.add_argument("--prompt", default="the ", help="start of the sample")
+    parser.add_argument(
+        "--temperature", type=float, default=1.0, help="of the sampling softmax"
+    )
+    paper = "the paper's for --method and --ahead, see keras_rnncr.text.paper_settings"
+    _cli.add_common_flags(
+        parser,
+        learning_rate=paper,
+        threshold=paper,
+        omega=paper,
+        output="runs/char_lm",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    _cli.start_tensorflow(args.threads)
+    import keras
+
+    import keras_rnncr
+    from keras_rnncr import text
+
     if args.dataset == "offline":
         print("Data: Python's pydoc_data help text, a SUBSTITUTE for Penn Treebank.")
     corpus = text.load_char_corpus(
@@ -145,7 +165,7 @@ def main(argv=None):
         validation_data=validation,
         epochs=args.epochs,
         callbacks=callbacks,
-        shuffle=False,
+        shuffle=False,  # a stateful RNN reads the streams in order
         verbose=args.verbose,
     ).history
     seconds = time.perf_counter() - start

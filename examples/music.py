@@ -26,11 +26,12 @@ after the first, averaged over all frames), with the weights of the epoch
 with the best validation NLL.
 
 The default `--dataset offline_chorales` (Bach chorales bundled with music21,
-needs `pip install keras_rnncr[music]`, no internet) is a **substitute for JSB
-Chorales**: its numbers are not comparable with published ones. The paper's
-corpora are `--dataset nottingham|muse_data|piano_midi` (and `jsb_chorales`),
-downloaded by the TFDS builder `polyphonic_music`, or read from `--data-dir`
-holding the `.mat`/`.pickle` files.
+no internet; `pip install -e ".[examples]"` in the clone installs music21) is
+a **substitute for JSB Chorales**: its numbers are not comparable with
+published ones. The paper's corpora are `--dataset
+nottingham|muse_data|piano_midi` (and `jsb_chorales`), downloaded by the TFDS
+builder `polyphonic_music`, or read from `--data-dir` holding the
+`.mat`/`.pickle` files.
 
 Writes to `--output`: `history.json` (per-epoch logs, train/valid/test NLL,
 wall time, updates), `curves.png`, a sampled `sample.png` (and `sample.mid`
@@ -45,66 +46,94 @@ the machine's load. benchmarks/results/music.md has SGD, SGD-C and SGD-CR on
 JSB Chorales, Nottingham and MuseData next to Table 1.
 """
 
-import argparse
+import importlib.util
 import json
 import pathlib
 import time
 
-import keras
-import tensorflow as tf
+import _cli  # examples/_cli.py: the flags the examples share
 
-import keras_rnncr
-from keras_rnncr import music
-
-# Frames are eighth notes except for the chorales (quarter notes).
+# keras_rnncr.music.DATASETS, spelled out so that --help needs no TensorFlow (a
+# test checks that the two agree), and the frame length of each corpus: eighth
+# notes except for the chorales (quarter notes).
+DATASETS = ("jsb_chorales", "nottingham", "muse_data", "piano_midi", "offline_chorales")
 _SECONDS_PER_FRAME = {"jsb_chorales": 0.5, "offline_chorales": 0.5}
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="offline_chorales", choices=music.DATASETS)
-    parser.add_argument("--method", default="sgd-cr", choices=music.METHODS)
+    parser = _cli.parser(__doc__)
+    parser.add_argument(
+        "--dataset",
+        default="offline_chorales",
+        choices=DATASETS,
+        help="corpus; offline_chorales is a substitute for JSB Chorales",
+    )
     parser.add_argument(
         "--data-dir", help="folder with the .mat/.pickle files (TFDS manual_dir)"
     )
     parser.add_argument("--tfds-dir", help="where TFDS keeps prepared data")
-    parser.add_argument("--num-chorales", type=int, help="offline_chorales only")
-    parser.add_argument("--units", type=int, help="default: 300 (400 for muse_data)")
-    parser.add_argument("--learning-rate", type=float, help="default: 1.0 (0.5 muse)")
-    parser.add_argument("--omega", type=float, help="alpha at epoch 1 (sgd-cr)")
-    parser.add_argument("--threshold", type=float, default=music.THRESHOLD)
-    parser.add_argument("--sequence-length", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--num-chorales", type=int, help="offline_chorales only (default: all)"
+    )
+    parser.add_argument(
+        "--units", type=int, help="hidden units (default: 300; 400 for muse_data)"
+    )
+    parser.add_argument(
+        "--sequence-length", type=int, default=200, help="steps per subsequence"
+    )
+    parser.add_argument("--batch-size", type=int, default=16, help="subsequences")
     parser.add_argument(
         "--lr-monitor",
         default="loss",
         choices=["loss", "val_loss"],
         help="error whose rise halves the learning rate",
     )
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=100, help="most epochs")
     parser.add_argument(
         "--time-budget", type=float, help="seconds of training; stops between epochs"
     )
-    parser.add_argument("--generate-frames", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0, help="0: TF default")
-    parser.add_argument("--verbose", type=int, default=1, help="fit verbosity")
-    parser.add_argument("--no-export", action="store_true", help="skip SavedModel")
-    parser.add_argument("--output", default="runs/music")
+    parser.add_argument(
+        "--generate-frames", type=int, default=128, help="frames of the sample"
+    )
+    _cli.add_common_flags(
+        parser,
+        learning_rate="1.0; 0.5 for muse_data",
+        threshold=8.0,
+        omega="0.5; 0.1 for muse_data",
+        output="runs/music",
+        omega_help="alpha at epoch 1, alpha/t at epoch t",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if args.dataset == "offline_chorales" and not importlib.util.find_spec("music21"):
+        raise SystemExit(
+            "--dataset offline_chorales reads the chorales bundled with music21, "
+            'which is not installed: `pip install -e ".[examples]"` in the clone '
+            "(or `pip install music21`)."
+        )
+    _cli.start_tensorflow(args.threads)
+    import keras
+
+    import keras_rnncr
+    from keras_rnncr import music
+
     settings = dict(music.PAPER_SETTINGS[args.dataset])
     for name in settings:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     if args.dataset == "offline_chorales":
-        print("Data: Bach chorales from music21, a SUBSTITUTE for JSB Chorales.")
+        print(
+            "Data: Bach chorales from music21, a SUBSTITUTE for JSB Chorales. "
+            "Parsing them takes about 15 s (1-2 minutes on the first run, while "
+            "music21 fills its cache)...",
+            flush=True,
+        )
+    else:
+        print(f"Data: {args.dataset} (the first run prepares it with TFDS)...")
+    loading = time.perf_counter()
     rolls = music.load_piano_rolls(
         args.dataset,
         data_dir=args.tfds_dir,
@@ -112,7 +141,9 @@ def main(argv=None):
         num_chorales=args.num_chorales,
     )
     chunks = music.split_into_subsequences(rolls["train"], args.sequence_length)
-    train = music.next_frame_dataset(chunks, args.batch_size, True, args.seed)
+    train = music.next_frame_dataset(
+        chunks, args.batch_size, shuffle=True, seed=args.seed
+    )
     evaluation = {
         split: music.next_frame_dataset(rolls[split], args.batch_size)
         for split in music.data.SPLITS
@@ -120,7 +151,8 @@ def main(argv=None):
     print(
         f"{args.dataset}: "
         + ", ".join(f"{s} {len(r)} pieces" for s, r in rolls.items())
-        + f"; {len(chunks)} training subsequences; {settings}"
+        + f"; {len(chunks)} training subsequences; read in "
+        + f"{time.perf_counter() - loading:.0f} s; {settings}"
     )
 
     keras.utils.set_random_seed(args.seed)
@@ -145,7 +177,7 @@ def main(argv=None):
         validation_data=evaluation["validation"],
         epochs=args.epochs,
         callbacks=callbacks,
-        shuffle=False,
+        shuffle=False,  # next_frame_dataset shuffles
         verbose=args.verbose,
     ).history
     seconds = time.perf_counter() - start

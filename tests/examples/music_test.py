@@ -1,29 +1,20 @@
 """End-to-end test of examples/music.py on the TFDS builder's dummy data."""
 
-import importlib.util
 import json
-import pathlib
+import sys
 
 import keras
+import pytest
 
+from keras_rnncr import music
 from tests.dummy_data import dummy_data
 
-_ROOT = pathlib.Path(__file__).resolve().parents[2]
 _MANUAL = dummy_data("polyphonic_music") / "manual"
 
 
-def _example():
-    spec = importlib.util.spec_from_file_location(
-        "music_example", _ROOT / "examples" / "music.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_example_writes_every_output(tmp_path):
+def test_example_writes_every_output(tmp_path, load_example):
     output = tmp_path / "run"
-    summary = _example().main(
+    summary = load_example("music").main(
         [
             "--dataset=jsb_chorales",
             "--method=sgd-cr",
@@ -50,8 +41,16 @@ def test_example_writes_every_output(tmp_path):
     assert model.get_layer("rnn").units == 4
 
 
-def test_example_defaults_are_the_papers():
-    args = _example().parse_args([])
+def test_example_defaults_are_the_papers(load_example):
+    args = load_example("music").parse_args([])
     assert args.dataset == "offline_chorales"
-    assert (args.method, args.threshold, args.sequence_length) == ("sgd-cr", 8.0, 200)
-    assert args.units is None  # taken from music.PAPER_SETTINGS per dataset
+    assert (args.method, args.sequence_length) == ("sgd-cr", 200)
+    assert args.threshold == music.THRESHOLD
+    # Taken from music.PAPER_SETTINGS per dataset.
+    assert args.units is args.learning_rate is args.omega is None
+
+
+def test_example_without_music21_says_how_to_install_it(load_example, monkeypatch):
+    monkeypatch.setitem(sys.modules, "music21", None)  # find_spec: not installed
+    with pytest.raises(SystemExit, match=r'pip install -e "\.\[examples\]"'):
+        load_example("music").main(["--dataset=offline_chorales"])

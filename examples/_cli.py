@@ -1,0 +1,205 @@
+"""Command-line flags shared by the examples, and a quiet TensorFlow start-up.
+
+The examples parse their flags with `parser()` and `add_common_flags()` before
+anything imports TensorFlow, so that `--help` answers at once, and then call
+`start_tensorflow()`. This module therefore lives beside the examples and
+imports neither TensorFlow nor keras_rnncr (whose import loads TensorFlow).
+"""
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import warnings
+
+# The paper's three set-ups (keras_rnncr.tasks.METHODS; a test checks they agree).
+METHODS = ("sgd", "sgd-c", "sgd-cr")
+
+# Lines TensorFlow writes to stderr while it starts on a machine without a GPU:
+# the log of its shared libraries' static initialisers, which precedes absl's
+# set-up and so ignores TF_CPP_MIN_LOG_LEVEL, and the CUDA probe, which fails
+# with "UNKNOWN ERROR (303)" when no GPU is present. They read like failures and
+# are not. Everything else written during the start-up is shown.
+_START_UP_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "port.cc:153] oneDNN custom operations are on",
+    "cudart_stub.cc:31] Could not find cuda drivers",
+    "cuda_platform.cc:52] failed call to cuInit",
+    "cpu_feature_guard.cc:227] This TensorFlow binary is optimized",
+    "To enable the following instructions:",
+)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows `(default: ...)` except for flags whose help states the default."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old flag name that still works and says which name replaces it."""
+
+    def __init__(self, option_strings, dest, replacement, **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.replacement = replacement
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warnings.warn(
+            f"`{option_string}` is deprecated; use `{self.replacement}`.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def parser(doc):
+    """An `ArgumentParser` described by the first line of `doc`, showing defaults."""
+    return argparse.ArgumentParser(
+        description=doc.splitlines()[0], formatter_class=_HelpFormatter
+    )
+
+
+def _default(value, name):
+    """`(default, help suffix)` for a number, or for a text saying the default."""
+    if isinstance(value, str):
+        return None, f" (default: {value})"
+    if value is None:
+        raise ValueError(f"Argument `{name}` needs a number or a text. Received: None")
+    return value, ""
+
+
+def add_common_flags(
+    parser,
+    *,
+    learning_rate,
+    threshold,
+    omega,
+    output,
+    verbose=1,
+    omega_help="weight alpha of the Omega regularizer",
+):
+    """Adds the flags every example takes, with one name for each thing.
+
+    `--method`, `--learning-rate`, `--threshold` (of the gradient-norm clipping,
+    sgd-c and sgd-cr), `--omega` (the weight alpha of Omega, sgd-cr; `--alpha`
+    is kept as a deprecated alias), `--seed`, `--threads`, `--verbose`,
+    `--output` and `--no-export`.
+
+    Args:
+        parser: the `argparse.ArgumentParser` to extend.
+        learning_rate, threshold, omega: the default, as a number, or as a text
+            saying where it comes from (the flag's value is then `None`, which
+            the example resolves once it knows the dataset or method).
+        output: default output folder.
+        verbose: default `fit` verbosity. Defaults to 1.
+        omega_help: what `--omega` sets, for the help text.
+    """
+    parser.add_argument(
+        "--method",
+        default="sgd-cr",
+        choices=METHODS,
+        help="sgd: plain SGD; sgd-c: SGD with gradient-norm clipping (Algorithm "
+        "1); sgd-cr: clipping and the Omega regularizer (Eq. 10)",
+    )
+    default, note = _default(learning_rate, "learning_rate")
+    parser.add_argument(
+        "--learning-rate", type=float, default=default, help="SGD step size" + note
+    )
+    default, note = _default(threshold, "threshold")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=default,
+        help="clipping threshold of the gradient norm (sgd-c, sgd-cr)" + note,
+    )
+    default, note = _default(omega, "omega")
+    parser.add_argument(
+        "--omega", type=float, default=default, help=f"{omega_help} (sgd-cr){note}"
+    )
+    parser.add_argument(
+        "--alpha",
+        dest="omega",
+        type=float,
+        default=argparse.SUPPRESS,
+        action=_DeprecatedAlias,
+        replacement="--omega",
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of data and weights")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="CPU threads of TensorFlow (intra- and inter-op); 0: TensorFlow's choice",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=verbose,
+        choices=(0, 1, 2),
+        help="fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch",
+    )
+    parser.add_argument("--output", default=output, help="folder for the outputs")
+    parser.add_argument(
+        "--no-export", action="store_true", help="skip the SavedModel export"
+    )
+
+
+@contextlib.contextmanager
+def _filtered_stderr(noise):
+    """Captures file descriptor 2 and writes back the lines matching no `noise`."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode(errors="replace").splitlines(True)
+            kept = [line for line in lines if not _is_noise(line, noise)]
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+
+
+def _is_noise(line, noise):
+    return any(pattern in line for pattern in noise)
+
+
+def start_tensorflow(threads=0):
+    """Imports TensorFlow, applies `--threads` and prints the devices in one line.
+
+    Unless the user set `TF_CPP_MIN_LOG_LEVEL`, sets it to 2 (TensorFlow's
+    C++ log keeps its errors) and hides TensorFlow's start-up lines listed in
+    `_START_UP_NOISE`; with the variable set, TensorFlow's log is left as is.
+
+    Args:
+        threads: int, intra- and inter-op threads; 0 leaves TensorFlow's choice.
+
+    Returns:
+        The `tensorflow` module.
+    """
+    quiet = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    first = "tensorflow" not in sys.modules
+    if quiet:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    filtered = _filtered_stderr(_START_UP_NOISE) if quiet and first else None
+    with filtered or contextlib.nullcontext():
+        import tensorflow as tf
+
+        devices = tf.config.list_physical_devices()
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if first:
+        kinds = sorted({device.device_type for device in devices})
+        hint = "; start-up log hidden, TF_CPP_MIN_LOG_LEVEL=0 shows it" if quiet else ""
+        print(f"TensorFlow {tf.__version__} on {', '.join(kinds)}{hint}.")
+    return tf

@@ -1,0 +1,112 @@
+"""Tests of examples/_cli.py: the examples' shared flags and quiet start-up."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import keras_rnncr
+from tests.examples.conftest import EXAMPLES
+
+_NAMES = ("synthetic_tasks", "music", "char_lm")
+_COMMON = (
+    "method",
+    "learning_rate",
+    "threshold",
+    "omega",
+    "seed",
+    "threads",
+    "verbose",
+    "output",
+    "no_export",
+)
+
+
+def _run(code, *args, env=None):
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=EXAMPLES,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+@pytest.mark.parametrize("name", _NAMES)
+def test_help_shows_defaults_without_importing_tensorflow(name):
+    code = (
+        "import runpy, sys\n"
+        "try:\n"
+        f"    runpy.run_path('{name}.py', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('tensorflow loaded:', 'tensorflow' in sys.modules)\n"
+    )
+    result = _run(code, "--help")
+    assert "tensorflow loaded: False" in result.stdout
+    assert "(default: sgd-cr)" in result.stdout
+    assert "--omega" in result.stdout and "--alpha" not in result.stdout
+
+
+@pytest.mark.parametrize("name", _NAMES)
+def test_every_example_takes_the_common_flags(name, load_example):
+    args = vars(load_example(name).parse_args([]))
+    assert set(_COMMON) <= set(args)
+    assert (args["method"], args["seed"], args["threads"]) == ("sgd-cr", 0, 0)
+
+
+def test_spelled_out_choices_match_the_library(load_example):
+    cli = load_example("_cli")
+    assert cli.METHODS == keras_rnncr.tasks.METHODS
+    assert cli.METHODS == keras_rnncr.music.METHODS == keras_rnncr.text.METHODS
+    synthetic = load_example("synthetic_tasks")
+    assert synthetic.TASKS == tuple(keras_rnncr.tasks.TASKS)
+    assert synthetic.SCHEMES == tuple(keras_rnncr.initializers.PAPER_SCHEMES)
+    assert load_example("music").DATASETS == tuple(keras_rnncr.music.DATASETS)
+    assert load_example("char_lm").CORPORA == tuple(keras_rnncr.text.CORPORA)
+
+
+def test_alpha_is_a_deprecated_alias_of_omega(load_example):
+    synthetic = load_example("synthetic_tasks")
+    with pytest.warns(FutureWarning, match="`--alpha` is deprecated; use `--omega`"):
+        args = synthetic.parse_args(["--alpha", "2.5"])
+    assert args.omega == 2.5
+    assert not hasattr(args, "alpha")
+    assert synthetic.parse_args([]).omega == 4.0
+
+
+def test_start_up_noise_is_hidden_and_the_rest_kept(load_example, capfd):
+    cli = load_example("_cli")
+    with cli._filtered_stderr(cli._START_UP_NOISE):
+        os.write(
+            2,
+            b"WARNING: All log messages before absl::InitializeLog() is called are "
+            b"written to STDERR\n"
+            b"E0000 00:00:1.0 123 cuda_platform.cc:52] failed call to cuInit: "
+            b"INTERNAL: CUDA error: UNKNOWN ERROR (303)\n"
+            b"E0000 00:00:1.0 123 other.cc:1] a real error\n",
+        )
+    assert capfd.readouterr().err == "E0000 00:00:1.0 123 other.cc:1] a real error\n"
+
+
+@pytest.mark.slow
+def test_start_tensorflow_hides_the_start_up_noise_and_prints_one_line():
+    code = (
+        "import os, _cli\n"
+        "_cli.start_tensorflow()\n"
+        "print('level', os.environ['TF_CPP_MIN_LOG_LEVEL'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = _run(code, env=env)
+    assert "absl::InitializeLog" not in result.stderr
+    assert "cuInit" not in result.stderr
+    assert "TensorFlow " in result.stdout and "level 2" in result.stdout
+
+
+def test_start_tensorflow_keeps_a_users_log_level(load_example, monkeypatch):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "1")
+    load_example("_cli").start_tensorflow()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "1"
