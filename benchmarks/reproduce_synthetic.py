@@ -1,49 +1,43 @@
-"""Figure 7 of Pascanu et al. (ICML 2013): SGD, SGD-C and SGD-CR under an update budget.
+"""Figure 7 of Pascanu et al. (ICML 2013), and the other synthetic tasks, at length.
 
-Sweeps task x length x method x seed. Every run is `keras_rnncr.tasks.task_model`
-(50 tanh units, basic-tanh initialisation, batch 20, learning rate 0.01, clipping
-threshold 1, alpha 4; the paper's Figure 7 settings) trained for at most
-`--max-updates` updates, and is scored with `keras_rnncr.tasks.evaluate_task` (10000
-fresh sequences in chunks of 1000 with their own random length; success = under 1%
-errors, also reported: the released code's zero-error rule).
+A sweep trains, for each group (task, length range, initialisation scheme), every
+(method, seed) run of the group together with `keras_rnncr.tasks.MultiRunTrainer`
+(one XLA step for all runs; each run equals `task_model` trained by `fit`). The
+three methods of one seed see the very same batches and initial weights.
 
-Lengths. A sweep point `T` trains and evaluates on lengths drawn as the released code
-draws them (`keras_rnncr.tasks.sample_length`: uniform over `[min, max - 1]`), with
-`[min, max) = [T, T + T // 10)` (`--length-spread 0.1`), i.e. Hochreiter &
-Schmidhuber's temporal order convention of lengths in `[T, 1.1 T)`. `--ranges 50:200`
-adds runs trained on the paper's range `[50, 200)` (used for the generalisation test).
+Protocol (paper §4.1 and its released code):
+- every `--eval-every` updates each running model is screened on
+  `--screen-sequences` fresh sequences; under 1% errors, the paper's
+  10,000-sequence evaluation (`--eval-sequences`) decides;
+- a run *succeeds* at its first evaluation under 1% errors (the paper's rule) and
+  keeps training until the released code's stopping rule, no error at all on the
+  10,000 sequences (`solved_zero_errors`), or until its method's budget
+  (`--budget`, e.g. `sgd-cr=1000000 sgd=100000 sgd-c=100000`);
+- a run that ends on its budget gets the full evaluation then.
 
-Speed. The models of one length range (all methods and seeds still running) are
-trained together: one `tf.function` (XLA with `--jit-compile`, the default) calls
-each model and applies its own optimizer (`ClippedOptimizer` for SGD-C/CR), i.e.
-the library's code path, `model.compute_loss` included (it adds the Omega probe).
-All models of a step share its length; the three methods of one seed share the
-very same batches (so the methods are compared on identical data and
-initialisation). Batches are generated with the tasks' numpy generators from
-`numpy.random.default_rng([seed, update])` and the length from
-`default_rng([range_seed, update])`, so a run does not depend on which other runs
-share its steps.
+Lengths: a sweep length `T` trains and evaluates on lengths drawn uniformly from
+`[T, T + T // 10)` (`--length-spread 0.1`, Hochreiter & Schmidhuber's convention),
+`--ranges 50:200` adds groups on the paper's range (the generalisation models).
 
-Every `--eval-every` updates each running model is screened on
-`--screen-sequences` fresh sequences; when the screen is under 1% errors the full
-`evaluate_task` protocol decides, and a model that succeeds stops training (the
-paper's rule). Models that never succeed get the full evaluation after the budget.
+Long runs. Every `--checkpoint-every` seconds, and before exiting, each group
+writes its trainer's checkpoint (`<group>.ckpt.npz/.json`, the weights and the
+update counter, from which the data stream follows) and its record
+(`<group>.json`: every run's history of error, loss, gradient norm, clip rate
+and Omega against updates, its evaluations and status). Running the same
+command again resumes every group where it stopped, bit for bit; `--time-limit`
+ends the process cleanly after that many seconds (also on a GPU machine). Runs
+that stop on the zero-error rule are saved as `.keras` models in `--models-dir`
+with `manifest.json`.
 
-Outputs in `--output-dir` (resumable: runs already in the JSON are skipped, so a
-sweep can run in chunks): `<name>.json` (every run: task, length range, method,
-seed, updates done, wall and CPU seconds, updates/s, final error with both success
-rules, screening history), `<name>.md` (table) and `<name>_fig7.png` (success rate
-against length, one curve per method), `<name>` = `--results-name` (default
-`synthetic`). The committed sweep and the generalisation test:
+Figure 7, one process per core (the two commands share the machine):
 
-    nice -n 10 python benchmarks/reproduce_synthetic.py --lengths 200 100 50 20 \\
-        --seeds 0 1 2 --max-updates 6000 --eval-every 500 --threads 1
-    nice -n 10 python benchmarks/reproduce_synthetic.py --lengths --ranges 50:200 \\
-        --max-updates 40000 --eval-every 1000 --threads 1 --save-dir runs/sweep \\
-        --results-name synthetic_range40k
-    python benchmarks/reproduce_synthetic.py --threads 1 --generalisation-model \\
-        runs/sweep/temporal_order_50-200_sgd-cr_s0.keras \\
-        --test-lengths 50 200 500 1000 5000 --test-sequences 10000
+    nice python benchmarks/reproduce_synthetic.py --threads 1 --lengths 50 100 150 \\
+        --schemes smart_tanh --time-limit 10000
+    nice python benchmarks/reproduce_synthetic.py --threads 1 --lengths 200 \\
+        --schemes smart_tanh basic_tanh sigmoid --time-limit 10000
+
+`--report` rewrites the tables and plots from the records without training;
+`--generalise` scores the manifest's generalisation models at `--test-lengths`.
 """
 
 import argparse
@@ -51,138 +45,60 @@ import json
 import os
 import pathlib
 import platform
+import subprocess
 import time
 
 import numpy as np
-import tensorflow as tf
 
-RANGE_SEED = 7919
+DEFAULT_BUDGET = {"sgd": 100_000, "sgd-c": 100_000, "sgd-cr": 1_000_000}
+SUCCESS_PERCENT = 1.0
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=["temporal_order"])
-    parser.add_argument("--lengths", nargs="*", type=int, default=[20, 50, 100, 200])
-    parser.add_argument(
-        "--length-spread",
-        type=float,
-        default=0.1,
-        help="sweep point T trains on [T, T + int(spread * T)) (at least 1 length)",
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--task", default="temporal_order")
+    parser.add_argument("--lengths", nargs="*", type=int, default=[50, 100, 150, 200])
+    parser.add_argument("--length-spread", type=float, default=0.1)
     parser.add_argument(
-        "--ranges",
-        nargs="*",
-        default=[],
-        help="extra training ranges MIN:MAX (exclusive MAX), e.g. 50:200",
+        "--ranges", nargs="*", default=[], help="extra ranges MIN:MAX (exclusive)"
     )
-    parser.add_argument(
-        "--range-methods",
-        nargs="+",
-        default=["sgd-cr"],
-        help="methods trained on the extra --ranges",
-    )
-    parser.add_argument(
-        "--range-seeds",
-        nargs="+",
-        type=int,
-        default=[0],
-        help="seeds trained on the extra --ranges",
-    )
+    parser.add_argument("--schemes", nargs="+", default=["smart_tanh"])
     parser.add_argument("--methods", nargs="+", default=["sgd", "sgd-c", "sgd-cr"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--max-updates", type=int, default=30000)
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--screen-sequences", type=int, default=1000)
-    parser.add_argument("--eval-sequences", type=int, default=10000)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--budget",
+        nargs="+",
+        default=[f"{k}={v}" for k, v in DEFAULT_BUDGET.items()],
+        help="updates per run for each method, METHOD=UPDATES",
+    )
     parser.add_argument("--units", type=int, default=50)
-    parser.add_argument("--init", default="basic_tanh")
     parser.add_argument("--batch-size", type=int, default=20)
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument("--threshold", type=float, default=1.0)
-    parser.add_argument("--alpha", type=float, default=4.0)
+    parser.add_argument("--omega", type=float, default=4.0, help="alpha of SGD-CR")
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--screen-sequences", type=int, default=1000)
+    parser.add_argument("--eval-sequences", type=int, default=10000)
+    parser.add_argument("--threads", type=int, default=0, help="0: TF's default")
+    parser.add_argument("--checkpoint-every", type=float, default=300.0)
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds")
+    parser.add_argument("--output-dir", default="benchmarks/results/synthetic")
+    parser.add_argument("--models-dir", default="benchmarks/results/models")
+    parser.add_argument("--report", action="store_true", help="tables/plots only")
+    parser.add_argument("--generalise", action="store_true")
     parser.add_argument(
-        "--jit-compile", action=argparse.BooleanOptionalAction, default=True
+        "--test-lengths", nargs="+", type=int, default=[500, 1000, 2000, 3000, 5000]
     )
-    parser.add_argument(
-        "--jit-max-lengths",
-        type=int,
-        default=25,
-        help="use XLA only for ranges of at most this many lengths (XLA compiles "
-        "once per length)",
-    )
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--output-dir", default="benchmarks/results")
-    parser.add_argument(
-        "--results-name",
-        default="synthetic",
-        help="stem of the JSON, table and plot files (for runs done in parallel)",
-    )
-    parser.add_argument("--save-dir", default=None, help="save each model here")
-    parser.add_argument(
-        "--stop-after-seconds",
-        type=float,
-        default=None,
-        help="do not start a new length range after this much wall time",
-    )
-    parser.add_argument(
-        "--generalisation-model",
-        nargs="+",
-        default=None,
-        help="instead of sweeping, evaluate these saved models at --test-lengths",
-    )
-    parser.add_argument(
-        "--test-lengths", nargs="+", type=int, default=[500, 1000, 5000]
-    )
-    parser.add_argument(
-        "--test-sequences",
-        nargs="+",
-        type=int,
-        default=[10000],
-        help="sequences per test length (one value, or one per length)",
-    )
-    parser.add_argument(
-        "--group-time-limit",
-        type=float,
-        default=None,
-        help="end a length range's training at the first check after this many "
-        "seconds (its runs record `time_limited`)",
-    )
-    parser.add_argument(
-        "--report-only", action="store_true", help="only rewrite table and plot"
-    )
+    parser.add_argument("--test-sequences", type=int, default=10000)
     return parser.parse_args(argv)
 
 
-def length_ranges(args):
-    """(task, min_length, max_length, methods, seeds) of every group to train."""
-    groups = []
-    for task in args.tasks:
-        for text in args.ranges:
-            low, high = (int(v) for v in text.split(":"))
-            groups.append((task, low, high, args.range_methods, args.range_seeds))
-        for length in args.lengths:
-            spread = max(1, int(args.length_spread * length))
-            groups.append((task, length, length + spread, args.methods, args.seeds))
-    return groups
-
-
-def run_key(run):
-    return (
-        run["task"],
-        run["min_length"],
-        run["max_length"],
-        run["method"],
-        run["seed"],
-    )
-
-
-def load_results(path):
-    if path.exists():
-        return json.loads(path.read_text())
-    return {"runs": []}
-
-
 def machine():
+    import tensorflow as tf
+
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -193,310 +109,393 @@ def machine():
     }
 
 
-class JointTrainer:
-    """Steps several Keras models, each with its own optimizer, in one tf.function."""
-
-    def __init__(self, models, jit_compile):
-        self.models = list(models)
-        for model in self.models:
-            model.optimizer.build(model.trainable_variables)
-
-        def update(model, inputs, targets):
-            with tf.GradientTape() as tape:
-                predictions = model(inputs, training=True)
-                loss = model.compute_loss(
-                    x=inputs, y=targets, y_pred=predictions, training=True
-                )
-            variables = model.trainable_variables
-            model.optimizer.apply(tape.gradient(loss, variables), variables)
-            return loss
-
-        @tf.function(jit_compile=jit_compile, reduce_retracing=True)
-        def step(inputs, targets):
-            return [
-                update(model, x, y)
-                for model, x, y in zip(self.models, inputs, targets, strict=True)
-            ]
-
-        self.step = step
+def commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
-def make_predictor(model):
-    """Inference function traced once for any batch size and length."""
-    spec = tf.TensorSpec((None, None, model.input_shape[-1]), tf.float32)
-    return tf.function(lambda x: model(x, training=False), input_signature=[spec])
+def groups_of(args):
+    """(name, min_length, max_length, scheme) of every group to train."""
+    groups = []
+    ranges = [tuple(int(v) for v in text.split(":")) for text in args.ranges]
+    for length in args.lengths:
+        ranges.append((length, length + max(1, int(args.length_spread * length))))
+    for low, high in ranges:
+        for scheme in args.schemes:
+            groups.append((f"{args.task}_{low}-{high}_{scheme}", low, high, scheme))
+    return groups
 
 
-def train_group(task, min_length, max_length, jobs, args):
-    """Trains the (method, seed) `jobs` of one length range jointly; returns runs."""
-    import keras
+class Group:
+    """One trainer and its record; resumes from its checkpoint if there is one."""
 
-    import keras_rnncr
+    def __init__(self, name, low, high, scheme, args):
+        import keras_rnncr
 
-    spec = keras_rnncr.tasks.get_task(task)
-    jit_compile = args.jit_compile and max_length - min_length <= args.jit_max_lengths
-    models, predictors = [], []
-    for method, seed in jobs:
-        keras.utils.set_random_seed(seed)
-        model = keras_rnncr.tasks.task_model(
-            task,
-            method=method,
-            units=args.units,
-            scheme=args.init,
-            learning_rate=args.learning_rate,
-            threshold=args.threshold,
-            omega=args.alpha,
-            seed=seed,
-            jit_compile=jit_compile,
-        )
-        models.append(model)
-        predictors.append(make_predictor(model))
-    seeds = sorted({seed for _, seed in jobs})
-    active = list(range(len(jobs)))
-    state = [
-        {"updates": 0, "solved_at": None, "history": [], "final": None, "stop": None}
-        for _ in jobs
-    ]
-    evaluation = dict(min_length=min_length, max_length=max_length)
-    trainer = JointTrainer(models, jit_compile)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    lengths_seen = set()
-    update = 0
-    out_of_time = False
-    while active and update < args.max_updates and not out_of_time:
-        length = keras_rnncr.tasks.sample_length(
-            min_length, max_length, np.random.default_rng([RANGE_SEED, update])
-        )
-        lengths_seen.add(length)
-        batches = {
-            seed: [
-                tf.constant(a)
-                for a in spec.batch_fn(
-                    length, args.batch_size, np.random.default_rng([seed, update])
-                )
-            ]
-            for seed in seeds
-        }
-        inputs = [batches[jobs[i][1]][0] for i in active]
-        targets = [batches[jobs[i][1]][1] for i in active]
-        trainer.step(inputs, targets)
-        update += 1
-        for i in active:
-            state[i]["updates"] = update
-        if update % args.eval_every and update < args.max_updates:
-            continue
-        limit = args.group_time_limit
-        out_of_time = bool(limit) and time.perf_counter() - start > limit
-        finished = []
-        for i in active:
-            seed = jobs[i][1]
-            screen = keras_rnncr.tasks.evaluate_task(
-                predictors[i],
-                task,
-                num_sequences=args.screen_sequences,
-                chunk_size=min(1000, args.screen_sequences),
-                seed=10_000 + 1000 * seed + update // args.eval_every,
-                **evaluation,
+        self.name, self.args = name, args
+        self.directory = pathlib.Path(args.output_dir)
+        self.checkpoint = self.directory / "checkpoints" / name
+        self.record_path = self.directory / f"{name}.json"
+        budgets = dict(item.split("=") for item in args.budget)
+        runs = [
+            keras_rnncr.tasks.RunSpec(
+                method,
+                seed=seed,
+                scheme=scheme,
+                learning_rate=args.learning_rate,
+                threshold=args.threshold,
+                omega=args.omega,
             )
-            state[i]["history"].append([update, screen["error_percent"]])
-            if screen["success"] or update >= args.max_updates or out_of_time:
-                full = keras_rnncr.tasks.evaluate_task(
-                    predictors[i],
-                    task,
-                    num_sequences=args.eval_sequences,
-                    seed=1_000_000 + seed,
-                    **evaluation,
-                )
-                state[i]["final"] = full
-                if full["success"]:
-                    state[i]["solved_at"] = update
-                    finished.append(i)
-        seconds = time.perf_counter() - start
-        for i in finished:
-            state[i]["stop"] = seconds
-        print(
-            f"{task} [{min_length},{max_length}) update {update} {seconds:.0f}s "
-            + " ".join(
-                f"{jobs[i][0]}/s{jobs[i][1]}={state[i]['history'][-1][1]:.1f}%"
-                for i in active
-            ),
-            flush=True,
-        )
-        if finished:
-            active = [i for i in active if i not in finished]
-            if active:
-                trainer = JointTrainer([models[i] for i in active], jit_compile)
-    seconds = time.perf_counter() - start
-    cpu_seconds = time.process_time() - cpu_start
-    runs = []
-    for (method, seed), model, run in zip(jobs, models, state, strict=True):
-        wall = run["stop"] or seconds
-        final = run["final"]
-        if args.save_dir:
-            directory = pathlib.Path(args.save_dir)
-            directory.mkdir(parents=True, exist_ok=True)
-            model.save(
-                directory / f"{task}_{min_length}-{max_length}_{method}_s{seed}.keras"
+            for seed in args.seeds
+            for method in args.methods
+        ]
+        if self.checkpoint.with_name(name + ".json").exists():
+            self.trainer = keras_rnncr.tasks.MultiRunTrainer.restore(self.checkpoint)
+            self.record = json.loads(self.record_path.read_text())
+            print(f"{name}: resumed at update {self.trainer.updates}", flush=True)
+        else:
+            self.trainer = keras_rnncr.tasks.MultiRunTrainer(
+                args.task,
+                runs,
+                min_length=low,
+                max_length=high,
+                units=args.units,
+                batch_size=args.batch_size,
             )
-        runs.append(
+            self.record = {
+                "group": name,
+                "task": args.task,
+                "min_length": low,
+                "max_length": high,
+                "scheme": scheme,
+                "settings": {
+                    k: getattr(args, k)
+                    for k in (
+                        "units",
+                        "batch_size",
+                        "learning_rate",
+                        "threshold",
+                        "omega",
+                        "eval_every",
+                        "screen_sequences",
+                        "eval_sequences",
+                    )
+                },
+                "sessions": [],
+                "runs": [
+                    {
+                        "method": run.method,
+                        "seed": run.seed,
+                        "budget": int(budgets[run.method]),
+                        "status": "running",
+                        "updates": 0,
+                        "first_success": None,
+                        "final": None,
+                        "history": [],
+                        "evaluations": [],
+                    }
+                    for run in runs
+                ],
+            }
+        self.record["sessions"].append(
             {
-                "task": task,
-                "min_length": min_length,
-                "max_length": max_length,
-                "method": method,
-                "seed": seed,
-                "max_updates": args.max_updates,
-                "updates": run["updates"],
-                "time_limited": out_of_time and run["solved_at"] is None,
-                "solved_at": run["solved_at"],
-                "wall_seconds": wall,
-                "updates_per_second": run["updates"] / wall,
-                "joint_models": len(jobs),
-                "group_wall_seconds": seconds,
-                "group_cpu_seconds": cpu_seconds,
-                "group_model_updates_per_second": sum(s["updates"] for s in state)
-                / seconds,
-                "jit_compile": jit_compile,
-                "distinct_lengths": len(lengths_seen),
-                "final_error_percent": final["error_percent"],
-                "success": final["success"],
-                "solved_zero_errors": final["solved_zero_errors"],
-                "eval_sequences": final["num_sequences"],
-                "screen_history": run["history"],
+                "start_update": self.trainer.updates,
+                "machine": machine(),
+                "commit": commit(),
+                "threads": args.threads,
+                "wall_seconds": 0.0,
+                "cpu_seconds": 0.0,
             }
         )
-    return runs
 
+    @property
+    def active(self):
+        return bool(self.trainer.active.any())
 
-def write_table(results, path):
-    runs = results["runs"]
-    methods = sorted({r["method"] for r in runs}, key=["sgd", "sgd-c", "sgd-cr"].index)
-    groups = sorted({(r["task"], r["min_length"], r["max_length"]) for r in runs})
-    lines = [
-        "| task | lengths | "
-        + " | ".join(
-            f"{m}: <1% / 0 err (n) | {m}: median final error % | {m}: solved at"
-            for m in methods
+    def advance(self):
+        """Trains one evaluation period and applies the protocol to each run."""
+        args, trainer = self.args, self.trainer
+        start, cpu = time.perf_counter(), time.process_time()
+        stats = trainer.train(args.eval_every)
+        screen = trainer.evaluate(
+            args.screen_sequences,
+            chunk_size=min(1000, args.screen_sequences),
+            seed=10_000 + trainer.updates // args.eval_every,
         )
-        + " | group wall s |",
-        "|---|---|" + "---|---|---|" * len(methods) + "---|",
+        candidates = [i for i, r in screen.items() if r["error_percent"] < 1.0]
+        full = {}
+        if candidates:
+            full = trainer.evaluate(
+                args.eval_sequences,
+                seed=1_000_000 + trainer.updates // args.eval_every,
+                runs=candidates,
+            )
+        done = []
+        for i, result in screen.items():
+            run = self.record["runs"][i]
+            run["updates"] = int(trainer.run_updates[i])
+            run["history"].append(
+                [run["updates"], result["error_percent"]]
+                + [float(stats[name][i]) for name in STAT_COLUMNS]
+            )
+            if i in full:
+                summary = summarise(full[i], run["updates"])
+                run["evaluations"].append(summary)
+                if summary["success"] and run["first_success"] is None:
+                    run["first_success"] = summary
+                if summary["solved_zero_errors"]:
+                    run["status"], run["final"] = "solved", summary
+                    done.append(i)
+                    continue
+            if run["updates"] >= run["budget"]:
+                done.append(i)
+        ended = [i for i in done if self.record["runs"][i]["status"] == "running"]
+        if ended:
+            finals = trainer.evaluate(
+                args.eval_sequences, seed=2_000_000 + trainer.updates, runs=ended
+            )
+            for i in ended:
+                run = self.record["runs"][i]
+                run["status"] = "budget"
+                run["final"] = summarise(finals[i], run["updates"])
+                if run["final"]["success"] and run["first_success"] is None:
+                    run["first_success"] = run["final"]
+        for i in done:
+            self.save_model(i)
+        if done:
+            trainer.deactivate(done)
+        session = self.record["sessions"][-1]
+        session["wall_seconds"] += time.perf_counter() - start
+        session["cpu_seconds"] += time.process_time() - cpu
+        session["end_update"] = trainer.updates
+        running = [
+            f"{r['method']}/s{r['seed']}={r['history'][-1][1]:.1f}%"
+            for r in self.record["runs"]
+            if r["status"] == "running"
+        ]
+        print(f"{self.name} update {trainer.updates}: " + " ".join(running), flush=True)
+
+    def save_model(self, index):
+        """Saves a finished SGD-CR temporal-order run and lists it in the manifest."""
+        run = self.record["runs"][index]
+        if run["status"] != "solved":
+            return
+        directory = pathlib.Path(self.args.models_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        filename = f"{self.name}_{run['method']}_s{run['seed']}.keras"
+        self.trainer.to_model(index).save(directory / filename)
+        manifest_path = directory / "manifest.json"
+        manifest = (
+            json.loads(manifest_path.read_text()) if manifest_path.exists() else []
+        )
+        manifest = [m for m in manifest if m["file"] != filename]
+        manifest.append(
+            {
+                "task": self.record["task"],
+                "method": run["method"],
+                "seed": run["seed"],
+                "scheme": self.record["scheme"],
+                "min_length": self.record["min_length"],
+                "max_length": self.record["max_length"],
+                "updates": run["updates"],
+                "file": filename,
+                "generalisation": self.record["max_length"] - self.record["min_length"]
+                > 20,
+            }
+        )
+        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+    def save(self):
+        self.trainer.save(self.checkpoint)
+        self.record_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.record_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.record, indent=1))
+        tmp.replace(self.record_path)
+
+
+# Columns of a run's history after [updates, screen error %].
+STAT_COLUMNS = ("loss", "grad_norm", "clipped", "nonfinite", "omega", "omega_valid")
+
+
+def summarise(result, updates):
+    """The parts of an `evaluate_task` result kept in the record."""
+    return {
+        "updates": updates,
+        "num_sequences": result["num_sequences"],
+        "num_errors": result["num_errors"],
+        "error_percent": result["error_percent"],
+        "success": result["success"],
+        "solved_zero_errors": result["solved_zero_errors"],
+    }
+
+
+def train(args):
+    groups = [Group(*g, args) for g in groups_of(args)]
+    start = time.perf_counter()
+    last_save = start
+    while any(g.active for g in groups):
+        for group in groups:
+            if group.active:
+                group.advance()
+        now = time.perf_counter()
+        out_of_time = args.time_limit and now - start > args.time_limit
+        if out_of_time or now - last_save > args.checkpoint_every:
+            for group in groups:
+                group.save()
+            last_save = now
+        if out_of_time:
+            print(f"time limit reached after {now - start:.0f} s; rerun to resume")
+            return
+    for group in groups:
+        group.save()
+
+
+def load_records(directory):
+    return [
+        json.loads(path.read_text())
+        for path in sorted(pathlib.Path(directory).glob("*.json"))
+        if path.name != "manifest.json" and not path.name.startswith("generalisation")
     ]
-    walls = []
-    for task, low, high in groups:
+
+
+def write_tables(records, path):
+    methods = ("sgd", "sgd-c", "sgd-cr")
+    lines = [
+        "| task | lengths | init | "
+        + " | ".join(
+            f"{m}: success (runs) / zero errors / median updates" for m in methods
+        )
+        + " |",
+        "|---|---|---|" + "---|" * len(methods),
+    ]
+    for record in records:
         cells = []
         for method in methods:
-            group = [
-                r
-                for r in runs
-                if (r["task"], r["min_length"], r["max_length"], r["method"])
-                == (task, low, high, method)
-            ]
-            if not group:
-                cells += ["-", "-", "-"]
+            runs = [r for r in record["runs"] if r["method"] == method]
+            if not runs:
+                cells.append("-")
                 continue
-            success = sum(r["success"] for r in group)
-            zero = sum(r["solved_zero_errors"] for r in group)
-            error = float(np.median([r["final_error_percent"] for r in group]))
-            solved = [str(r["solved_at"]) for r in group if r["solved_at"]]
-            cells += [
-                f"{success} / {zero} ({len(group)})",
-                f"{error:.2f}",
-                ", ".join(solved) or "-",
-            ]
-        wall = max(
-            r["group_wall_seconds"]
-            for r in runs
-            if (r["task"], r["min_length"], r["max_length"]) == (task, low, high)
+            success = sum(bool(r["first_success"]) for r in runs)
+            zero = sum(r["status"] == "solved" for r in runs)
+            running = sum(r["status"] == "running" for r in runs)
+            updates = int(np.median([r["updates"] for r in runs]))
+            text = f"{success}/{len(runs)} / {zero} / {updates}"
+            if running:
+                text += f" ({running} still running)"
+            cells.append(text)
+        lines.append(
+            f"| {record['task']} | {record['min_length']}-{record['max_length'] - 1} "
+            f"| {record['scheme']} | " + " | ".join(cells) + " |"
         )
-        walls.append(wall)
-        cells.append(f"{wall:.0f}")
-        lines.append(f"| {task} | {low}-{high - 1} | " + " | ".join(cells) + " |")
-    config = results.get("config", {})
-    total = sum(walls)
     lines += [
         "",
-        f"Budget {config.get('max_updates')} updates per run; lengths `low-high` are "
-        "inclusive; success = under 1% errors on "
-        f"{config.get('eval_sequences')} fresh sequences, 0 err = no error at all.",
-        f"Total wall time of the groups: {total:.0f} s.",
+        "success: under 1% errors on the paper's 10,000 fresh sequences at some "
+        "evaluation; zero errors: the released code's stopping rule. Updates: "
+        "median over the group's runs of the updates done so far.",
     ]
     path.write_text("\n".join(lines) + "\n")
 
 
-def plot(results, path):
+def plot(records, directory):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [r for r in results["runs"] if r["max_length"] - r["min_length"] < 50]
-    tasks = sorted({r["task"] for r in runs})
-    if not tasks:
-        return
+    schemes = sorted({r["scheme"] for r in records})
     figure, axes = plt.subplots(
-        1, max(1, len(tasks)), figsize=(4.5 * max(1, len(tasks)), 3.6), squeeze=False
+        1, len(schemes), figsize=(4.5 * len(schemes), 3.6), squeeze=False
     )
-    for axis, task in zip(axes[0], tasks):
+    for axis, scheme in zip(axes[0], schemes):
+        group = sorted(
+            (
+                r
+                for r in records
+                if r["scheme"] == scheme and r["max_length"] - r["min_length"] <= 20
+            ),
+            key=lambda r: r["min_length"],
+        )
         for method, marker in (("sgd", "o"), ("sgd-c", "s"), ("sgd-cr", "^")):
-            group = [r for r in runs if r["task"] == task and r["method"] == method]
-            lengths = sorted({r["min_length"] for r in group})
-            if not lengths:
-                continue
-            rate = [
-                100 * np.mean([r["success"] for r in group if r["min_length"] == t])
-                for t in lengths
-            ]
-            axis.plot(lengths, rate, marker=marker, label=method.upper())
-        axis.set_title(f"{task}, {results['config']['max_updates']} updates")
+            lengths, rates = [], []
+            for record in group:
+                runs = [r for r in record["runs"] if r["method"] == method]
+                if runs:
+                    lengths.append(record["min_length"])
+                    rates.append(
+                        100 * np.mean([bool(r["first_success"]) for r in runs])
+                    )
+            if lengths:
+                axis.plot(lengths, rates, marker=marker, label=method.upper())
+        axis.set_title(f"{scheme}")
         axis.set_xlabel("sequence length T (trained on [T, 1.1T))")
         axis.set_ylabel("rate of success (%)")
         axis.set_ylim(-5, 105)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(directory / "figure7.png", dpi=110)
+    plt.close(figure)
+    for record in records:
+        figure, axis = plt.subplots(figsize=(6, 3.6))
+        for run in record["runs"]:
+            history = np.array(run["history"])
+            if len(history):
+                axis.plot(
+                    history[:, 0],
+                    history[:, 1],
+                    label=f"{run['method']} s{run['seed']}",
+                    lw=0.8,
+                )
+        axis.axhline(SUCCESS_PERCENT, color="k", ls="--", lw=0.8, label="1% (success)")
+        axis.set_yscale("symlog", linthresh=1.0)
+        axis.set_xlabel("updates")
+        axis.set_ylabel("error on fresh sequences (%)")
+        axis.set_title(record["group"])
+        axis.legend(fontsize=6, ncol=3)
+        figure.tight_layout()
+        figure.savefig(directory / f"{record['group']}_error.png", dpi=100)
+        plt.close(figure)
 
 
-def generalise(args, output):
-    """Evaluates saved models at fixed lengths; writes `generalisation.json`."""
+def generalise(args):
+    """Scores the manifest's generalisation models at `--test-lengths`."""
     import keras
 
     import keras_rnncr
 
-    counts = args.test_sequences * len(args.test_lengths)
-    if len(args.test_sequences) > 1:
-        counts = args.test_sequences
-    path = output / "generalisation.json"
-    report = json.loads(path.read_text()) if path.exists() else {}
-    report.update(
-        {
-            "machine": machine(),
-            "protocol": "keras_rnncr.tasks.evaluate_task with min_length = "
-            "max_length = test length, chunks of 1000 sequences, seed 2000000 + "
-            "length",
-        }
-    )
-    for filename in args.generalisation_model:
-        model = keras.saving.load_model(filename, compile=False)
-        predictor = make_predictor(model)
-        results = report.setdefault("models", {})
-        results = results.setdefault(pathlib.Path(filename).name, {})
-        for length, count in zip(args.test_lengths, counts, strict=True):
+    directory = pathlib.Path(args.models_dir)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    path = pathlib.Path(args.output_dir) / "generalisation.json"
+    report = json.loads(path.read_text()) if path.exists() else {"models": {}}
+    report["machine"], report["commit"] = machine(), commit()
+    for entry in manifest:
+        if not entry["generalisation"]:
+            continue
+        model = keras.saving.load_model(directory / entry["file"], compile=False)
+        results = report["models"].setdefault(entry["file"], {})
+        for length in args.test_lengths:
+            if str(length) in results:
+                continue
             start = time.perf_counter()
             result = keras_rnncr.tasks.evaluate_task(
-                predictor,
-                args.tasks[0],
-                num_sequences=count,
-                chunk_size=min(1000, count),
+                model,
+                entry["task"],
+                num_sequences=args.test_sequences,
+                chunk_size=min(1000, args.test_sequences),
                 min_length=length,
                 max_length=length,
-                seed=2_000_000 + length,
+                seed=3_000_000 + length,
             )
-            result["wall_seconds"] = time.perf_counter() - start
-            results[str(length)] = result
+            results[str(length)] = summarise(result, entry["updates"])
+            results[str(length)]["wall_seconds"] = time.perf_counter() - start
             print(
-                f"{pathlib.Path(filename).name} length {length}: "
-                f"{result['num_errors']} errors / {count} "
-                f"({result['error_percent']:.3f}%) in {result['wall_seconds']:.0f}s",
+                f"{entry['file']} at {length}: {result['num_errors']} errors",
                 flush=True,
             )
             path.write_text(json.dumps(report, indent=1))
@@ -504,48 +503,22 @@ def generalise(args, output):
 
 def main(argv=None):
     args = parse_args(argv)
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     output = pathlib.Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    if args.generalisation_model:
-        generalise(args, output)
+    if args.generalise:
+        generalise(args)
         return
-    json_path = output / f"{args.results_name}.json"
-    results = load_results(json_path)
-    if not args.report_only:
-        config = {
-            k: v
-            for k, v in vars(args).items()
-            if k not in ("output_dir", "save_dir", "report_only", "results_name")
-        }
-        config.pop("stop_after_seconds")
-        old = results.get("config")
-        keys = ("max_updates", "eval_every", "alpha", "learning_rate", "threshold")
-        if old and any(old[k] != config[k] for k in keys):
-            raise SystemExit(f"{json_path} was made with other settings: {old}")
-        results["config"] = old or config
-        results.setdefault("machine", machine())
-        done = {run_key(r) for r in results["runs"]}
-        start = time.perf_counter()
-        for task, low, high, methods, seeds in length_ranges(args):
-            elapsed = time.perf_counter() - start
-            if args.stop_after_seconds and elapsed > args.stop_after_seconds:
-                print(f"stopping after {elapsed:.0f}s; rerun to resume", flush=True)
-                break
-            jobs = [
-                (method, seed)
-                for seed in seeds
-                for method in methods
-                if (task, low, high, method, seed) not in done
-            ]
-            if not jobs:
-                continue
-            results["runs"] += train_group(task, low, high, jobs, args)
-            json_path.write_text(json.dumps(results, indent=1))
-    if results["runs"]:
-        write_table(results, output / f"{args.results_name}.md")
-        plot(results, output / f"{args.results_name}_fig7.png")
+    if not args.report:
+        train(args)
+    records = load_records(output)
+    if records:
+        write_tables(records, output / "table.md")
+        plot(records, output)
 
 
 if __name__ == "__main__":

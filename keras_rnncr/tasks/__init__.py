@@ -15,6 +15,7 @@ from keras_rnncr.tasks.metrics import (
     squared_error_exceeds,
 )
 from keras_rnncr.tasks.models import METHODS, task_model  # noqa: E402
+from keras_rnncr.tasks.multi_run import MultiRunTrainer, RunSpec
 from keras_rnncr.tasks.permutation import permutation, permutation_batch
 from keras_rnncr.tasks.registry import TASKS, TaskSpec, generate_batch, get_task
 from keras_rnncr.tasks.sampling import sample_length
@@ -28,6 +29,8 @@ from keras_rnncr.tasks.temporal_order import (
 __all__ = [
     "METHODS",
     "TASKS",
+    "MultiRunTrainer",
+    "RunSpec",
     "SequenceErrorRate",
     "SquaredErrorRate",
     "TaskSpec",

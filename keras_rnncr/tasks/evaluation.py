@@ -68,6 +68,40 @@ def evaluate_task(
     print(f"{result['error_percent']:.3f}% errors", result["success"])
     ```
     """
+    predict = getattr(model, "predict_on_batch", model)
+    (result,) = evaluate_predictions(
+        lambda inputs: [predict(inputs)],
+        task,
+        num_sequences=num_sequences,
+        chunk_size=chunk_size,
+        min_length=min_length,
+        max_length=max_length,
+        seed=seed,
+        **task_options,
+    )
+    return result
+
+
+def evaluate_predictions(
+    predict_all,
+    task,
+    num_sequences=10000,
+    chunk_size=1000,
+    min_length=50,
+    max_length=200,
+    seed=None,
+    **task_options,
+):
+    """`evaluate_task` for several models on the same sequences.
+
+    Args:
+        predict_all: callable mapping an inputs batch to a sequence of
+            predictions, one per model (e.g. an array `(models, batch, ...)`).
+        Others: as `evaluate_task`.
+
+    Returns:
+        A list with `evaluate_task`'s result for each model.
+    """
     spec = get_task(task)
     _validation.check_positive_int("num_sequences", num_sequences)
     _validation.check_positive_int("chunk_size", chunk_size)
@@ -78,27 +112,35 @@ def evaluate_task(
     criterion = (
         squared_error_exceeds if spec.output_head == "last_linear" else sequence_errors
     )
-    predict = getattr(model, "predict_on_batch", model)
     rng = np.random.default_rng(seed)
     chunk_lengths, chunk_steps, chunk_errors = [], [], []
     for start in range(0, num_sequences, chunk_size):
         size = min(chunk_size, num_sequences - start)
         length = sample_length(min_length, max_length, rng)
         inputs, targets = spec.batch_fn(length, size, rng, **task_options)
-        wrong = criterion(targets, predict(inputs))
         chunk_lengths.append(length)
         chunk_steps.append(int(inputs.shape[1]))
-        chunk_errors.append(int(np.sum(np.asarray(wrong))))
-    num_errors = sum(chunk_errors)
-    error_percent = 100.0 * num_errors / num_sequences
-    return {
-        "task": task,
-        "num_sequences": num_sequences,
-        "num_errors": num_errors,
-        "error_percent": error_percent,
-        "success": error_percent < SUCCESS_PERCENT,
-        "solved_zero_errors": num_errors == 0,
-        "chunk_lengths": chunk_lengths,
-        "chunk_steps": chunk_steps,
-        "chunk_errors": chunk_errors,
-    }
+        chunk_errors.append(
+            [
+                int(np.sum(np.asarray(criterion(targets, predictions))))
+                for predictions in predict_all(inputs)
+            ]
+        )
+    results = []
+    for errors in zip(*chunk_errors, strict=True):
+        num_errors = sum(errors)
+        error_percent = 100.0 * num_errors / num_sequences
+        results.append(
+            {
+                "task": task,
+                "num_sequences": num_sequences,
+                "num_errors": num_errors,
+                "error_percent": error_percent,
+                "success": error_percent < SUCCESS_PERCENT,
+                "solved_zero_errors": num_errors == 0,
+                "chunk_lengths": chunk_lengths,
+                "chunk_steps": chunk_steps,
+                "chunk_errors": list(errors),
+            }
+        )
+    return results

@@ -1,0 +1,621 @@
+"""Many independent runs of one synthetic task, advanced together in one step."""
+
+import dataclasses
+import json
+import pathlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnncr.layers import _omega_math
+from keras_rnncr.optimizers import _math as clip_math
+from keras_rnncr.tasks import _validation
+from keras_rnncr.tasks.evaluation import evaluate_predictions
+from keras_rnncr.tasks.models import METHODS, task_model
+from keras_rnncr.tasks.registry import get_task
+from keras_rnncr.tasks.sampling import sample_length
+
+# Seed of the per-update length draws shared by all runs of a trainer.
+LENGTH_SEED = 7919
+
+# `ClippedOptimizer`'s default: larger gradient norms count as non-finite.
+_MAX_FINITE_NORM = 1e10
+
+_ACTIVATIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid}
+
+
+def _tanh_slope(h):
+    return 1.0 - tf.square(h)
+
+
+def _sigmoid_slope(h):
+    return h * (1.0 - h)
+
+
+# f'(a) of each activation, from its output h = f(a).
+_SLOPES = {"tanh": _tanh_slope, "sigmoid": _sigmoid_slope}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One training run: a method, its hyper-parameters and its seeds.
+
+    Args:
+        method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega).
+        seed: int, seed of the initial weights (as `task_model(seed=...)`).
+        data_seed: int or None, seed of the training batches; defaults to
+            `seed`. Runs with the same `data_seed` see the very same batches.
+        scheme: initialisation scheme of `keras_rnncr.initializers`.
+        learning_rate: positive float, SGD's learning rate.
+        threshold: positive float, the clipping threshold (not used by sgd).
+        omega: non-negative float, Omega's weight alpha (used by sgd-cr only).
+    """
+
+    method: str = "sgd-cr"
+    seed: int = 0
+    data_seed: int | None = None
+    scheme: str = "basic_tanh"
+    learning_rate: float = 0.01
+    threshold: float = 1.0
+    omega: float = 4.0
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(
+                f"Argument `method` must be one of {METHODS}. "
+                f"Received: method={self.method!r}"
+            )
+        _validation.check_seed(self.seed)
+        _validation.check_seed(self.data_seed)
+        for name in ("learning_rate", "threshold"):
+            value = getattr(self, name)
+            if not _is_real(value) or not 0.0 < value < float("inf"):
+                raise ValueError(
+                    f"Argument `{name}` must be a positive finite float. "
+                    f"Received: {name}={value!r}"
+                )
+        if not _is_real(self.omega) or not 0.0 <= self.omega < float("inf"):
+            raise ValueError(
+                "Argument `omega` must be a non-negative finite float. "
+                f"Received: omega={self.omega!r}"
+            )
+
+    @property
+    def batches_seed(self):
+        """The seed of the run's training batches."""
+        return self.seed if self.data_seed is None else self.data_seed
+
+
+def _is_real(value):
+    return isinstance(value, int | float | np.integer | np.floating) and not (
+        isinstance(value, bool | np.bool_)
+    )
+
+
+def _recurrence(inputs, kernel, recurrent_kernel, bias, activation):
+    """States `(time, runs, batch, units)` of K stacked SimpleRNNs.
+
+    `h_t = act(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)`, as
+    `keras.layers.SimpleRNNCell` computes it, from `h_0 = 0`.
+    """
+    inputs_part = tf.einsum("kbti,kin->tkbn", inputs, kernel) + bias[:, None, :]
+    act = _ACTIVATIONS[activation]
+
+    def step(state, x):
+        return act(x + tf.matmul(state, recurrent_kernel))
+
+    initial = tf.zeros_like(inputs_part[0])
+    return tf.scan(step, inputs_part, initializer=initial)
+
+
+def _back_propagate(immediate, states, inputs, recurrent_kernel, activation, ratio):
+    """Back-propagation through time of the stacked runs, with Omega's sums.
+
+    With `g_t = dE/dh_t` through the outputs alone (`immediate`), the total
+    derivative is `delta_t = g_t + v_{t+1}`, where `u_t = delta_t * f'(a_t)`
+    and `v_t = u_t @ W_rec^T` is the error transported one step back: the
+    very vector that Omega compares with `delta_t`. Each step adds its part
+    of the gradients, and Omega's per-pair terms (`_omega_math`), so that no
+    sequence-sized buffer of errors is kept.
+
+    Returns:
+        A dict of per-run sums: `kernel`, `recurrent_kernel`, `bias`
+        (gradients of the loss), `omega_rows` (`sum 2 * slope * v^T u`, the
+        gradient of the summed Omega in W_rec), `omega` (sum of Omega's
+        terms) and `valid` (valid pairs).
+    """
+    slope_of = _SLOPES[activation]
+    steps = tf.shape(states)[0]
+    zeros = tf.zeros_like(states[0])
+    dtype = states.dtype
+
+    def body(t, transported, d_rows, d_bias, omega, valid):
+        delta = immediate[t] + transported
+        u = delta * slope_of(states[t])
+        v = tf.matmul(u, recurrent_kernel, transpose_b=True)
+        previous = states[tf.maximum(t - 1, 0)] * tf.cast(t > 0, dtype)
+        transported_sq = tf.reduce_sum(tf.square(v), -1)
+        delta_sq = tf.reduce_sum(tf.square(delta), -1)
+        is_valid = _omega_math.valid_pairs(delta_sq)
+        terms, slope = _omega_math.omega_pair_terms(
+            transported_sq, delta_sq, is_valid, ratio
+        )
+        # One product for the three gradients that are sums of outer products
+        # with u: [h_{t-1}, 2 * slope * v, x_t]^T @ u (rows transposed first,
+        # which XLA's CPU dot runs faster than a transposed operand).
+        rows = tf.concat([previous, 2.0 * slope[..., None] * v, inputs[t]], -1)
+        return (
+            t - 1,
+            v,
+            d_rows + tf.matmul(tf.transpose(rows, [0, 2, 1]), u),
+            d_bias + tf.reduce_sum(u, 1),
+            omega + tf.reduce_sum(terms, 1),
+            valid + tf.reduce_sum(tf.cast(is_valid, dtype), 1),
+        )
+
+    units = recurrent_kernel.shape[-1]
+    per_run = tf.zeros(tf.shape(states)[1:2], dtype)
+    initial = (
+        steps - 1,
+        zeros,
+        tf.zeros(
+            (recurrent_kernel.shape[0], 2 * units + inputs.shape[-1], units), dtype
+        ),
+        tf.zeros_like(zeros[:, 0]),
+        per_run,
+        per_run,
+    )
+    _, _, d_rows, d_bias, omega, valid = tf.while_loop(
+        lambda t, *_: t >= 0, body, initial
+    )
+    return {
+        "recurrent_kernel": d_rows[:, :units],
+        "omega_rows": d_rows[:, units : 2 * units],
+        "kernel": d_rows[:, 2 * units :],
+        "bias": d_bias,
+        "omega": omega,
+        "valid": valid,
+    }
+
+
+def _head(states, head_kernel, head_bias, output_head):
+    """Predictions `(runs, batch[, time], outputs)` of the task's output layer."""
+    if output_head == "softmax":
+        logits = tf.einsum("tkbn,kno->kbto", states, head_kernel)
+        logits += head_bias[:, None, None, :]
+    else:
+        logits = tf.einsum("kbn,kno->kbo", states[-1], head_kernel)
+        logits += head_bias[:, None, :]
+    if output_head == "last_linear":
+        return logits
+    return tf.nn.softmax(logits)
+
+
+def _losses(predictions, targets, output_head):
+    """Each run's loss, as `compile`'s loss with `sum_over_batch_size`."""
+    if output_head == "last_linear":
+        per_example = keras.losses.mean_squared_error(targets, predictions)
+    else:
+        per_example = keras.losses.sparse_categorical_crossentropy(targets, predictions)
+    return tf.reduce_mean(tf.reshape(per_example, (tf.shape(per_example)[0], -1)), 1)
+
+
+def _predict(params, inputs, activation, output_head):
+    """Predictions of the stacked runs for inputs `(batch, time, features)`."""
+    kernel, recurrent_kernel, bias, head_kernel, head_bias = params
+    stacked = tf.broadcast_to(
+        inputs, tf.concat([tf.shape(kernel)[:1], tf.shape(inputs)], 0)
+    )
+    states = _recurrence(stacked, kernel, recurrent_kernel, bias, activation)
+    return _head(states, head_kernel, head_bias, output_head)
+
+
+def _update(params, inputs, targets, hyper, activation, output_head, ratio):
+    """One SGD(-C)(-R) update of every stacked run; returns params and stats.
+
+    Per run, as one `fit` step of `task_model` with `ClippedOptimizer`: the
+    loss's gradient plus `alpha * dOmega/dW_rec`, the global norm over the
+    run's own parameters (`optimizers._math.global_norm`), clipping at its
+    threshold (`clip_by_global_norm`; inf for sgd), and the update skipped
+    when the norm is non-finite (`is_nonfinite`, `ClippedOptimizer`'s
+    `nonfinite="skip"`).
+    """
+    learning_rate, threshold, alpha, max_finite = hyper
+    kernel, recurrent_kernel, bias, head_kernel, head_bias = params
+    states = _recurrence(inputs, kernel, recurrent_kernel, bias, activation)
+    with tf.GradientTape() as tape:
+        tape.watch([states, head_kernel, head_bias])
+        predictions = _head(states, head_kernel, head_bias, output_head)
+        losses = _losses(predictions, targets, output_head)
+        total = tf.reduce_sum(losses)
+    immediate, d_head_kernel, d_head_bias = tape.gradient(
+        total, [states, head_kernel, head_bias]
+    )
+    time_major = tf.transpose(inputs, [2, 0, 1, 3])
+    sums = _back_propagate(
+        immediate, states, time_major, recurrent_kernel, activation, ratio
+    )
+    # Omega is the mean over valid pairs (`omega_coefficient` in the layers);
+    # a run whose Omega gradient is not finite gets none (`keep_if_finite`).
+    coefficient = alpha / tf.maximum(sums["valid"], 1.0)
+    d_omega = coefficient[:, None, None] * sums["omega_rows"]
+    usable = tf.logical_and(
+        alpha > 0.0, tf.reduce_all(tf.math.is_finite(d_omega), (1, 2))
+    )
+    d_omega = tf.where(usable[:, None, None], d_omega, tf.zeros_like(d_omega))
+    omega = tf.math.divide_no_nan(sums["omega"], sums["valid"])
+    valid = sums["valid"] / tf.cast(
+        tf.shape(states)[0] * tf.shape(states)[2], omega.dtype
+    )
+    grads = [
+        sums["kernel"],
+        sums["recurrent_kernel"] + d_omega,
+        sums["bias"],
+        d_head_kernel,
+        d_head_bias,
+    ]
+    norms = tf.vectorized_map(clip_math.global_norm, grads)
+    nonfinite = clip_math.is_nonfinite(norms, max_finite)
+    clipped_grads, clipped = tf.vectorized_map(
+        lambda args: clip_math.clip_by_global_norm(*args), (grads, norms, threshold)
+    )
+    new_params = []
+    for param, grad in zip(params, clipped_grads, strict=True):
+        shape = (-1,) + (1,) * (len(param.shape) - 1)
+        step = param - grad * tf.reshape(learning_rate, shape)
+        new_params.append(tf.where(tf.reshape(nonfinite, shape), param, step))
+    stats = tf.stack(
+        [
+            losses,
+            norms,
+            tf.cast(clipped, losses.dtype),
+            tf.cast(nonfinite, losses.dtype),
+            omega,
+            valid,
+        ],
+        axis=1,
+    )
+    return new_params, stats
+
+
+STAT_NAMES = ("loss", "grad_norm", "clipped", "nonfinite", "omega", "omega_valid")
+
+
+class MultiRunTrainer:
+    """Trains K independent runs of one synthetic task in one compiled step.
+
+    Reproducing Figure 7 of Pascanu, Mikolov & Bengio (ICML 2013) takes
+    10^5-10^6 updates per run of a 50-unit RNN, whose small products leave a
+    CPU mostly idle when one model trains at a time. This trainer stacks the
+    weights of K runs of `keras_rnncr.tasks.task_model` on a leading run axis
+    and updates them all with batched products in one XLA-compiled step.
+    Each run keeps its own initial weights, data, method, learning rate,
+    threshold and alpha, and its own global-norm clipping (over its own
+    parameters), so that a run's trajectory is the same whichever other runs
+    share its steps, and each update equals one `model.fit` step of the
+    run's `task_model` on the same batch.
+
+    The maths is the library's: Omega's pair terms and validity
+    (`keras_rnncr.layers`), the global norm, clipping and non-finite test of
+    `ClippedOptimizer`. The total derivatives `dE/dh_k` come from the
+    gradient of a zero probe added to each state.
+
+    All runs of a trainer share the task, the length range, the batch size
+    and the activation of their schemes (one trainer per activation). Every
+    update draws one length for all runs (`sample_length` with
+    `numpy.random.default_rng([length_seed, update])`) and each run's batch
+    from `default_rng([data_seed, update])`, so a checkpointed trainer
+    resumes bit for bit.
+
+    Note: plain SGD (`"sgd"`) also skips an update whose gradient norm is
+    not finite (Keras's SGD would write NaN into the weights); such steps are
+    counted in the `nonfinite` statistic.
+
+    Args:
+        task: str, one of `keras_rnncr.tasks.TASKS`.
+        runs: list of `RunSpec`.
+        min_length: int, shortest training length.
+        max_length: int or None, exclusive upper bound of the length (None:
+            `min_length` only), as `sample_length`.
+        units: int, hidden units. Defaults to 50.
+        batch_size: int. Defaults to 20.
+        jit_compile: bool, compile the step with XLA. Defaults to True.
+        length_seed: int, seed of the length draws.
+        task_options: dict of options of the task's generator (memorization).
+
+    Example:
+
+    ```python
+    runs = [RunSpec(method, seed=s) for s in range(3) for method in METHODS]
+    trainer = MultiRunTrainer("temporal_order", runs, min_length=50,
+                              max_length=55)
+    stats = trainer.train(1000)       # per run: mean loss, grad norm, ...
+    results = trainer.evaluate(1000, seed=0)
+    trainer.save("runs/sweep/checkpoint")
+    trainer = MultiRunTrainer.restore("runs/sweep/checkpoint")
+    model = trainer.to_model(0)       # the run's task_model, trained
+    ```
+    """
+
+    def __init__(
+        self,
+        task,
+        runs,
+        min_length,
+        max_length=None,
+        units=50,
+        batch_size=20,
+        jit_compile=True,
+        length_seed=LENGTH_SEED,
+        task_options=None,
+    ):
+        self.spec = get_task(task)
+        self.task = task
+        self.runs = list(runs)
+        if not self.runs or not all(isinstance(r, RunSpec) for r in self.runs):
+            raise ValueError(
+                "Argument `runs` must be a non-empty list of `RunSpec`. "
+                f"Received: runs={runs!r}"
+            )
+        max_length = min_length if max_length is None else max_length
+        _validation.check_length_range(
+            min_length, max_length, self.spec.minimum_length, task.replace("_", " ")
+        )
+        _validation.check_positive_int("units", units)
+        _validation.check_positive_int("batch_size", batch_size)
+        _validation.check_seed(length_seed)
+        self.min_length, self.max_length = min_length, max_length
+        self.units, self.batch_size = units, batch_size
+        self.jit_compile = bool(jit_compile)
+        self.length_seed = length_seed
+        self.task_options = dict(task_options or {})
+        self.updates = 0
+        self.active = np.ones(len(self.runs), bool)
+        self.run_updates = np.zeros(len(self.runs), np.int64)
+        models = [self._model(i) for i in range(len(self.runs))]
+        activations = {m.get_layer("rnn").cell.activation.__name__ for m in models}
+        if len(activations) != 1 or not activations <= set(_ACTIVATIONS):
+            raise ValueError(
+                "All `runs` of one trainer must share a tanh or sigmoid activation; "
+                f"their schemes give {sorted(activations)}. Use one trainer per "
+                "activation."
+            )
+        (self.activation,) = activations
+        self.ratio = models[0].get_layer("rnn").omega_ratio
+        self.dtype = models[0].get_layer("rnn").cell.kernel.dtype
+        self._weights = [
+            np.stack(w) for w in zip(*(m.get_weights() for m in models), strict=True)
+        ]
+        self._steps = {}
+        self._predict = None
+        self._load_active()
+
+    def _model(self, index):
+        """The run's `task_model`, with its initial weights."""
+        run = self.runs[index]
+        keras.utils.set_random_seed(run.seed)
+        return task_model(
+            self.task,
+            method=run.method,
+            units=self.units,
+            scheme=run.scheme,
+            learning_rate=run.learning_rate,
+            threshold=run.threshold,
+            omega=run.omega,
+            seed=run.seed,
+            **(
+                {"n_values": self.task_options["n_values"]}
+                if "n_values" in self.task_options
+                else {}
+            ),
+        )
+
+    def _load_active(self):
+        """Puts the active runs' weights and hyper-parameters on the device."""
+        index = np.flatnonzero(self.active)
+        self._params = [tf.constant(w[index]) for w in self._weights]
+        self._params_runs = index
+        runs = [self.runs[i] for i in index]
+        clipped = [r.method != "sgd" for r in runs]
+        dtype = self.dtype
+        self._hyper = (
+            tf.constant([r.learning_rate for r in runs], dtype),
+            tf.constant(
+                [r.threshold if c else np.inf for r, c in zip(runs, clipped)],
+                tf.float32,
+            ),
+            tf.constant(
+                [r.omega if r.method == "sgd-cr" else 0.0 for r in runs], dtype
+            ),
+            tf.constant(
+                [_MAX_FINITE_NORM if c else np.inf for c in clipped], tf.float32
+            ),
+        )
+
+    def _store_active(self):
+        """Copies the device weights back into the weights of all runs."""
+        for stored, param in zip(self._weights, self._params, strict=True):
+            stored[self._params_runs] = param.numpy()
+
+    def _step(self, length):
+        key = (int(self.active.sum()), length)
+        if key not in self._steps:
+            self._steps[key] = tf.function(
+                lambda params, inputs, targets, hyper: _update(
+                    params,
+                    inputs,
+                    targets,
+                    hyper,
+                    self.activation,
+                    self.spec.output_head,
+                    self.ratio,
+                ),
+                jit_compile=self.jit_compile,
+            )
+        return self._steps[key]
+
+    def batch(self, update=None):
+        """The length and the active runs' `(inputs, targets)` of an update."""
+        update = self.updates if update is None else update
+        length = sample_length(
+            self.min_length,
+            self.max_length,
+            np.random.default_rng([self.length_seed, update]),
+        )
+        cache = {}
+        for i in np.flatnonzero(self.active):
+            seed = self.runs[i].batches_seed
+            if seed not in cache:
+                cache[seed] = self.spec.batch_fn(
+                    length,
+                    self.batch_size,
+                    np.random.default_rng([seed, update]),
+                    **self.task_options,
+                )
+        batches = [
+            cache[self.runs[i].batches_seed] for i in np.flatnonzero(self.active)
+        ]
+        inputs = np.stack([b[0] for b in batches]).astype(self.dtype)
+        targets = np.stack([b[1] for b in batches])
+        if self.spec.output_head == "last_linear":
+            targets = targets.astype(self.dtype)
+        return length, inputs, targets
+
+    def train(self, num_updates):
+        """Advances every active run by `num_updates` updates.
+
+        Returns:
+            A dict of per-run numpy arrays (one entry per run of `runs`; NaN
+            for inactive runs): the means over these updates of `STAT_NAMES`
+            (`clipped` and `nonfinite` as fractions of the updates).
+        """
+        _validation.check_positive_int("num_updates", num_updates)
+        if not self.active.any():
+            raise ValueError("No active run left to train.")
+        stats = []
+        for _ in range(num_updates):
+            length, inputs, targets = self.batch()
+            self._params, step_stats = self._step(length)(
+                self._params, inputs, targets, self._hyper
+            )
+            stats.append(step_stats)
+            self.updates += 1
+        self.run_updates[self.active] += num_updates
+        self._store_active()
+        means = np.mean(np.stack([s.numpy() for s in stats]), axis=0)
+        table = np.full((len(self.runs), len(STAT_NAMES)), np.nan)
+        table[self.active] = means
+        return {name: table[:, j] for j, name in enumerate(STAT_NAMES)}
+
+    def predict(self, inputs, runs=None):
+        """Predictions `(runs, batch, ...)` of the active `runs` (default: all).
+
+        Args:
+            inputs: `(batch, time, features)` array, shared by the runs.
+            runs: list of indices into `runs` (active ones), or None.
+        """
+        active = np.flatnonzero(self.active).tolist()
+        runs = active if runs is None else list(runs)
+        missing = sorted(set(runs) - set(active))
+        if missing:
+            raise ValueError(
+                f"Argument `runs` must name active runs {active}. Received: {missing}"
+            )
+        positions = tf.constant([active.index(i) for i in runs], tf.int32)
+        if self._predict is None:
+            self._predict = tf.function(
+                lambda params, positions, inputs: _predict(
+                    [tf.gather(p, positions) for p in params],
+                    inputs,
+                    self.activation,
+                    self.spec.output_head,
+                ),
+                jit_compile=self.jit_compile,
+            )
+        inputs = tf.convert_to_tensor(inputs, self.dtype)
+        return self._predict(self._params, positions, inputs).numpy()
+
+    def evaluate(
+        self,
+        num_sequences=10000,
+        chunk_size=1000,
+        min_length=None,
+        max_length=None,
+        seed=None,
+        runs=None,
+    ):
+        """`evaluate_task`'s protocol for active `runs`, on shared sequences.
+
+        Lengths default to the training range; `runs` to all active runs.
+        Returns a dict from run index to `evaluate_task`'s result.
+        """
+        runs = np.flatnonzero(self.active).tolist() if runs is None else list(runs)
+        min_length = self.min_length if min_length is None else min_length
+        max_length = self.max_length if max_length is None else max_length
+        results = evaluate_predictions(
+            lambda inputs: self.predict(inputs, runs),
+            self.task,
+            num_sequences=num_sequences,
+            chunk_size=chunk_size,
+            min_length=min_length,
+            max_length=max_length,
+            seed=seed,
+            **self.task_options,
+        )
+        return dict(zip(runs, results, strict=True))
+
+    def deactivate(self, indices):
+        """Stops training the runs `indices` (their weights are kept)."""
+        self._store_active()
+        self.active[list(indices)] = False
+        self._load_active()
+
+    def to_model(self, index):
+        """Run `index` as its compiled `task_model`, with its current weights."""
+        self._store_active()
+        model = self._model(index)
+        model.set_weights([w[index] for w in self._weights])
+        return model
+
+    def save(self, path):
+        """Writes a checkpoint: `<path>.npz` (weights) and `<path>.json`."""
+        self._store_active()
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, *self._weights, active=self.active, run_updates=self.run_updates)
+        tmp.replace(path.with_name(path.name + ".npz"))
+        config = {
+            "task": self.task,
+            "runs": [dataclasses.asdict(r) for r in self.runs],
+            "min_length": self.min_length,
+            "max_length": self.max_length,
+            "units": self.units,
+            "batch_size": self.batch_size,
+            "jit_compile": self.jit_compile,
+            "length_seed": self.length_seed,
+            "task_options": self.task_options,
+            "updates": self.updates,
+        }
+        tmp = path.with_name(path.name + ".tmp.json")
+        tmp.write_text(json.dumps(config, indent=1))
+        tmp.replace(path.with_name(path.name + ".json"))
+
+    @classmethod
+    def restore(cls, path):
+        """A trainer from `save`'s checkpoint, resuming bit for bit."""
+        path = pathlib.Path(path)
+        config = json.loads(path.with_name(path.name + ".json").read_text())
+        updates = config.pop("updates")
+        config["runs"] = [RunSpec(**r) for r in config["runs"]]
+        trainer = cls(**config)
+        with np.load(path.with_name(path.name + ".npz")) as stored:
+            trainer._weights = [
+                stored[f"arr_{i}"] for i in range(len(trainer._weights))
+            ]
+            trainer.active = stored["active"]
+            trainer.run_updates = stored["run_updates"]
+        trainer.updates = updates
+        trainer._load_active()
+        return trainer
