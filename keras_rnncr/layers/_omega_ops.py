@@ -685,18 +685,21 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
     """Returns an identity op on a cell's new states that adds Omega's gradient.
 
     The op is called as `probe(new_states, inputs, states, weights, accumulators,
-    statistics)` inside the recurrence, with `weights` the tensors of
-    `cell.weights` read before the loop. In the backward pass, with
-    `delta = dE/d(new_states)` flattened over all states, it recomputes the step,
-    forms `v = delta @ d(new_states)/d(states)` and Omega_k, and differentiates
-    Omega_k with respect to `weights[i]` for `i` in `kernel_indices`, holding
-    `inputs`, `states` and `delta` fixed (second-order autodiff).
+    statistics, step_mask)` inside the recurrence, with `weights` the tensors of
+    `cell.weights` read before the loop and `step_mask` the step's bool `(batch,)`
+    mask or None. In the backward pass, with `delta = dE/d(new_states)` flattened
+    over all states, it recomputes the step, forms `v = delta @
+    d(new_states)/d(states)` and Omega_k, and differentiates Omega_k with respect
+    to `weights[i]` for `i` in `kernel_indices`, holding `inputs`, `states` and
+    `delta` fixed (second-order autodiff). Masked pairs are neither valid nor
+    counted, as in `sequence_omega`.
     """
     variables = list(cell.weights)
     wide = statistics_dtype(cell.compute_dtype)
 
-    def probe(new_states, inputs, states, weights, accumulators, statistics):
+    def probe(new_states, inputs, states, weights, accumulators, statistics, step_mask):
         n_new, n_old, n_w = len(new_states), len(states), len(weights)
+        masked = step_mask is not None
 
         @tf.custom_gradient
         def identity(*args):
@@ -704,6 +707,7 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
             x = args[n_new]
             old = list(args[n_new + 1 : n_new + 1 + n_old])
             w = list(args[n_new + 1 + n_old : n_new + 1 + n_old + n_w])
+            kept = args[-1] if masked else None
             kernels = [w[i] for i in kernel_indices]
 
             def grad(*deltas):
@@ -733,7 +737,7 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                     delta_sq = tf.add_n(
                         [tf.reduce_sum(tf.square(tf.cast(d, wide)), -1) for d in deltas]
                     )
-                    valid = _omega_math.valid_pairs(delta_sq)
+                    valid = _omega_math.valid_pairs(delta_sq, kept)
                     omega, _ = _omega_math.omega_pair_terms(
                         transported_sq, delta_sq, valid, ratio
                     )
@@ -743,15 +747,25 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                 )
                 d_accumulators = [tf.cast(g, wide) for g in d_kernels]
                 d_statistics = _omega_math.omega_statistics(
-                    omega, valid, tf.ones_like(valid)
+                    omega, valid, tf.ones_like(valid) if kept is None else kept
                 )
                 nones = [None] * (1 + n_old + n_w)
-                return (*deltas, *nones, *d_accumulators, d_statistics)
+                mask_gradient = [None] if masked else []
+                return (*deltas, *nones, *d_accumulators, d_statistics, *mask_gradient)
 
             return tuple(tf.identity(s) for s in new), grad
 
+        mask = [step_mask] if masked else []
         return list(
-            identity(*new_states, inputs, *states, *weights, *accumulators, statistics)
+            identity(
+                *new_states,
+                inputs,
+                *states,
+                *weights,
+                *accumulators,
+                statistics,
+                *mask,
+            )
         )
 
     return probe
@@ -760,8 +774,9 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
 def recurrence_loop(step, inputs, initial_states, step_mask, zero_output_for_mask):
     """Runs `step` over time-major `inputs` with Keras's masking semantics.
 
-    `step(inputs_t, states)` returns `(output, new_states)` with the output equal
-    to the first state, as for Keras's SimpleRNN, GRU and LSTM cells.
+    `step(inputs_t, states, step_mask_t)` returns `(output, new_states)` with the
+    output equal to the first state, as for Keras's SimpleRNN, GRU and LSTM
+    cells; `step_mask_t` is the step's bool `(batch,)` mask, or None.
 
     Masked steps carry the previous states; their output is the previous output,
     or zeros when `zero_output_for_mask` (as `keras.layers.RNN`).
@@ -773,7 +788,9 @@ def recurrence_loop(step, inputs, initial_states, step_mask, zero_output_for_mas
     zero_output = tf.zeros_like(initial_states[0])
 
     def body(t, states, previous_output, outputs):
-        output, new_states = step(inputs[t], states)
+        output, new_states = step(
+            inputs[t], states, None if step_mask is None else step_mask[t]
+        )
         if step_mask is not None:
             keep = step_mask[t][:, None]
             new_states = [tf.where(keep, n, s) for n, s in zip(new_states, states)]

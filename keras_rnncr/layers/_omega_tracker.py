@@ -10,7 +10,8 @@ class OmegaTracker(keras.metrics.Metric):
     The Omega layers update it from their backward pass, where the total
     derivatives `dE/dh_k` exist, with values already summed over replicas. Its
     `result()` is a dict `{name: mean Omega, name + "_valid": mean fraction of
-    (step, example) pairs that passed the bound}`; it is empty in a function
+    unmasked (step, example) pairs that passed the bound}` (masked pairs are
+    neither valid nor counted, on every path); it is empty in a function
     traced for inference (`evaluate`), so that no meaningless `val_` entry appears.
     """
 

@@ -195,7 +195,7 @@ class OmegaMixin:
             cell, kernel_indices, training, ratio=self.omega_ratio
         )
 
-        def step(x, states):
+        def step(x, states, step_mask):
             output, new_states = cell(x, states, training=training)
             new_states = tf.nest.flatten(new_states)
             if output is not new_states[0]:
@@ -205,7 +205,13 @@ class OmegaMixin:
                     f"{type(cell).__name__} returns a different output."
                 )
             new_states = probe(
-                new_states, x, list(states), weights, accumulators, statistics
+                new_states,
+                x,
+                list(states),
+                weights,
+                accumulators,
+                statistics,
+                step_mask,
             )
             return new_states[0], new_states
 

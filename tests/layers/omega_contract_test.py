@@ -287,6 +287,35 @@ def test_streaming_backward_matches_stored(jit_compile):
         np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
 
 
+def test_masked_steps_are_left_out_of_omega_valid_on_both_paths():
+    # tanh by name takes the fused path; the same tanh as a plain function, the
+    # generic one. Omega's value does not depend on the path (only its gradient
+    # does, through tanh'), and masked pairs are neither valid nor counted.
+    x, y = _data(batch=4)
+    x = x.astype("float64")
+    x[:, STEPS // 2 :] = 0.0  # the second half of every sequence is masked
+    logged = []
+    for activation in ("tanh", lambda a: tf.tanh(a)):
+        keras.utils.set_random_seed(16)
+        layer = keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=1.0, activation=activation, dtype="float64"
+        )
+        inputs = keras.Input((STEPS, FEATURES), dtype="float64")
+        hidden = layer(keras.layers.Masking(0.0, dtype="float64")(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(hidden))
+        model.compile(
+            "sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        history = model.fit(x, y, batch_size=4, epochs=1, verbose=0).history
+        logged.append(
+            (history[f"{layer.name}_omega"][0], history[f"{layer.name}_omega_valid"][0])
+        )
+    (fused_omega, fused_valid), (generic_omega, generic_valid) = logged
+    assert fused_valid == generic_valid == 1.0
+    assert fused_omega > 0
+    np.testing.assert_allclose(generic_omega, fused_omega, rtol=1e-6)
+
+
 def test_mixed_float16_matches_float32_update():
     keras.utils.set_random_seed(11)
     x, y = _data()
