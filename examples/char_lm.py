@@ -56,6 +56,13 @@ import _cli  # examples/_cli.py: the flags the examples share
 # keras_rnncr.text.CORPORA, spelled out so that --help needs no TensorFlow (a
 # test checks that the two agree).
 CORPORA = ("ptb", "offline")
+_Y_LABELS = {
+    "bits_per_character": "bits per character",
+    "grad_norm": "pre-clip gradient norm",
+    "clipped": "fraction of steps clipped",
+    "rnn_omega": "Omega",
+    "rnn_alpha": "alpha",
+}
 
 
 def parse_args(argv=None):
@@ -207,9 +214,10 @@ def main(argv=None):
     keras_rnncr.diagnostics.plot_history(
         history,
         output / "curves.png",
-        keys=["bits_per_character", "grad_norm", "clipped", "rnn_omega", "rnn_alpha"],
+        keys=list(_Y_LABELS),
         x=history["updates"],
         x_label="updates",
+        y_labels=_Y_LABELS,
     )
     sample = text.sample_text(
         model,

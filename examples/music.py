@@ -58,6 +58,12 @@ import _cli  # examples/_cli.py: the flags the examples share
 # notes except for the chorales (quarter notes).
 DATASETS = ("jsb_chorales", "nottingham", "muse_data", "piano_midi", "offline_chorales")
 _SECONDS_PER_FRAME = {"jsb_chorales": 0.5, "offline_chorales": 0.5}
+_Y_LABELS = {
+    "frame_nll": "NLL per time step (nats)",
+    "grad_norm": "pre-clip gradient norm",
+    "rnn_omega": "Omega",
+    "learning_rate": "learning rate",
+}
 
 
 def parse_args(argv=None):
@@ -207,9 +213,10 @@ def main(argv=None):
     keras_rnncr.diagnostics.plot_history(
         history,
         output / "curves.png",
-        keys=["frame_nll", "grad_norm", "rnn_omega", "learning_rate"],
+        keys=list(_Y_LABELS),
         x=history["updates"],
         x_label="updates",
+        y_labels=_Y_LABELS,
     )
     roll = music.sample_piano_roll(model, args.generate_frames, seed=args.seed)
     music.save_piano_roll_png(
