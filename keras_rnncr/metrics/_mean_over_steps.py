@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_rnncr.metrics._validation import check_from_logits
+from keras_rnncr import _validation
 
 
 class MeanOverSteps(keras.metrics.Metric):
@@ -20,7 +20,7 @@ class MeanOverSteps(keras.metrics.Metric):
 
     def __init__(self, from_logits=False, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.from_logits = check_from_logits(from_logits)
+        self.from_logits = _validation.check_bool("from_logits", from_logits)
         self._direction = "down"
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")

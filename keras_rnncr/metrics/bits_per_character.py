@@ -5,8 +5,8 @@ import math
 import keras
 from keras import ops
 
+from keras_rnncr import _validation
 from keras_rnncr.metrics._mean_over_steps import MeanOverSteps
-from keras_rnncr.metrics._validation import check_from_logits
 
 
 def bits_per_character(y_true, y_pred, from_logits=False):
@@ -25,7 +25,7 @@ def bits_per_character(y_true, y_pred, from_logits=False):
     Returns:
         Tensor of shape `(...)`: the bits of every predicted character.
     """
-    check_from_logits(from_logits)
+    _validation.check_bool("from_logits", from_logits)
     nats = ops.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits)
     return nats / math.log(2.0)
 

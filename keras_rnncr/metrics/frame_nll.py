@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
+from keras_rnncr import _validation
 from keras_rnncr.metrics._mean_over_steps import MeanOverSteps
-from keras_rnncr.metrics._validation import check_from_logits
 
 
 def frame_nll(y_true, y_pred, from_logits=False):
@@ -31,7 +31,7 @@ def frame_nll(y_true, y_pred, from_logits=False):
     Returns:
         Tensor of shape `(...)`: the NLL of every frame, in nats.
     """
-    check_from_logits(from_logits)
+    _validation.check_bool("from_logits", from_logits)
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
     if from_logits:

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_rnncr import _validation
 from keras_rnncr.metrics import frame_nll
 
 
@@ -39,12 +40,7 @@ class FrameNLLLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if not isinstance(from_logits, bool):
-            raise ValueError(
-                "Argument `from_logits` must be a bool. "
-                f"Received: from_logits={from_logits!r}"
-            )
-        self.from_logits = from_logits
+        self.from_logits = _validation.check_bool("from_logits", from_logits)
 
     def call(self, y_true, y_pred):
         return frame_nll(y_true, y_pred, from_logits=self.from_logits)
