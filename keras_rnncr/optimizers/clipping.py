@@ -1,11 +1,12 @@
 """`ClippedOptimizer`: gradient-norm clipping after cross-replica aggregation."""
 
-import math
+import numbers
 import warnings
 
 import keras
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr.optimizers import _math
 from keras_rnncr.optimizers import thresholds as thresholds_lib
 
@@ -169,13 +170,8 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
                 f"Argument `nonfinite` must be one of {NONFINITE_POLICIES}. "
                 f"Received: nonfinite={nonfinite!r}"
             )
-        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
-            if not threshold > 0 or math.isinf(threshold):
-                raise ValueError(
-                    "Argument `threshold` must be a positive float. "
-                    f"Received: threshold={threshold!r}"
-                )
-            threshold = float(threshold)
+        if isinstance(threshold, numbers.Real) and not isinstance(threshold, bool):
+            threshold = _validation.check_positive_float("threshold", threshold)
         else:
             threshold = thresholds_lib.get(threshold)
             if mode != "global_norm":
@@ -183,18 +179,10 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
                     "An adaptive `threshold` needs `mode='global_norm'`. "
                     f"Received: mode={mode!r}, threshold={threshold!r}"
                 )
-        if max_finite_norm is not None and not (
-            isinstance(max_finite_norm, (int, float)) and max_finite_norm > 0
-        ):
-            raise ValueError(
-                "Argument `max_finite_norm` must be a positive float or None. "
-                f"Received: max_finite_norm={max_finite_norm!r}"
-            )
-        if not isinstance(shrink_factor, (int, float)) or not shrink_factor > 0:
-            raise ValueError(
-                "Argument `shrink_factor` must be a positive float. "
-                f"Received: shrink_factor={shrink_factor!r}"
-            )
+        max_finite_norm = _validation.check_positive_float(
+            "max_finite_norm", max_finite_norm, allow_none=True
+        )
+        shrink_factor = _validation.check_positive_float("shrink_factor", shrink_factor)
         # A loss scale factor on the inner optimizer would unscale after our
         # clip; move it here so that gradients are unscaled first.
         loss_scale_factor = inner_optimizer.loss_scale_factor
@@ -206,10 +194,8 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         self.threshold = threshold
         self.mode = mode
         self.nonfinite = nonfinite
-        self.max_finite_norm = (
-            None if max_finite_norm is None else float(max_finite_norm)
-        )
-        self.shrink_factor = float(shrink_factor)
+        self.max_finite_norm = max_finite_norm
+        self.shrink_factor = shrink_factor
         self._warned_xla = False
 
     # ------------------------------------------------------------------ state

@@ -3,25 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr.optimizers import _math
-
-
-def _check_positive(name, value, kind=float):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    if not ok or value <= 0:
-        noun = "an integer" if kind is int else "a float"
-        raise ValueError(
-            f"Argument `{name}` must be {noun} > 0. Received: {name}={value!r}"
-        )
-
-
-def _check_non_negative_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(
-            f"Argument `{name}` must be an integer >= 0. Received: {name}={value!r}"
-        )
 
 
 class ThresholdRule:
@@ -87,10 +70,8 @@ class AverageNormThreshold(ThresholdRule):
     """
 
     def __init__(self, multiplier=1.0, warmup_steps=100):
-        _check_positive("multiplier", multiplier)
-        _check_positive("warmup_steps", warmup_steps, kind=int)
-        self.multiplier = float(multiplier)
-        self.warmup_steps = warmup_steps
+        self.multiplier = _validation.check_positive_float("multiplier", multiplier)
+        self.warmup_steps = _validation.check_positive_int("warmup_steps", warmup_steps)
 
     def state_spec(self):
         return {"mean": ((), "float32"), "count": ((), "float32")}
@@ -138,15 +119,12 @@ class PercentileThreshold(ThresholdRule):
     """
 
     def __init__(self, percentile=10.0, history_length=1000):
-        _check_positive("percentile", percentile)
-        if percentile > 100:
-            raise ValueError(
-                "Argument `percentile` must be a float in (0, 100]. "
-                f"Received: percentile={percentile!r}"
-            )
-        _check_positive("history_length", history_length, kind=int)
-        self.percentile = float(percentile)
-        self.history_length = history_length
+        self.percentile = _validation.check_float_in_range(
+            "percentile", percentile, 0, 100, high_closed=True
+        )
+        self.history_length = _validation.check_positive_int(
+            "history_length", history_length
+        )
 
     def state_spec(self):
         return {
@@ -242,14 +220,13 @@ class ZScoreThreshold(ThresholdRule):
         clip_option="adaptive_scaling",
         max_grad_norm=None,
     ):
-        _check_positive("alpha", alpha)
-        if alpha >= 1:
-            raise ValueError(
-                f"Argument `alpha` must be a float in (0, 1). Received: alpha={alpha!r}"
-            )
-        _check_positive("z_thresh", z_thresh)
-        _check_positive("warmup_steps", warmup_steps, kind=int)
-        _check_positive("epsilon", epsilon)
+        alpha = _validation.check_float_in_range("alpha", alpha, 0, 1)
+        z_thresh = _validation.check_positive_float("z_thresh", z_thresh)
+        warmup_steps = _validation.check_positive_int("warmup_steps", warmup_steps)
+        epsilon = _validation.check_positive_float("epsilon", epsilon)
+        max_grad_norm = _validation.check_positive_float(
+            "max_grad_norm", max_grad_norm, allow_none=True
+        )
         if mode not in ZCLIP_MODES:
             raise ValueError(
                 f"Argument `mode` must be one of {ZCLIP_MODES}. Received: mode={mode!r}"
@@ -259,13 +236,10 @@ class ZScoreThreshold(ThresholdRule):
                 f"Argument `clip_option` must be one of {ZCLIP_CLIP_OPTIONS}. "
                 f"Received: clip_option={clip_option!r}"
             )
-        if max_grad_norm is not None:
-            _check_positive("max_grad_norm", max_grad_norm)
-            max_grad_norm = float(max_grad_norm)
-        self.alpha = float(alpha)
-        self.z_thresh = float(z_thresh)
+        self.alpha = alpha
+        self.z_thresh = z_thresh
         self.warmup_steps = warmup_steps
-        self.epsilon = float(epsilon)
+        self.epsilon = epsilon
         self.mode = mode
         self.clip_option = clip_option
         self.max_grad_norm = max_grad_norm
@@ -344,16 +318,20 @@ _ALIASES = {
 def get(identifier):
     """Returns a `ThresholdRule` from an instance, a config dict or a name.
 
+    A config dict is one from `keras.saving.serialize_keras_object(rule)`; one
+    that does not give a `ThresholdRule` is refused here, not at the first step.
     Names: `"average"` (the paper's heuristic), `"percentile"`/`"autoclip"`,
     `"zscore"`/`"zclip"`, each with default arguments.
     """
-    if isinstance(identifier, ThresholdRule):
-        return identifier
+    rule = identifier
     if isinstance(identifier, str) and identifier.lower() in _ALIASES:
-        return _ALIASES[identifier.lower()]()
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
+        rule = _ALIASES[identifier.lower()]()
+    elif isinstance(identifier, dict) and identifier:
+        rule = keras.saving.deserialize_keras_object(identifier)
+    if isinstance(rule, ThresholdRule):
+        return rule
     raise ValueError(
-        "Argument `threshold` must be a positive float, a `ThresholdRule` or one "
-        f"of {sorted(_ALIASES)}. Received: threshold={identifier!r}"
+        "Argument `threshold` must be a positive float, a `ThresholdRule` (or its "
+        f"serialized config) or one of {sorted(_ALIASES)}. "
+        f"Received: threshold={identifier!r}"
     )

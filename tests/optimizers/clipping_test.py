@@ -1,6 +1,7 @@
 """Tests for keras_rnncr.optimizers.ClippedOptimizer on one device."""
 
 import inspect
+import json
 
 import keras
 import numpy as np
@@ -454,6 +455,23 @@ def test_export_serves_without_the_optimizer(tmp_path):
         ({"threshold": "median"}, ValueError, r"Received: threshold='median'"),
         ({"threshold": True}, ValueError, r"Received: threshold=True"),
         (
+            {"threshold": float("nan")},
+            ValueError,
+            r"Argument `threshold` must be a positive float. Received: threshold=nan",
+        ),
+        ({"threshold": np.float32("inf")}, ValueError, r"positive float.*inf"),
+        (
+            {"threshold": {}},
+            ValueError,
+            r"Argument `threshold` must be a positive float, a `ThresholdRule` \(or "
+            r"its serialized config\).*Received: threshold=\{\}",
+        ),
+        (
+            {"threshold": keras.optimizers.serialize(keras.optimizers.SGD())},
+            ValueError,
+            r"a `ThresholdRule` \(or its serialized config\)",
+        ),
+        (
             {"mode": "per_tensor"},
             ValueError,
             r"Argument `mode` must be one of .*Received: mode='per_tensor'",
@@ -475,6 +493,28 @@ def test_export_serves_without_the_optimizer(tmp_path):
             r"Received: max_finite_norm=0.0",
         ),
         (
+            {"max_finite_norm": True},
+            ValueError,
+            r"Argument `max_finite_norm` must be a positive float or None. "
+            r"Received: max_finite_norm=True",
+        ),
+        (
+            {"max_finite_norm": float("inf")},
+            ValueError,
+            r"must be a positive float or None. Received: max_finite_norm=inf",
+        ),
+        (
+            {"shrink_factor": True},
+            ValueError,
+            r"Argument `shrink_factor` must be a positive float. "
+            r"Received: shrink_factor=True",
+        ),
+        (
+            {"shrink_factor": float("nan")},
+            ValueError,
+            r"Received: shrink_factor=nan",
+        ),
+        (
             {"shrink_factor": -0.02},
             ValueError,
             r"Argument `shrink_factor` must be a positive float. "
@@ -491,6 +531,31 @@ def test_export_serves_without_the_optimizer(tmp_path):
 def test_argument_errors(kwargs, error, message):
     with pytest.raises(error, match=message):
         ClippedOptimizer(keras.optimizers.SGD(0.1), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"threshold": np.float32(0.5)},
+        {"threshold": np.int64(2)},
+        {"threshold": np.float64(0.5)},
+        {"max_finite_norm": np.float32(1e8), "shrink_factor": np.float16(0.5)},
+        {"max_finite_norm": np.int64(10**8)},
+    ],
+)
+def test_numpy_scalars_are_numbers(kwargs):
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1), **kwargs)
+    for name, value in kwargs.items():
+        assert type(getattr(optimizer, name)) is float
+        assert getattr(optimizer, name) == pytest.approx(float(value))
+    json.dumps(optimizer.get_config())
+
+
+def test_threshold_config_dict_gives_the_rule():
+    rule = keras.saving.serialize_keras_object(PercentileThreshold(25.0, 7))
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=rule)
+    assert isinstance(optimizer.threshold, PercentileThreshold)
+    assert optimizer.threshold.history_length == 7
 
 
 def test_inner_optimizer_type_error():

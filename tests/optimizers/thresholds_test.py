@@ -1,5 +1,7 @@
 """Tests for the adaptive thresholds against hand-computed sequences."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -174,11 +176,11 @@ def test_threshold_names(name, cls):
     [
         (
             lambda: AverageNormThreshold(multiplier=0.0),
-            r"Argument `multiplier` must be a float > 0. Received: multiplier=0.0",
+            r"Argument `multiplier` must be a positive float. Received: multiplier=0.0",
         ),
         (
             lambda: AverageNormThreshold(warmup_steps=1.5),
-            r"Argument `warmup_steps` must be an integer > 0. "
+            r"Argument `warmup_steps` must be a positive integer. "
             r"Received: warmup_steps=1.5",
         ),
         (
@@ -188,11 +190,12 @@ def test_threshold_names(name, cls):
         ),
         (
             lambda: PercentileThreshold(percentile=-5.0),
-            r"Argument `percentile` must be a float > 0. Received: percentile=-5.0",
+            r"Argument `percentile` must be a float in \(0, 100\]. "
+            r"Received: percentile=-5.0",
         ),
         (
             lambda: PercentileThreshold(history_length=0),
-            r"Argument `history_length` must be an integer > 0. "
+            r"Argument `history_length` must be a positive integer. "
             r"Received: history_length=0",
         ),
         (
@@ -201,15 +204,16 @@ def test_threshold_names(name, cls):
         ),
         (
             lambda: ZScoreThreshold(z_thresh=-2.5),
-            r"Argument `z_thresh` must be a float > 0. Received: z_thresh=-2.5",
+            r"Argument `z_thresh` must be a positive float. Received: z_thresh=-2.5",
         ),
         (
             lambda: ZScoreThreshold(warmup_steps=0),
-            r"Argument `warmup_steps` must be an integer > 0. Received: warmup_steps=0",
+            r"Argument `warmup_steps` must be a positive integer. "
+            r"Received: warmup_steps=0",
         ),
         (
             lambda: ZScoreThreshold(epsilon=0.0),
-            r"Argument `epsilon` must be a float > 0. Received: epsilon=0.0",
+            r"Argument `epsilon` must be a positive float. Received: epsilon=0.0",
         ),
         (
             lambda: ZScoreThreshold(mode="median"),
@@ -223,7 +227,7 @@ def test_threshold_names(name, cls):
         ),
         (
             lambda: ZScoreThreshold(max_grad_norm=0.0),
-            r"Argument `max_grad_norm` must be a float > 0. "
+            r"Argument `max_grad_norm` must be a positive float or None. "
             r"Received: max_grad_norm=0.0",
         ),
     ],
@@ -231,6 +235,55 @@ def test_threshold_names(name, cls):
 def test_rule_argument_errors(factory, message):
     with pytest.raises(ValueError, match=message):
         factory()
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "cls, name, value, expected",
+    [
+        (AverageNormThreshold, "multiplier", NAN, "a positive float"),
+        (AverageNormThreshold, "multiplier", INF, "a positive float"),
+        (AverageNormThreshold, "multiplier", True, "a positive float"),
+        (AverageNormThreshold, "warmup_steps", True, "a positive integer"),
+        (AverageNormThreshold, "warmup_steps", np.float64(3.0), "a positive integer"),
+        (PercentileThreshold, "percentile", NAN, r"a float in \(0, 100\]"),
+        (PercentileThreshold, "percentile", INF, r"a float in \(0, 100\]"),
+        (PercentileThreshold, "history_length", False, "a positive integer"),
+        (ZScoreThreshold, "alpha", NAN, r"a float in \(0, 1\)"),
+        (ZScoreThreshold, "z_thresh", NAN, "a positive float"),
+        (ZScoreThreshold, "z_thresh", INF, "a positive float"),
+        (ZScoreThreshold, "epsilon", NAN, "a positive float"),
+        (ZScoreThreshold, "max_grad_norm", NAN, "a positive float or None"),
+        (ZScoreThreshold, "max_grad_norm", INF, "a positive float or None"),
+        (ZScoreThreshold, "max_grad_norm", True, "a positive float or None"),
+    ],
+)
+def test_rules_refuse_non_finite_and_bool(cls, name, value, expected):
+    with pytest.raises(
+        ValueError,
+        match=rf"Argument `{name}` must be {expected}. Received: {name}=",
+    ):
+        cls(**{name: value})
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        AverageNormThreshold(np.float32(2.0), np.int64(5)),
+        PercentileThreshold(np.float32(10.0), np.int32(9)),
+        ZScoreThreshold(
+            np.float32(0.9), np.float32(2.0), np.int64(5), np.float32(1e-5)
+        ),
+        ZScoreThreshold(max_grad_norm=np.float16(2.0)),
+    ],
+)
+def test_rules_take_numpy_scalars_as_python_numbers(rule):
+    config = rule.get_config()
+    for value in config.values():
+        assert type(value) in (int, float, str, type(None))
+    json.dumps(config)
 
 
 @pytest.mark.parametrize(
