@@ -1,8 +1,8 @@
 """A callback that halves the learning rate whenever the epoch's error rises."""
 
-import numbers
-
 import keras
+
+from keras_rnncr import _validation
 
 
 class HalveLearningRateOnIncrease(keras.callbacks.Callback):
@@ -53,24 +53,12 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
                 "Argument `monitor` must be the name of a logged quantity. "
                 f"Received: monitor={monitor!r}"
             )
-        if not _is_real(factor) or not 0 < factor < 1:
-            raise ValueError(
-                "Argument `factor` must be a float strictly between 0 and 1. "
-                f"Received: factor={factor!r}"
-            )
-        for name, value in (
-            ("min_delta", min_delta),
-            ("min_learning_rate", min_learning_rate),
-        ):
-            if not _is_real(value) or value < 0:
-                raise ValueError(
-                    f"Argument `{name}` must be a non-negative float. "
-                    f"Received: {name}={value!r}"
-                )
         self.monitor = monitor
-        self.factor = float(factor)
-        self.min_delta = float(min_delta)
-        self.min_learning_rate = float(min_learning_rate)
+        self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
+        self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
+        self.min_learning_rate = _validation.check_non_negative_float(
+            "min_learning_rate", min_learning_rate
+        )
         self.verbose = verbose
         self.previous = None
 
@@ -100,7 +88,3 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
                 learning_rate = new_rate
         self.previous = current
         logs["learning_rate"] = learning_rate
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_rnncr import _validation
 from keras_rnncr.layers.omega_rnn import OmegaMixin
 
 
@@ -39,17 +40,11 @@ class InverseTimeOmega:
     decreasing schedule."
 
     Args:
-        initial: float > 0, alpha at the first epoch.
+        initial: positive (finite) float, alpha at the first epoch.
     """
 
     def __init__(self, initial):
-        number = isinstance(initial, (int, float)) and not isinstance(initial, bool)
-        if not number or not initial > 0:
-            raise ValueError(
-                "Argument `initial` must be a positive float. "
-                f"Received: initial={initial!r}"
-            )
-        self.initial = float(initial)
+        self.initial = _validation.check_positive_float("initial", initial)
 
     def __call__(self, epoch):
         return self.initial / (epoch + 1)

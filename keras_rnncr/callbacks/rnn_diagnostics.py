@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr.callbacks.clipping import ClippingLogger, find_clipped_optimizer
 from keras_rnncr.callbacks.spectral_radius import recurrent_spectral_radii
 
@@ -81,12 +82,9 @@ class RNNDiagnostics(keras.callbacks.Callback):
                 "Argument `log_dir` must be a string or a path. "
                 f"Received: log_dir={log_dir!r}"
             )
-        valid_int = (
-            isinstance(update_freq, int)
-            and not isinstance(update_freq, bool)
-            and update_freq > 0
-        )
-        if update_freq not in ("epoch", "batch") and not valid_int:
+        if _validation.is_integer(update_freq) and update_freq > 0:
+            update_freq = int(update_freq)
+        elif update_freq not in ("epoch", "batch"):
             raise ValueError(
                 "Argument `update_freq` must be 'epoch', 'batch' or a positive "
                 f"integer. Received: update_freq={update_freq!r}"

@@ -1,9 +1,10 @@
 """A callback that ends training before a wall-clock budget runs out."""
 
-import numbers
 import time
 
 import keras
+
+from keras_rnncr import _validation
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -29,17 +30,12 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, seconds, clock=time.monotonic):
         super().__init__()
-        real = isinstance(seconds, numbers.Real) and not isinstance(seconds, bool)
-        if not real or not seconds > 0:
-            raise ValueError(
-                "Argument `seconds` must be a positive float. "
-                f"Received: seconds={seconds!r}"
-            )
+        seconds = _validation.check_positive_float("seconds", seconds)
         if not callable(clock):
             raise TypeError(
                 f"Argument `clock` must be callable. Received: clock={clock!r}"
             )
-        self.seconds = float(seconds)
+        self.seconds = seconds
         self.clock = clock
         self.stopped_epoch = None
 

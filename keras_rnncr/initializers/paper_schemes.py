@@ -1,9 +1,8 @@
 """The three initialisation schemes of the paper's experiments, by name."""
 
-import numbers
-
 import keras
 
+from keras_rnncr import _validation
 from keras_rnncr.initializers.sparse_spectral import SparseSpectral
 
 # scheme: (activation, stddev of the input, recurrent and output kernels)
@@ -55,13 +54,7 @@ def paper_initializers(scheme, seed=None):
             f"Argument `scheme` must be one of {list(PAPER_SCHEMES)}. "
             f"Received: scheme={scheme!r}"
         )
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-    ):
-        raise ValueError(
-            "Argument `seed` must be a non-negative integer or None. "
-            f"Received: seed={seed!r}"
-        )
+    seed = _validation.check_seed(seed)
     kernel_seed, recurrent_seed, output_seed = (
         (None, None, None) if seed is None else (seed, seed + 1, seed + 2)
     )

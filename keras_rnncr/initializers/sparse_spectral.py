@@ -1,9 +1,9 @@
 """Sparse recurrent kernel rescaled to a target spectral radius (smart tanh init)."""
 
-import numbers
-
 import keras
 import numpy as np
+
+from keras_rnncr import _validation
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
@@ -46,28 +46,12 @@ class SparseSpectral(keras.initializers.Initializer):
     """
 
     def __init__(self, num_nonzero=15, spectral_radius=0.95, stddev=0.01, seed=None):
-        if (
-            isinstance(num_nonzero, bool)
-            or not isinstance(num_nonzero, numbers.Integral)
-            or num_nonzero <= 0
-        ):
-            raise ValueError(
-                "Argument `num_nonzero` must be a positive integer. "
-                f"Received: num_nonzero={num_nonzero!r}"
-            )
-        _check_positive_float("spectral_radius", spectral_radius)
-        _check_positive_float("stddev", stddev)
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
-        ):
-            raise ValueError(
-                "Argument `seed` must be a non-negative integer or None. "
-                f"Received: seed={seed!r}"
-            )
-        self.num_nonzero = int(num_nonzero)
-        self.spectral_radius = float(spectral_radius)
-        self.stddev = float(stddev)
-        self.seed = None if seed is None else int(seed)
+        self.num_nonzero = _validation.check_positive_int("num_nonzero", num_nonzero)
+        self.spectral_radius = _validation.check_positive_float(
+            "spectral_radius", spectral_radius
+        )
+        self.stddev = _validation.check_positive_float("stddev", stddev)
+        self.seed = _validation.check_seed(seed)
 
     def __call__(self, shape, dtype=None):
         shape = tuple(shape)
@@ -95,10 +79,3 @@ class SparseSpectral(keras.initializers.Initializer):
             "stddev": self.stddev,
             "seed": self.seed,
         }
-
-
-def _check_positive_float(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive float. Received: {name}={value!r}"
-        )

@@ -1,9 +1,9 @@
 """Piano rolls as next-frame prediction datasets: 200-step chunks, full pieces."""
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
+
+from keras_rnncr import _validation
 
 # The four configs of the `polyphonic_music` TFDS builder, and the offline
 # stand-in from music21 (not comparable with published numbers).
@@ -78,10 +78,7 @@ def split_into_subsequences(rolls, length=200):
     Returns:
         A list of arrays with 2 to `length + 1` frames each.
     """
-    if not _is_positive_int(length):
-        raise ValueError(
-            f"Argument `length` must be a positive int. Received: length={length!r}"
-        )
+    length = _validation.check_positive_int("length", length)
     chunks = []
     for roll in rolls:
         for start in range(0, max(len(roll) - 1, 0), length):
@@ -114,11 +111,7 @@ def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
         A dataset of float32 `(batch, time, keys)` inputs and targets and
         float32 `(batch, time)` weights.
     """
-    if not _is_positive_int(batch_size):
-        raise ValueError(
-            "Argument `batch_size` must be a positive int. "
-            f"Received: batch_size={batch_size!r}"
-        )
+    batch_size = _validation.check_positive_int("batch_size", batch_size)
     rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls if len(roll) >= 2]
     if not rolls:
         raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
@@ -140,11 +133,3 @@ def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
 def count_frames(rolls):
     """Number of predicted frames (`frames - 1` per sequence) in `rolls`."""
     return int(sum(max(len(roll) - 1, 0) for roll in rolls))
-
-
-def _is_positive_int(value):
-    return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and value > 0
-    )

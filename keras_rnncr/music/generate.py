@@ -1,10 +1,8 @@
 """Sample piano rolls from a trained music model; save them as PNG and MIDI."""
 
-import numbers
-
 import numpy as np
 
-from keras_rnncr.music.data import _is_positive_int
+from keras_rnncr import _validation
 
 
 def sample_piano_roll(model, num_frames, primer=None, seed=None):
@@ -33,11 +31,7 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
     Returns:
         A bool array of shape `(num_frames, keys)`.
     """
-    if not _is_positive_int(num_frames):
-        raise ValueError(
-            "Argument `num_frames` must be a positive int. "
-            f"Received: num_frames={num_frames!r}"
-        )
+    num_frames = _validation.check_positive_int("num_frames", num_frames)
     cell = model.get_layer("rnn").cell
     head = model.get_layer("head")
     num_keys = head.units
@@ -104,7 +98,8 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
         seconds_per_frame: positive float. Defaults to 0.25 (a quarter note
             at 60 beats per minute, or an eighth note at 120).
         velocity: int in 1..127. Defaults to 90.
-        program: General MIDI program number. Defaults to 0 (piano).
+        program: int in 0..127, the General MIDI program number. Defaults to 0
+            (piano).
 
     Returns:
         The number of notes written.
@@ -113,12 +108,11 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
         ImportError: if pretty_midi is not installed (`pip install
             pretty_midi`).
     """
-    real = isinstance(seconds_per_frame, numbers.Real)
-    if not real or isinstance(seconds_per_frame, bool) or not seconds_per_frame > 0:
-        raise ValueError(
-            "Argument `seconds_per_frame` must be a positive float. "
-            f"Received: seconds_per_frame={seconds_per_frame!r}"
-        )
+    seconds_per_frame = _validation.check_positive_float(
+        "seconds_per_frame", seconds_per_frame
+    )
+    velocity = _validation.check_int_in_range("velocity", velocity, 1, 127)
+    program = _validation.check_int_in_range("program", program, 0, 127)
     try:
         import pretty_midi
     except ImportError as error:

@@ -1,27 +1,15 @@
-"""Argument checks shared by the synthetic task generators and their datasets."""
+"""Argument checks of the synthetic tasks: sequence lengths and `tf.data` knobs.
 
-import numbers
+The number rules themselves are the package's (`keras_rnncr._validation`);
+`check_positive_int` and `check_seed` are those, named here for the task
+modules.
+"""
 
 import tensorflow as tf
 
-
-def check_positive_int(name, value):
-    """Raises `ValueError` unless `value` is a positive integer (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-
-
-def check_seed(seed):
-    """Raises `ValueError` unless `seed` is None or a non-negative integer."""
-    if seed is None:
-        return
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(
-            "Argument `seed` must be a non-negative integer or None. "
-            f"Received: seed={seed!r}"
-        )
+from keras_rnncr._validation import check_positive_int as check_positive_int
+from keras_rnncr._validation import check_seed as check_seed
+from keras_rnncr._validation import is_integer
 
 
 def check_length(length, minimum, task_label):
@@ -48,10 +36,8 @@ def check_pipeline(num_parallel_calls, prefetch_buffer_size):
     """Checks the `tf.data` knobs: positive or AUTOTUNE, and >= 0 or AUTOTUNE."""
     if num_parallel_calls != tf.data.AUTOTUNE:
         check_positive_int("num_parallel_calls", num_parallel_calls)
-    if prefetch_buffer_size != tf.data.AUTOTUNE and (
-        isinstance(prefetch_buffer_size, bool)
-        or not isinstance(prefetch_buffer_size, numbers.Integral)
-        or prefetch_buffer_size < 0
+    if prefetch_buffer_size != tf.data.AUTOTUNE and not (
+        is_integer(prefetch_buffer_size) and prefetch_buffer_size >= 0
     ):
         raise ValueError(
             "Argument `prefetch_buffer_size` must be a non-negative integer or "

@@ -1,9 +1,9 @@
 """The paper's error criteria for the synthetic tasks, as functions and metrics."""
 
-import numbers
-
 import keras
 from keras import ops
+
+from keras_rnncr import _validation
 
 
 def sequence_errors(y_true, y_pred):
@@ -135,19 +135,11 @@ class SquaredErrorRate(keras.metrics.MeanMetricWrapper):
     """
 
     def __init__(self, threshold=0.04, name="squared_error_rate", dtype=None):
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, numbers.Real)
-            or not threshold >= 0
-        ):
-            raise ValueError(
-                "Argument `threshold` must be a non-negative float. "
-                f"Received: threshold={threshold!r}"
-            )
+        threshold = _validation.check_non_negative_float("threshold", threshold)
         super().__init__(
             fn=squared_error_exceeds, name=name, dtype=dtype, threshold=threshold
         )
-        self.threshold = float(threshold)
+        self.threshold = threshold
         self._direction = "down"
 
     def get_config(self):

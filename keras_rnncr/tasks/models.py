@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_rnncr import _validation
 from keras_rnncr.initializers import paper_initializers
 from keras_rnncr.layers import SimpleRNN
 from keras_rnncr.optimizers import ClippedOptimizer
@@ -41,17 +42,23 @@ def task_model(
     Args:
         task: a name of `keras_rnncr.tasks.TASKS`.
         method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega).
-        units: hidden units.
+        units: positive int, hidden units.
         scheme: initialisation scheme of `keras_rnncr.initializers`.
-        learning_rate, threshold, omega: as above (`omega` only for sgd-cr).
+        learning_rate, threshold, omega: as above (`omega` only for sgd-cr):
+            positive floats (`threshold` may also be an adaptive rule of
+            `ClippedOptimizer`), `omega` >= 0.
         seed: seed of the initialisers.
         jit_compile: passed to `compile`.
-        n_values: alphabet size of memorization.
+        n_values: positive int, alphabet size of memorization.
     """
     if method not in METHODS:
         raise ValueError(
             f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
         )
+    units = _validation.check_positive_int("units", units)
+    learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
+    omega = _validation.check_non_negative_float("omega", omega)
+    n_values = _validation.check_positive_int("n_values", n_values)
     spec = get_task(task)
     inputs_size, outputs_size = _SIZES.get(task, (n_values + 2, n_values + 1))
     init = paper_initializers(scheme, seed=seed)

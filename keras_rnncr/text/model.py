@@ -1,10 +1,8 @@
 """The paper's character-level language model, for each training method."""
 
-import numbers
-
 import keras
 
-from keras_rnncr import callbacks
+from keras_rnncr import _validation, callbacks
 from keras_rnncr.initializers import paper_initializers
 from keras_rnncr.layers import SimpleRNN
 from keras_rnncr.metrics import BitsPerCharacter
@@ -67,15 +65,6 @@ def _check_method(method):
     if method not in METHODS:
         raise ValueError(
             f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
-        )
-
-
-def _check_positive(name, value, integer=True):
-    kinds = numbers.Integral if integer else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
-        kind = "integer" if integer else "number"
-        raise ValueError(
-            f"Argument `{name}` must be a positive {kind}. Received: {name}={value!r}"
         )
 
 
@@ -151,20 +140,18 @@ def char_model(
     (4, None, 50)
     """
     _check_method(method)
-    _check_positive("vocab_size", vocab_size)
-    _check_positive("units", units)
-    _check_positive("ahead", ahead)
-    _check_positive("batch_size", batch_size)
-    _check_positive("segment_length", segment_length)
-    for name, value in (("learning_rate", learning_rate), ("threshold", threshold)):
-        if value is not None:
-            _check_positive(name, value, integer=False)
-    if omega is not None and (
-        isinstance(omega, bool) or not isinstance(omega, numbers.Real) or omega < 0
-    ):
-        raise ValueError(
-            f"Argument `omega` must be a float >= 0 or None. Received: omega={omega!r}"
-        )
+    vocab_size = _validation.check_positive_int("vocab_size", vocab_size)
+    units = _validation.check_positive_int("units", units)
+    ahead = _validation.check_positive_int("ahead", ahead)
+    batch_size = _validation.check_positive_int("batch_size", batch_size)
+    segment_length = _validation.check_positive_int("segment_length", segment_length)
+    learning_rate = _validation.check_positive_float(
+        "learning_rate", learning_rate, allow_none=True
+    )
+    threshold = _validation.check_positive_float(
+        "threshold", threshold, allow_none=True
+    )
+    omega = _validation.check_non_negative_float("omega", omega, allow_none=True)
     defaults = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
     learning_rate = (
         defaults["learning_rate"] if learning_rate is None else learning_rate

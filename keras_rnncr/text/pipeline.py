@@ -1,18 +1,10 @@
 """Parallel character streams cut into segments for a stateful RNN."""
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
+from keras_rnncr import _validation
 
 
 def stream_segments(ids, batch_size, segment_length=200, ahead=1, drop_remainder=True):
@@ -62,9 +54,9 @@ def stream_segments(ids, batch_size, segment_length=200, ahead=1, drop_remainder
     >>> targets[0].tolist()
     [1, 2, 3, 4, 5]
     """
-    batch_size = _check_positive_int("batch_size", batch_size)
-    segment_length = _check_positive_int("segment_length", segment_length)
-    ahead = _check_positive_int("ahead", ahead)
+    batch_size = _validation.check_positive_int("batch_size", batch_size)
+    segment_length = _validation.check_positive_int("segment_length", segment_length)
+    ahead = _validation.check_positive_int("ahead", ahead)
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(

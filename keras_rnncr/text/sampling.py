@@ -3,6 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr.text._step import step_function, units_of
 
 
@@ -29,20 +30,8 @@ def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=
     Returns:
         The generated string (without `prompt`).
     """
-    if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-        raise ValueError(
-            "Argument `length` must be a non-negative integer. "
-            f"Received: length={length!r}"
-        )
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float))
-        or (not temperature > 0)
-    ):
-        raise ValueError(
-            "Argument `temperature` must be a positive float. "
-            f"Received: temperature={temperature!r}"
-        )
+    length = _validation.check_non_negative_int("length", length)
+    temperature = _validation.check_positive_float("temperature", temperature)
     step = tf.function(step_function(model))
     rng = np.random.default_rng(seed)
     state = tf.zeros((1, units_of(model)))

@@ -6,6 +6,8 @@ import json
 import keras
 import numpy as np
 
+from keras_rnncr import _validation
+
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
 class CharVocabulary:
@@ -21,8 +23,8 @@ class CharVocabulary:
     unseen character raises a `ValueError`.
 
     Args:
-        characters: string (or sequence of one-character strings) of distinct
-            characters, in id order.
+        characters: non-empty string (or list of one-character strings) of
+            distinct characters, in id order.
         unknown: one-character string standing for characters outside the
             vocabulary, or `None` (default) for no unknown symbol. It must not
             be one of `characters`.
@@ -37,14 +39,17 @@ class CharVocabulary:
     """
 
     def __init__(self, characters, unknown=None):
+        given = characters
         if isinstance(characters, str):
             characters = list(characters)
-        if not isinstance(characters, (list, tuple)) or not all(
-            isinstance(c, str) and len(c) == 1 for c in characters
+        if (
+            not isinstance(characters, (list, tuple))
+            or not characters
+            or not all(isinstance(c, str) and len(c) == 1 for c in characters)
         ):
             raise ValueError(
-                "Argument `characters` must be a string or a list of "
-                f"one-character strings. Received: characters={characters!r}"
+                "Argument `characters` must be a non-empty string or list of "
+                f"one-character strings. Received: characters={given!r}"
             )
         if len(set(characters)) != len(characters):
             repeated = sorted(
@@ -80,22 +85,20 @@ class CharVocabulary:
                 (and so become `unknown` when encoding). Needs `unknown` when
                 above 1.
         """
-        if (
-            isinstance(min_count, bool)
-            or not isinstance(min_count, int)
-            or min_count < 1
-        ):
-            raise ValueError(
-                "Argument `min_count` must be a positive integer. "
-                f"Received: min_count={min_count!r}"
-            )
+        min_count = _validation.check_positive_int("min_count", min_count)
         if min_count > 1 and unknown is None:
             raise ValueError(
                 "Argument `unknown` must be set when `min_count` > 1, so that rare "
                 f"characters can be encoded. Received: unknown={unknown!r}"
             )
         counts = collections.Counter(text)
-        return cls(sorted(c for c, n in counts.items() if n >= min_count), unknown)
+        characters = sorted(c for c, n in counts.items() if n >= min_count)
+        if not characters:
+            raise ValueError(
+                f"Argument `text` must hold a character seen at least {min_count} "
+                f"time(s) (`min_count`). Received: text of {len(text)} characters"
+            )
+        return cls(characters, unknown)
 
     @property
     def size(self):

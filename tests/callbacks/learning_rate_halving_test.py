@@ -75,10 +75,12 @@ def test_missing_monitor_names_the_available_logs():
     [
         ({"monitor": ""}, "Argument `monitor` must be the name"),
         ({"monitor": 3}, "Argument `monitor` must be the name"),
-        ({"factor": 1.0}, "Argument `factor` must be a float strictly between"),
-        ({"factor": 0}, "Argument `factor` must be a float strictly between"),
-        ({"factor": True}, "Argument `factor` must be a float strictly between"),
+        ({"factor": 1.0}, r"Argument `factor` must be a float in \(0, 1\)"),
+        ({"factor": 0}, r"Argument `factor` must be a float in \(0, 1\)"),
+        ({"factor": True}, r"Argument `factor` must be a float in \(0, 1\)"),
+        ({"factor": float("nan")}, r"float in \(0, 1\). Received: factor=nan"),
         ({"min_delta": -1.0}, "Argument `min_delta` must be a non-negative"),
+        ({"min_delta": float("inf")}, "non-negative float. Received: min_delta=inf"),
         ({"min_learning_rate": -0.1}, "Argument `min_learning_rate` must be a non"),
     ],
 )

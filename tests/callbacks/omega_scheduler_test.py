@@ -24,10 +24,22 @@ def test_inverse_time_schedule_values_and_config():
     assert clone.initial == 0.5
 
 
-@pytest.mark.parametrize("initial", [0, -1.0, "a", True])
+@pytest.mark.parametrize(
+    "initial", [0, -1.0, "a", True, float("inf"), float("nan"), np.float32("inf")]
+)
 def test_inverse_time_rejects_bad_initial(initial):
-    with pytest.raises(ValueError, match="Argument `initial` must be a positive"):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `initial` must be a positive float. Received: initial=",
+    ):
         keras_rnncr.callbacks.InverseTimeOmega(initial)
+
+
+@pytest.mark.parametrize("initial", [np.float32(0.5), np.int64(2)])
+def test_inverse_time_takes_numpy_scalars(initial):
+    schedule = keras_rnncr.callbacks.InverseTimeOmega(initial)
+    assert type(schedule.initial) is float
+    assert schedule(1) == pytest.approx(float(initial) / 2)
 
 
 def test_scheduler_sets_every_omega_layer_and_logs_it():

@@ -55,7 +55,9 @@ def test_stops_fit():
     assert history.history["wall_time"][0] > 0
 
 
-@pytest.mark.parametrize("seconds", [0, -1.0, "10", True, None])
+@pytest.mark.parametrize(
+    "seconds", [0, -1.0, "10", True, None, float("inf"), float("nan")]
+)
 def test_rejects_bad_seconds(seconds):
     with pytest.raises(ValueError, match="Argument `seconds` must be a positive"):
         keras_rnncr.callbacks.TimeBudget(seconds)

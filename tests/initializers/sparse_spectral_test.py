@@ -90,6 +90,15 @@ def test_rejects_non_square_shape():
             "Argument `seed` must be a non-negative integer or None. Received: "
             "seed='a'",
         ),
+        (
+            {"spectral_radius": float("inf")},
+            "Argument `spectral_radius` must be a positive float. Received: "
+            "spectral_radius=inf",
+        ),
+        (
+            {"stddev": float("nan")},
+            "Argument `stddev` must be a positive float. Received: stddev=nan",
+        ),
     ],
 )
 def test_rejects_bad_arguments(kwargs, message):

@@ -46,7 +46,7 @@ def test_sample_matches_the_model_probabilities():
         np.testing.assert_allclose(np.asarray(head(hidden))[0], full[t], rtol=1e-5)
 
 
-@pytest.mark.parametrize("num_frames", [0, -1, 2.0])
+@pytest.mark.parametrize("num_frames", [0, -1, 2.0, True])
 def test_sample_rejects_bad_num_frames(num_frames):
     with pytest.raises(ValueError, match="Argument `num_frames` must be a positive"):
         music.sample_piano_roll(_model(0.0), num_frames)
@@ -77,6 +77,17 @@ def test_save_midi_merges_held_keys(tmp_path):
     assert spans == [(60, 0.0, 1.5), (60, 2.0, 2.5), (81, 0.5, 1.0)]
 
 
-def test_save_midi_rejects_bad_frame_length(tmp_path):
-    with pytest.raises(ValueError, match="Argument `seconds_per_frame` must be"):
-        music.save_midi(np.zeros((2, 88), bool), tmp_path / "a.mid", 0)
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"seconds_per_frame": 0}, "`seconds_per_frame` must be a positive float"),
+        ({"seconds_per_frame": float("nan")}, "positive float. Received: sec"),
+        ({"seconds_per_frame": float("inf")}, "positive float. Received: sec"),
+        ({"velocity": 0}, r"`velocity` must be an integer in \[1, 127\]"),
+        ({"velocity": 90.0}, r"`velocity` must be an integer in \[1, 127\]"),
+        ({"program": 128}, r"`program` must be an integer in \[0, 127\]"),
+    ],
+)
+def test_save_midi_rejects_bad_numbers(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        music.save_midi(np.zeros((2, 88), bool), tmp_path / "a.mid", **kwargs)

@@ -71,7 +71,7 @@ def test_config_complete_and_round_trip(metric):
     )
 
 
-@pytest.mark.parametrize("threshold", [-0.1, "0.04", True])
+@pytest.mark.parametrize("threshold", [-0.1, "0.04", True, float("nan"), float("inf")])
 def test_squared_error_rate_rejects_bad_threshold(threshold):
     with pytest.raises(
         ValueError,

@@ -95,8 +95,12 @@ def test_keras_round_trip(tmp_path):
         ({"batch_size": -1}, "Argument `batch_size` must be a positive integer"),
         ({"segment_length": 0}, "Argument `segment_length` must be a positive"),
         ({"learning_rate": -0.1}, "Argument `learning_rate` must be a positive"),
-        ({"threshold": 0.0}, "Argument `threshold` must be a positive number"),
-        ({"omega": -1.0}, "Argument `omega` must be a float >= 0 or None"),
+        ({"threshold": 0.0}, "Argument `threshold` must be a positive float or None"),
+        ({"learning_rate": float("nan")}, "positive float or None. Received: lear"),
+        ({"threshold": float("inf")}, "positive float or None. Received: thresh"),
+        ({"omega": -1.0}, "Argument `omega` must be a non-negative float or None"),
+        ({"omega": float("nan")}, "non-negative float or None. Received: omega=nan"),
+        ({"units": True}, "Argument `units` must be a positive integer"),
     ],
 )
 def test_char_model_validation(kwargs, message):

@@ -48,7 +48,10 @@ def test_sampling_leaves_the_carried_state_alone(model_and_vocabulary):
     "kwargs, message",
     [
         ({"length": -1}, "Argument `length` must be a non-negative integer"),
+        ({"length": True}, "Argument `length` must be a non-negative integer"),
         ({"temperature": 0.0}, "Argument `temperature` must be a positive float"),
+        ({"temperature": float("nan")}, "positive float. Received: temperature=nan"),
+        ({"temperature": float("inf")}, "positive float. Received: temperature=inf"),
     ],
 )
 def test_validation(model_and_vocabulary, kwargs, message):

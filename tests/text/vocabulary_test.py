@@ -47,7 +47,10 @@ def test_config_and_json_round_trip():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"characters": ["ab"]}, "Argument `characters` must be a string or a list"),
+        ({"characters": ["ab"]}, "Argument `characters` must be a non-empty string"),
+        ({"characters": ""}, "must be a non-empty string .* Received: characters=''"),
+        ({"characters": "", "unknown": "?"}, "Argument `characters` must be a non-"),
+        ({"characters": ()}, "Argument `characters` must be a non-empty string"),
         ({"characters": "aba"}, r"must not repeat a character. Received: .*\['a'\]"),
         ({"characters": "ab", "unknown": "??"}, "Argument `unknown` must be a one-"),
         ({"characters": "ab", "unknown": "a"}, "must not be one of `characters`"),
@@ -63,6 +66,16 @@ def test_from_text_validation():
         CharVocabulary.from_text("ab", min_count=0)
     with pytest.raises(ValueError, match="Argument `unknown` must be set when"):
         CharVocabulary.from_text("ab", min_count=2)
+    for min_count in (True, 1.0, np.float32(2.0)):
+        with pytest.raises(
+            ValueError, match=r"must be a positive integer. Received: min_count="
+        ):
+            CharVocabulary.from_text("ab", min_count=min_count)
+    assert CharVocabulary.from_text("aab", "?", min_count=np.int64(2)).size == 2
+    with pytest.raises(ValueError, match="Argument `text` must hold a character"):
+        CharVocabulary.from_text("")
+    with pytest.raises(ValueError, match="seen at least 3 time"):
+        CharVocabulary.from_text("aab", "?", min_count=3)
 
 
 def test_decode_rejects_out_of_range_ids():
