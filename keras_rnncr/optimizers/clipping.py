@@ -197,30 +197,33 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         self.max_finite_norm = max_finite_norm
         self.shrink_factor = shrink_factor
         self._warned_xla = False
+        # The wrapper's state does not depend on the model's variables, so it
+        # is created here, as Keras creates `iterations`, rather than in
+        # `build`: a compiled but untrained model then saves the variables it
+        # loads (`load_model` builds the optimizer before loading).
+        self.clip_stats = self.add_variable(
+            shape=(len(STATISTICS),),
+            dtype="float64",
+            initializer="zeros",
+            aggregation="only_first_replica",
+            name="clip_stats",
+        )
+        self._rule_state = {}
+        if isinstance(self.threshold, thresholds_lib.ThresholdRule):
+            for key, (shape, dtype) in self.threshold.state_spec().items():
+                self._rule_state[key] = self.add_variable(
+                    shape=shape,
+                    dtype=dtype,
+                    initializer="zeros",
+                    aggregation="only_first_replica",
+                    name=f"threshold_{key}",
+                )
 
     # ------------------------------------------------------------------ state
 
     def build(self, var_list):
         if self.built:
             return
-        with keras.name_scope(self.name, caller=self):
-            self.clip_stats = self.add_variable(
-                shape=(len(STATISTICS),),
-                dtype="float64",
-                initializer="zeros",
-                aggregation="only_first_replica",
-                name="clip_stats",
-            )
-            self._rule_state = {}
-            if isinstance(self.threshold, thresholds_lib.ThresholdRule):
-                for key, (shape, dtype) in self.threshold.state_spec().items():
-                    self._rule_state[key] = self.add_variable(
-                        shape=shape,
-                        dtype=dtype,
-                        initializer="zeros",
-                        aggregation="only_first_replica",
-                        name=f"threshold_{key}",
-                    )
         self.inner_optimizer.build(var_list)
         super().build(var_list)
 
@@ -233,6 +236,33 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         own = len(self._variables)
         super().set_weights(weights[:own])
         self.inner_optimizer.set_weights(weights[own:])
+
+    def save_own_variables(self, store):
+        """Saves the wrapper's variables only.
+
+        Keras saving visits `inner_optimizer` as an object of its own, which
+        saves (and loads) the inner optimizer's variables itself.
+        """
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(self, store):
+        """Loads the wrapper's variables (see `save_own_variables`).
+
+        Files whose wrapper entry also holds the inner optimizer's variables
+        after its own (written by earlier versions) load the same way.
+        """
+        own = self._variables
+        if len(store.keys()) not in (len(own), len(self.variables)):
+            warnings.warn(
+                f"Skipping variable loading for optimizer '{self.name}', because "
+                f"it has {len(own)} variables of its own whereas the saved "
+                f"optimizer has {len(store.keys())} variables.",
+                stacklevel=2,
+            )
+            return
+        for i, variable in enumerate(own):
+            variable.assign(store[str(i)])
 
     def statistics(self):
         """Returns the clipping statistics as a dict of Python floats.

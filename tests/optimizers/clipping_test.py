@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -418,6 +419,57 @@ def test_keras_round_trip_restores_inner_and_wrapper_state(tmp_path):
         m.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("threshold", [1.0, "average"])
+@pytest.mark.parametrize("file_name", ["model.keras", "model.weights.h5"])
+def test_untrained_compiled_model_round_trip_is_silent(tmp_path, threshold, file_name):
+    """Saving before the first step keeps every variable the loaded one has."""
+
+    def compiled():
+        model = make_model()
+        optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=threshold)
+        model.compile(optimizer=optimizer, loss="mse")
+        return model
+
+    model = compiled()
+    path = str(tmp_path / file_name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if file_name.endswith(".keras"):
+            model.save(path)
+            loaded = keras.models.load_model(path)
+        else:
+            model.save_weights(path)
+            loaded = compiled()
+            loaded.optimizer.build(loaded.trainable_variables)
+            loaded.load_weights(path)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    model.optimizer.build(model.trainable_variables)
+    saved, restored = model.optimizer.variables, loaded.optimizer.variables
+    assert [v.name for v in saved] == [v.name for v in restored]
+    for a, b in zip(saved, restored, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    x, y = make_data()
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
+    assert loaded.optimizer.statistics() == model.optimizer.statistics()
+
+
+def test_loads_the_earlier_layout_with_inner_variables_in_the_wrapper_entry():
+    source = train(_every_argument, steps=2).optimizer
+    target = _every_argument()
+    target.build(make_model().trainable_variables)
+    # Earlier versions saved the inner optimizer's variables after the wrapper's.
+    target.load_own_variables(
+        {str(i): v.numpy() for i, v in enumerate(source.variables)}
+    )
+    own = len(target._variables)
+    for a, b in zip(source.variables[:own], target.variables[:own], strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert target.statistics() == source.statistics()
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        target.load_own_variables({"0": np.zeros(())})
 
 
 def test_set_weights_covers_inner_variables():
