@@ -64,12 +64,26 @@ def valid_pairs(delta_sq, step_mask=None):
     return valid
 
 
-def omega_statistics(omega, valid, counted):
-    """Sums that the Omega gate needs: `[sum of omega, valid pairs, pairs]`."""
+# The entries of `omega_statistics`.
+STATISTICS = ("omega", "valid", "counted", "non_finite")
+
+
+def omega_statistics(omega, valid, counted, norms):
+    """The sums Omega is logged and scaled with, one entry per `STATISTICS` name.
+
+    `[sum of omega, valid pairs, counted pairs, pairs with a non-finite norm]`,
+    where `norms` are the pairs' `||v||^2` and `||delta||^2`: an overflowed
+    backward pass (as `LossScaleOptimizer` skips) has non-finite norms, which
+    the bound would otherwise leave out silently as if they were merely small.
+    """
+    non_finite = tf.logical_not(
+        tf.reduce_all([tf.math.is_finite(n) for n in norms], axis=0)
+    )
     return tf.stack(
         [
             tf.reduce_sum(omega),
             tf.reduce_sum(tf.cast(valid, omega.dtype)),
             tf.reduce_sum(tf.cast(counted, omega.dtype)),
+            tf.reduce_sum(tf.cast(non_finite, omega.dtype)),
         ]
     )

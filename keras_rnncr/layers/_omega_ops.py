@@ -47,8 +47,9 @@ def _replica_count_and_sum(stats):
 def omega_coefficient(alpha, statistics, probe_gradient, tracker):
     """The factor that turns Omega's summed gradient into alpha * dOmega/dW.
 
-    Sums `statistics = [sum of Omega_{k,b}, valid pairs, counted pairs]` over
-    replicas, records Omega and the valid fraction in `tracker`, and returns
+    Sums `statistics` (see `omega_statistics`) over replicas, records Omega and
+    the valid fraction in `tracker` (unless a pair's norms or the sums are not
+    finite: an overflowed step, which `LossScaleOptimizer` skips), and returns
     `alpha * loss_scale / valid_pairs`, where the loss scale is read from the
     gradient of the zero probe that the layer added to the loss:
     `d(scaled loss)/d(probe) = loss_scale / replicas` (1/replicas under
@@ -56,11 +57,12 @@ def omega_coefficient(alpha, statistics, probe_gradient, tracker):
     that leaves out the layer's losses gives zero there, read as unscaled.
     """
     replicas, statistics = _replica_count_and_sum(statistics)
-    omega_sum, valid, counted = tf.unstack(statistics)
+    omega_sum, valid, counted, non_finite = tf.unstack(statistics)
+    measured = tf.logical_and(counted > 0, non_finite == 0)
     tracker.record(
         tf.cast(tf.math.divide_no_nan(omega_sum, valid), tf.float32),
         tf.cast(tf.math.divide_no_nan(valid, counted), tf.float32),
-        counted > 0,
+        tf.logical_and(measured, all_finite(statistics)),
     )
     scaled = _scaled_alpha(alpha, probe_gradient, replicas, statistics.dtype)
     return scaled / tf.maximum(valid, 1.0)
@@ -99,7 +101,7 @@ def sequence_omega(
     counted = tf.ones_like(valid) if step_mask is None else step_mask
     coefficient = omega_coefficient(
         alpha,
-        _omega_math.omega_statistics(omega, valid, counted),
+        _omega_math.omega_statistics(omega, valid, counted, [transported_sq, delta_sq]),
         probe_gradient,
         tracker,
     )
@@ -127,8 +129,8 @@ def omega_gate(alpha, kernels, tracker):
 
     Returns:
         `(accumulators, statistics, loss_probe)`: zeros shaped like each kernel,
-        a zero vector of length 3, and a float32 zero scalar that must be added
-        to the loss (its gradient is the loss scale).
+        a zero vector for `omega_statistics`, and a float32 zero scalar that must
+        be added to the loss (its gradient is the loss scale).
     """
 
     wide = statistics_dtype(kernels[0].dtype)
@@ -136,7 +138,8 @@ def omega_gate(alpha, kernels, tracker):
     @tf.custom_gradient
     def gate(alpha, *kernels):
         accumulators = [tf.zeros(k.shape, wide) for k in kernels]
-        outputs = (*accumulators, tf.zeros([3], wide), tf.zeros([], tf.float32))
+        statistics = tf.zeros([len(_omega_math.STATISTICS)], wide)
+        outputs = (*accumulators, statistics, tf.zeros([], tf.float32))
 
         def grad(*upstream):
             upstream = [
@@ -747,7 +750,10 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                 )
                 d_accumulators = [tf.cast(g, wide) for g in d_kernels]
                 d_statistics = _omega_math.omega_statistics(
-                    omega, valid, tf.ones_like(valid) if kept is None else kept
+                    omega,
+                    valid,
+                    tf.ones_like(valid) if kept is None else kept,
+                    [transported_sq, delta_sq],
                 )
                 nones = [None] * (1 + n_old + n_w)
                 mask_gradient = [None] if masked else []

@@ -13,6 +13,13 @@ class OmegaTracker(keras.metrics.Metric):
     unmasked (step, example) pairs that passed the bound}` (masked pairs are
     neither valid nor counted, on every path); it is empty in a function
     traced for inference (`evaluate`), so that no meaningless `val_` entry appears.
+
+    A batch whose backward pass overflowed is not recorded: one where some
+    `||delta_k||^2` or `||delta_k dh_k/dh_{k-1}||^2`, or Omega's sums, are not
+    finite (under `mixed_float16`, the steps that `LossScaleOptimizer` skips).
+    The layer cannot see the optimizer's decision itself: a step skipped for an
+    overflow that leaves this layer's errors finite (in another layer's
+    gradient only) is still recorded.
     """
 
     def __init__(self, name):

@@ -346,6 +346,57 @@ def test_mixed_float16_matches_float32_update():
     )
 
 
+@pytest.fixture
+def mixed_float16():
+    """The mixed_float16 policy for one test, then the policy before it."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    yield
+    keras.config.set_dtype_policy(policy)
+
+
+@pytest.mark.parametrize(
+    "make_layer",
+    [
+        lambda: keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0),
+        lambda: keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0, omega_backward="stored"),
+        lambda: keras_rnncr.layers.GRU(UNITS, omega=1.0),
+    ],
+    ids=["fused_streaming", "fused_stored", "generic"],
+)
+def test_overflowed_step_is_left_out_of_the_omega_metrics(mixed_float16, make_layer):
+    # The middle batch's huge sample weights overflow float16 in the backward
+    # pass only (the loss itself is float32): LossScaleOptimizer skips that step,
+    # and the epoch's Omega metrics are those of the other two batches alone.
+    x, y = _data(batch=12)
+    weights = np.ones(12, "float32")
+    weights[4:8] = 1e4
+    logs = []
+    for keep in (np.arange(12), np.r_[0:4, 8:12]):
+        keras.utils.set_random_seed(17)
+        layer = make_layer()
+        model = _model(layer)
+        model.compile(
+            optimizer=keras.optimizers.LossScaleOptimizer(
+                keras.optimizers.SGD(0.1), initial_scale=2.0**10
+            ),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        history = model.fit(
+            x[keep],
+            y[keep],
+            sample_weight=weights[keep],
+            batch_size=4,
+            shuffle=False,
+            verbose=0,
+        ).history
+        assert model.optimizer.iterations.numpy() == 2  # one step skipped, or none
+        logs.append([history[f"{layer.name}_omega{end}"][0] for end in ("", "_valid")])
+    with_overflow, without = logs
+    assert np.isfinite(with_overflow).all() and with_overflow[1] == 1.0
+    np.testing.assert_allclose(with_overflow, without, rtol=1e-6)
+
+
 _MIRRORED_SCRIPT = """
 import keras, numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]

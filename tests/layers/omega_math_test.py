@@ -38,3 +38,18 @@ def test_invalid_pairs_give_zero_terms():
     assert omega.numpy()[0] == 0.0 and slope.numpy()[0] == 0.0
     np.testing.assert_allclose(omega.numpy()[1], 1.0)
     np.testing.assert_allclose(slope.numpy()[1], 2.0)
+
+
+def test_statistics_count_pairs_with_non_finite_norms():
+    # An overflowed backward pass: a NaN ||delta||^2 fails the bound like a small
+    # one would, so only the last entry tells the two apart.
+    inf, nan = float("inf"), float("nan")
+    delta_sq = tf.constant([1.0, nan, 2.0, 1.0])
+    transported_sq = tf.constant([1.5, 1.0, inf, 0.5])
+    valid = _omega_math.valid_pairs(delta_sq)
+    omega, _ = _omega_math.omega_pair_terms(transported_sq, delta_sq, valid)
+    statistics = _omega_math.omega_statistics(
+        omega, valid, tf.ones_like(valid), [transported_sq, delta_sq]
+    )
+    named = dict(zip(_omega_math.STATISTICS, statistics.numpy()))
+    assert (named["valid"], named["counted"], named["non_finite"]) == (3, 4, 2)
