@@ -21,7 +21,7 @@ def load_char_corpus(name="offline", data_dir=None, manual_dir=None):
         data_dir: TFDS data directory for `"ptb"` (default: TFDS's).
         manual_dir: folder with `ptb.char.*.txt` or `ptb.*.txt` for `"ptb"`,
             e.g. a copy of Mikolov's `simple-examples/data`; without it TFDS
-            downloads `simple-examples.tgz`.
+            downloads the word-level files from a pinned GitHub copy.
 
     Returns:
         dict with keys `"train"`, `"validation"`, `"test"`, each a `str`.

