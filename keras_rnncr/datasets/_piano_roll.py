@@ -1,8 +1,8 @@
 """Conversion between lists of MIDI pitches and 88-key piano rolls."""
 
-import numbers
-
 import numpy as np
+
+from keras_rnncr._validation import is_integer
 
 LOWEST_PITCH = 21  # A0, the lowest key of a piano; column 0 of a roll.
 NUM_KEYS = 88  # A0 (MIDI 21) to C8 (MIDI 108).
@@ -33,7 +33,7 @@ def pitches_to_roll(frames):
                 f"Received: {describe(frame)} in frame {t}."
             )
         for pitch in frame:
-            if not isinstance(pitch, numbers.Integral) or isinstance(pitch, bool):
+            if not is_integer(pitch):
                 raise ValueError(
                     "MIDI pitches must be ints (MIDI note numbers). "
                     f"Received: pitch={_short_repr(pitch)} in frame {t}."

@@ -1,11 +1,11 @@
 """Bach chorales bundled with music21, as an offline stand-in for JSB Chorales."""
 
 import math
-import numbers
 import zlib
 
 import numpy as np
 
+from keras_rnncr import _validation
 from keras_rnncr.datasets._piano_roll import pitches_to_roll
 
 
@@ -42,24 +42,23 @@ def load_offline_chorales(num_chorales=None, frames_per_quarter=1):
         bool arrays of shape `(frames, 88)`; column `k` is MIDI pitch `k + 21`.
 
     Raises:
+        ValueError: if `num_chorales` or `frames_per_quarter` is not a
+            positive integer (`num_chorales` may be None).
         ImportError: if music21 is not installed.
     """
-    if num_chorales is not None and not _is_positive_int(num_chorales):
-        raise ValueError(
-            "Argument `num_chorales` must be a positive int or None. "
-            f"Received: num_chorales={num_chorales!r}"
-        )
-    if not _is_positive_int(frames_per_quarter):
-        raise ValueError(
-            "Argument `frames_per_quarter` must be a positive int (1 for "
-            "quarter-note frames, 2 for eighth notes, ...). "
-            f"Received: frames_per_quarter={frames_per_quarter!r}"
-        )
+    num_chorales = _validation.check_positive_int(
+        "num_chorales", num_chorales, allow_none=True
+    )
+    frames_per_quarter = _validation.check_positive_int(
+        "frames_per_quarter", frames_per_quarter
+    )
     try:
         from music21 import corpus
     except ImportError as error:
         raise ImportError(
-            "load_offline_chorales() needs music21: pip install keras_rnncr[music]"
+            "load_offline_chorales() needs music21: pip install music21 (or the "
+            "`music` extra: pip install 'keras_rnncr[music]', from a clone "
+            "pip install -e '.[music]')"
         ) from error
 
     splits = {"train": [], "validation": [], "test": []}
@@ -75,14 +74,6 @@ def load_offline_chorales(num_chorales=None, frames_per_quarter=1):
         split = {0: "test", 1: "validation"}.get(bucket, "train")
         splits[split].append(_score_to_roll(score, frames_per_quarter))
     return splits
-
-
-def _is_positive_int(value):
-    return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool)
-        and value > 0
-    )
 
 
 def _score_to_roll(score, frames_per_quarter):

@@ -1,6 +1,7 @@
 """Tests for the offline substitute corpora."""
 
 import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ def test_offline_chorales_are_88_key_rolls():
 def test_offline_chorales_rejects_bad_num_chorales(value):
     with pytest.raises(
         ValueError,
-        match=r"Argument `num_chorales` must be a positive int or None\. Received",
+        match=r"Argument `num_chorales` must be a positive integer or None\. Received",
     ):
         load_offline_chorales(num_chorales=value)
 
@@ -51,6 +52,13 @@ def test_offline_chorales_rejects_bad_num_chorales(value):
 @pytest.mark.parametrize("value", [0, 0.5, None])
 def test_offline_chorales_rejects_bad_frames_per_quarter(value):
     with pytest.raises(
-        ValueError, match=r"Argument `frames_per_quarter` must be a positive int"
+        ValueError,
+        match=r"Argument `frames_per_quarter` must be a positive integer\. Received",
     ):
         load_offline_chorales(frames_per_quarter=value)
+
+
+def test_offline_chorales_without_music21_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "music21", None)  # import music21 fails
+    with pytest.raises(ImportError, match=r"pip install music21 .*-e '\.\[music\]'"):
+        load_offline_chorales(num_chorales=1)
