@@ -1,219 +1,307 @@
-"""Updates per second on temporal order: keras_rnncr SGD-C/SGD-CR vs Keras SimpleRNN.
+"""Model-updates per second of `MultiRunTrainer` against `fit` and the machine's bound.
 
-All models have the paper's sizes (6 inputs, 50 tanh units, 4-way softmax at the
-last step, batch 20, SGD at learning rate 0.01) and train on temporal order at one
-fixed length (`--length`, so that XLA compiles once). Variants:
+The paper's temporal-order model (6 inputs, 50 tanh units, 4-way softmax at the
+last step, batch 20, SGD-CR: alpha 4, threshold 1) at a fixed length `T`. Per
+wall-clock second (and per CPU second of the process, beside it), in one
+process, rounds taking turns, median over rounds:
 
-* `fit/tf.data`: `model.fit` on `keras_rnncr.tasks.temporal_order` (tf.data,
-  numpy generator inside `tf.numpy_function`, prefetch), with and without
-  `jit_compile`;
-* `fit/generator`: `model.fit` on a plain Python generator of numpy batches;
-* `loop/numpy`: one `tf.function` (XLA) training step called on numpy batches
-  (the step of `benchmarks/reproduce_synthetic.py`);
-* `joint-3`: three models (three seeds) stepped inside one XLA `tf.function`,
-  each with its own optimizer; counted as model updates per second.
+* `fit`: one `keras_rnncr.tasks.task_model` trained by `model.fit` with
+  `jit_compile=True` on the task's `tf.data` pipeline (the baseline);
+* `joint-K`: K task_models stepped inside one XLA `tf.function`, each with its
+  own optimizer (the previous sweep's trainer), for K <= 15;
+* `stacked-K`: `keras_rnncr.tasks.MultiRunTrainer` with K runs (weights on a run
+  axis, batched products), counted as model updates (K per step), data
+  generation included;
+* `bound-K`: the bare chain of batched products one stacked update needs
+  (forward `h @ W_rec`; backward `u @ W_rec^T`, and `[h_{t-1}, v, x_t]^T @ u` for
+  the weight, Omega and input gradients), XLA-compiled the same way, with no
+  elementwise work: what this machine allows for the same K.
 
-Methods: `keras` (`keras.layers.SimpleRNN` + `keras.optimizers.SGD`), `sgd-c`
-and `sgd-cr` (`keras_rnncr.tasks.task_model`: `ClippedOptimizer`, plus Omega with
-alpha 4). Each variant runs `--steps` timed updates after `--warmup` updates, in
-`--rounds` rounds taking turns; the median of the rounds is reported, both per
-wall-clock second and per CPU second of this process (`time.process_time`, all
-its threads). On a shared machine the CPU-second rate is the fair comparison: it
-does not count time in which other jobs held the cores. Run:
+`--processes 2` runs the stacked and bound cases in two processes at once, one
+TensorFlow thread each (one process per core), and reports their sum. Run:
 
-    nice -n 10 python benchmarks/synthetic_speed.py --threads 1 \\
-        --json benchmarks/results/synthetic_speed.json
+    python benchmarks/synthetic_speed.py --json benchmarks/results/synthetic_speed.json
+    python benchmarks/synthetic_speed.py --processes 2 \\
+        --json benchmarks/results/synthetic_speed_2proc.json
 """
 
 import argparse
 import json
 import os
-import pathlib
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
-import keras
-import numpy as np
-import tensorflow as tf
 
-import keras_rnncr
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from reproduce_synthetic import JointTrainer  # noqa: E402
-
-TASK = "temporal_order"
-
-
-def keras_model(seed):
-    """The paper's model with Keras's own SimpleRNN and plain SGD."""
-    init = keras_rnncr.initializers.paper_initializers("basic_tanh", seed=seed)
-    inputs = keras.Input((None, 6))
-    hidden = keras.layers.SimpleRNN(
-        50,
-        activation=init["activation"],
-        kernel_initializer=init["kernel_initializer"],
-        recurrent_initializer=init["recurrent_initializer"],
-    )(inputs)
-    outputs = keras.layers.Dense(
-        4, activation="softmax", kernel_initializer=init["output_initializer"]
-    )(hidden)
-    return keras.Model(inputs, outputs)
-
-
-def build(method, seed, jit_compile):
-    if method == "keras":
-        model = keras_model(seed)
-        model.compile(
-            optimizer=keras.optimizers.SGD(0.01),
-            loss="sparse_categorical_crossentropy",
-            jit_compile=jit_compile,
-        )
-        return model
-    return keras_rnncr.tasks.task_model(
-        TASK, method=method, seed=seed, jit_compile=jit_compile
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--lengths", nargs="+", type=int, default=[100, 200])
+    parser.add_argument("--runs", nargs="+", type=int, default=[1, 5, 15, 30])
+    parser.add_argument("--joint-max", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=30, help="updates per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="0: TF's default")
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--only", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--json", default=None)
+    return parser.parse_args(argv)
 
 
-def clocks():
-    return np.array([time.perf_counter(), time.process_time()])
+def setup(threads):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return tf
 
 
-class BatchTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
+class Fit:
+    def __init__(self, length, tf):
+        import keras_rnncr
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(clocks())
-
-
-def numpy_batches(length, seed):
-    for index in range(10**9):
-        yield keras_rnncr.tasks.temporal_order_batch(
-            length, 20, np.random.default_rng([seed, index])
+        self.model = keras_rnncr.tasks.task_model(
+            "temporal_order", method="sgd-cr", seed=0, jit_compile=True
         )
+        self.data = keras_rnncr.tasks.temporal_order(length, length, 20, seed=0)
+        self.models = 1
+        self.model.fit(self.data, steps_per_epoch=5, epochs=1, verbose=0)
+
+    def run(self, steps):
+        self.model.fit(self.data, steps_per_epoch=steps, epochs=1, verbose=0)
 
 
-class FitVariant:
-    """Times `model.fit` on tf.data or a Python generator."""
+class Joint:
+    """K task_models stepped in one XLA function (the previous trainer)."""
 
-    def __init__(self, method, jit_compile, source, args):
-        self.model = build(method, 0, jit_compile)
-        if source == "tf.data":
-            self.data = keras_rnncr.tasks.temporal_order(
-                args.length, args.length, 20, seed=0
+    def __init__(self, length, k, tf):
+        import keras_rnncr
+
+        self.tf, self.length, self.models = tf, length, k
+        self.nets = [
+            keras_rnncr.tasks.task_model("temporal_order", seed=s) for s in range(k)
+        ]
+        for net in self.nets:
+            net.optimizer.build(net.trainable_variables)
+
+        def update(net, x, y):
+            with tf.GradientTape() as tape:
+                loss = net.compute_loss(x=x, y=y, y_pred=net(x, training=True))
+            net.optimizer.apply(
+                tape.gradient(loss, net.trainable_variables), net.trainable_variables
             )
-        else:
-            self.data = numpy_batches(args.length, 0)
-        self.args = args
 
-    def rate(self):
-        timer = BatchTimer()
-        warmup, steps = self.args.warmup, self.args.steps
-        self.model.fit(
-            self.data,
-            steps_per_epoch=warmup + steps,
-            epochs=1,
-            verbose=0,
-            callbacks=[timer],
+        @tf.function(jit_compile=True)
+        def step(xs, ys):
+            for net, x, y in zip(self.nets, xs, ys, strict=True):
+                update(net, x, y)
+
+        self.step = step
+        self.update = 0
+        self.run(2)
+
+    def run(self, steps):
+        import numpy as np
+
+        import keras_rnncr
+
+        for _ in range(steps):
+            pairs = [
+                keras_rnncr.tasks.temporal_order_batch(
+                    self.length, 20, np.random.default_rng([s, self.update])
+                )
+                for s in range(self.models)
+            ]
+            self.step([p[0] for p in pairs], [p[1] for p in pairs])
+            self.update += 1
+
+
+class Stacked:
+    def __init__(self, length, k, tf):
+        import keras_rnncr
+
+        runs = [keras_rnncr.tasks.RunSpec("sgd-cr", seed=s) for s in range(k)]
+        self.trainer = keras_rnncr.tasks.MultiRunTrainer(
+            "temporal_order", runs, min_length=length
         )
-        return steps / (timer.times[-1] - timer.times[warmup - 1])
+        self.models = k
+        self.run(2)
+
+    def run(self, steps):
+        self.trainer.train(steps)
 
 
-class LoopVariant:
-    """Times the XLA training step of `reproduce_synthetic.py` on numpy batches."""
+class Bound:
+    """The bare batched products of one stacked update, compiled with XLA."""
 
-    def __init__(self, method, num_models, args):
-        self.models = [build(method, seed, True) for seed in range(num_models)]
-        self.trainer = JointTrainer(self.models, jit_compile=True)
-        self.batches = [numpy_batches(args.length, seed) for seed in range(num_models)]
-        self.args = args
+    def __init__(self, length, k, tf):
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        units, batch, inputs = 50, 20, 6
+        w = tf.constant(rng.normal(0, 0.1, (k, units, units)).astype("float32"))
+        x = tf.constant(rng.normal(0, 1, (length, k, batch, inputs)).astype("float32"))
+        h0 = tf.constant(rng.normal(0, 0.1, (k, batch, units)).astype("float32"))
+        rows = 2 * units + inputs
+
+        @tf.function(jit_compile=True)
+        def chain():
+            def forward(t, h, states):
+                h = tf.matmul(h, w)
+                return t + 1, h, states.write(t, h)
+
+            states = tf.TensorArray(tf.float32, length)
+            _, _, states = tf.while_loop(
+                lambda t, *_: t < length, forward, (0, h0, states)
+            )
+            states = states.stack()
+
+            def backward(t, u, acc):
+                v = tf.matmul(u, w, transpose_b=True)
+                stacked = tf.concat([states[t], v, x[t]], -1)
+                acc = acc + tf.matmul(tf.transpose(stacked, [0, 2, 1]), u)
+                return t - 1, v, acc
+
+            acc = tf.zeros((k, rows, units))
+            return tf.while_loop(lambda t, *_: t >= 0, backward, (length - 1, h0, acc))[
+                2
+            ]
+
+        self.chain, self.models = chain, k
+        chain().numpy()
 
     def run(self, steps):
         for _ in range(steps):
-            pairs = [next(batches) for batches in self.batches]
-            self.trainer.step(
-                [tf.constant(x) for x, _ in pairs], [tf.constant(y) for _, y in pairs]
-            )
-
-    def rate(self):
-        self.run(self.args.warmup)
-        start = clocks()
-        self.run(self.args.steps)
-        return len(self.models) * self.args.steps / (clocks() - start)
+            result = self.chain()
+        result.numpy()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-
-    variants = {}
-    for method in ("keras", "sgd-c", "sgd-cr"):
-        for jit in (False, True):
-            name = f"{method} fit/tf.data jit={jit}"
-            variants[name] = FitVariant(method, jit, "tf.data", args)
-        variants[f"{method} fit/generator jit=True"] = FitVariant(
-            method, True, "generator", args
-        )
-        variants[f"{method} loop/numpy xla"] = LoopVariant(method, 1, args)
-        variants[f"{method} joint-3 loop/numpy xla"] = LoopVariant(method, 3, args)
-    wall = {name: [] for name in variants}
-    cpu = {name: [] for name in variants}
-    start = time.perf_counter()
-    for round_index in range(args.rounds):
-        for name, variant in variants.items():
-            wall_rate, cpu_rate = variant.rate()
-            wall[name].append(wall_rate)
-            cpu[name].append(cpu_rate)
-            print(
-                f"round {round_index} {name}: {wall_rate:.1f} updates/s wall, "
-                f"{cpu_rate:.1f} updates per CPU second"
-            )
-    median = {name: statistics.median(values) for name, values in wall.items()}
-    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
-    baseline = "keras fit/tf.data jit=False"
-    print(f"\nlength {args.length}, median of {args.rounds} rounds (updates/s):")
-    print(f"{'variant':40s} {'wall':>8s} {'CPU':>8s}  CPU vs {baseline}")
-    for name in variants:
-        print(
-            f"{name:40s} {median[name]:8.1f} {median_cpu[name]:8.1f}  "
-            f"{median_cpu[name] / median_cpu[baseline]:.2f}x"
-        )
-    if args.json:
-        report = {
-            "command": " ".join(sys.argv),
-            "task": TASK,
-            "length": args.length,
-            "batch_size": 20,
-            "units": 50,
-            "steps": args.steps,
-            "warmup": args.warmup,
-            "rounds": args.rounds,
-            "threads": args.threads,
-            "wall_seconds": time.perf_counter() - start,
-            "machine": {
-                "platform": platform.platform(),
-                "cpu_count": os.cpu_count(),
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-            },
-            "updates_per_wall_second_median": median,
-            "updates_per_cpu_second_median": median_cpu,
-            "updates_per_wall_second_rounds": wall,
-            "updates_per_cpu_second_rounds": cpu,
-            "baseline": baseline,
+def measure(cases, args):
+    """Median model-updates per wall and CPU second of each case, in rounds."""
+    wall = {name: [] for name in cases}
+    cpu = {name: [] for name in cases}
+    for _ in range(args.rounds):
+        for name, case in cases.items():
+            start, cpu_start = time.perf_counter(), time.process_time()
+            case.run(args.steps)
+            updates = args.steps * case.models
+            wall[name].append(updates / (time.perf_counter() - start))
+            cpu[name].append(updates / (time.process_time() - cpu_start))
+    return {
+        name: {
+            "wall": statistics.median(wall[name]),
+            "cpu": statistics.median(cpu[name]),
+            "wall_rounds": wall[name],
         }
-        pathlib.Path(args.json).write_text(json.dumps(report, indent=1))
+        for name in cases
+    }
+
+
+def single_process(args, kinds=("fit", "joint", "stacked", "bound")):
+    tf = setup(args.threads)
+    results = {}
+    for length in args.lengths:
+        cases = {}
+        if "fit" in kinds:
+            cases["fit"] = Fit(length, tf)
+        for k in args.runs:
+            if "joint" in kinds and k <= args.joint_max:
+                cases[f"joint-{k}"] = Joint(length, k, tf)
+            if "stacked" in kinds:
+                cases[f"stacked-{k}"] = Stacked(length, k, tf)
+            if "bound" in kinds:
+                cases[f"bound-{k}"] = Bound(length, k, tf)
+        results[str(length)] = measure(cases, args)
+        print(
+            f"T={length}: "
+            + json.dumps(
+                {n: round(r["wall"], 1) for n, r in results[str(length)].items()}
+            ),
+            flush=True,
+        )
+    return results
+
+
+def machine():
+    import tensorflow as tf
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "tensorflow": tf.__version__,
+    }
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.only:
+        print(json.dumps(single_process(args, kinds=args.only.split(","))))
+        return
+    start = time.perf_counter()
+    if args.processes == 1:
+        results = single_process(args)
+    else:
+        # One thread per process, all at once; the sum is the machine's rate.
+        command = [
+            sys.executable,
+            __file__,
+            "--threads",
+            "1",
+            "--only",
+            "stacked,bound",
+        ]
+        for name in ("lengths", "runs"):
+            command += [f"--{name}"] + [str(v) for v in getattr(args, name)]
+        command += ["--steps", str(args.steps), "--rounds", str(args.rounds)]
+        children = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+            for _ in range(args.processes)
+        ]
+        outputs = [json.loads(c.communicate()[0].splitlines()[-1]) for c in children]
+        results = {
+            length: {
+                name: {
+                    "wall": sum(o[length][name]["wall"] for o in outputs),
+                    "cpu": sum(o[length][name]["cpu"] for o in outputs),
+                    "per_process_wall": [o[length][name]["wall"] for o in outputs],
+                }
+                for name in outputs[0][length]
+            }
+            for length in outputs[0]
+        }
+    summary = {}
+    for length, cases in results.items():
+        rows = {}
+        for k in args.runs:
+            stacked, bound = cases[f"stacked-{k}"]["wall"], cases[f"bound-{k}"]["wall"]
+            row = {"stacked": stacked, "bound": bound, "of_bound": stacked / bound}
+            if "fit" in cases:
+                row["over_fit"] = stacked / cases["fit"]["wall"]
+            rows[k] = row
+        summary[length] = rows
+        for k, row in rows.items():
+            print(
+                f"T={length} K={k}: stacked {row['stacked']:.0f} model-updates/s, "
+                f"{100 * row['of_bound']:.0f}% of the bound ({row['bound']:.0f})"
+                + (f", {row['over_fit']:.2f}x fit" if "over_fit" in row else "")
+            )
+    report = {
+        "command": " ".join(sys.argv),
+        "machine": machine(),
+        "wall_seconds": time.perf_counter() - start,
+        "results": results,
+        "summary": summary,
+    }
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

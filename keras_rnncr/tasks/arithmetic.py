@@ -10,12 +10,28 @@ NUM_CHANNELS = 2
 MINIMUM_LENGTH = 10
 
 
-def _marked_pair_batch(length, batch_size, rng, combine, task_label):
+def generated_steps(length, rng):
+    """The released code's sequence length for base length `length`.
+
+    ```python
+    steps = length + randint(int(0.1 * length))
+    ```
+    """
+    return length + int(np.random.default_rng(rng).integers(int(length * 0.1)))
+
+
+def _marked_pair_batch(length, batch_size, rng, combine, task_label, steps=None):
     """Shared generator: marker channel 0, U[0, 1) values on channel 1."""
     _validation.check_length(length, MINIMUM_LENGTH, task_label)
     _validation.check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(rng)
-    steps = length + int(rng.integers(int(length * 0.1)))
+    if steps is None:
+        steps = generated_steps(length, rng)
+    elif not length <= steps < length + int(length * 0.1):
+        raise ValueError(
+            "Argument `steps` must be in [length, length + int(0.1 * length)). "
+            f"Received: steps={steps!r}, length={length!r}"
+        )
     rows = np.arange(batch_size)
     first = rng.integers(int(steps * 0.1), size=batch_size)
     second = rng.integers(int(steps * 0.4), size=batch_size) + int(steps * 0.1)
@@ -27,7 +43,7 @@ def _marked_pair_batch(length, batch_size, rng, combine, task_label):
     return inputs, targets.astype(np.float32).reshape(batch_size, 1)
 
 
-def addition_batch(length, batch_size, rng=None):
+def addition_batch(length, batch_size, rng=None, steps=None):
     """Generates one batch of the addition task as numpy arrays.
 
     Pascanu, Mikolov & Bengio, ICML 2013, §4.1, following the released code
@@ -49,6 +65,8 @@ def addition_batch(length, batch_size, rng=None):
         length: int, base number of time steps, at least 10.
         batch_size: int, number of sequences.
         rng: `numpy.random.Generator`, int seed or None.
+        steps: int or None, the generated number of steps; None draws it
+            from `rng` with `generated_steps`.
 
     Returns:
         `(inputs, targets)`: float32 `(batch_size, steps, 2)` and float32
@@ -61,11 +79,11 @@ def addition_batch(length, batch_size, rng=None):
     (True, (3, 1))
     """
     return _marked_pair_batch(
-        length, batch_size, rng, lambda a, b: (a + b) / 2, "addition"
+        length, batch_size, rng, lambda a, b: (a + b) / 2, "addition", steps
     )
 
 
-def multiplication_batch(length, batch_size, rng=None):
+def multiplication_batch(length, batch_size, rng=None, steps=None):
     """Generates one batch of the multiplication task as numpy arrays.
 
     Pascanu, Mikolov & Bengio, ICML 2013, §4.1, following the released code
@@ -77,13 +95,15 @@ def multiplication_batch(length, batch_size, rng=None):
         length: int, base number of time steps, at least 10.
         batch_size: int, number of sequences.
         rng: `numpy.random.Generator`, int seed or None.
+        steps: int or None, the generated number of steps; None draws it
+            from `rng` with `generated_steps`.
 
     Returns:
         `(inputs, targets)`: float32 `(batch_size, steps, 2)` and float32
         `(batch_size, 1)`, with `length <= steps < 1.1 * length`.
     """
     return _marked_pair_batch(
-        length, batch_size, rng, lambda a, b: a * b, "multiplication"
+        length, batch_size, rng, lambda a, b: a * b, "multiplication", steps
     )
 
 

@@ -463,6 +463,12 @@ class MultiRunTrainer:
             self.max_length,
             np.random.default_rng([self.length_seed, update]),
         )
+        options = dict(self.task_options)
+        if self.spec.steps_fn is not None:
+            # One generated length for all runs, drawn from the length stream.
+            options["steps"] = self.spec.steps_fn(
+                length, np.random.default_rng([self.length_seed, update, 1])
+            )
         cache = {}
         for i in np.flatnonzero(self.active):
             seed = self.runs[i].batches_seed
@@ -471,7 +477,7 @@ class MultiRunTrainer:
                     length,
                     self.batch_size,
                     np.random.default_rng([seed, update]),
-                    **self.task_options,
+                    **options,
                 )
         batches = [
             cache[self.runs[i].batches_seed] for i in np.flatnonzero(self.active)

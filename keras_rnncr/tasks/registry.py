@@ -20,6 +20,9 @@ class TaskSpec:
             (classify at every step) or `"last_linear"` (regress at the last
             step).
         minimum_length: int, smallest length the generator accepts.
+        steps_fn: None, or `steps_fn(length, rng)` for a task whose
+            generator draws its number of steps itself (it then accepts
+            `steps=`), so that batches of several seeds can share it.
     """
 
     name: str
@@ -27,6 +30,7 @@ class TaskSpec:
     dataset_fn: Callable
     output_head: str
     minimum_length: int
+    steps_fn: Callable | None = None
 
     def error_metric(self, **kwargs):
         """Returns a new Keras metric with the paper's error criterion."""
@@ -58,6 +62,7 @@ TASKS = {
             arithmetic.addition,
             "last_linear",
             arithmetic.MINIMUM_LENGTH,
+            steps_fn=arithmetic.generated_steps,
         ),
         TaskSpec(
             "multiplication",
@@ -65,6 +70,7 @@ TASKS = {
             arithmetic.multiplication,
             "last_linear",
             arithmetic.MINIMUM_LENGTH,
+            steps_fn=arithmetic.generated_steps,
         ),
         TaskSpec(
             "permutation",

@@ -1,0 +1,193 @@
+"""MultiRunTrainer: each run's update is one `fit` step of its `task_model`."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnncr.tasks import METHODS, MultiRunTrainer, RunSpec
+
+UNITS = 8
+BATCH = 4
+
+
+def _fit_step(trainer, index, inputs, targets):
+    """The run's `task_model` after one `fit` step on the same batch."""
+    model = trainer._model(index)
+    model.set_weights([w[index] for w in trainer._weights])
+    model.fit(
+        inputs, targets, batch_size=len(inputs), epochs=1, shuffle=False, verbose=0
+    )
+    return model.get_weights()
+
+
+def _assert_same_update(trainer, runs, rtol):
+    before = [w.copy() for w in trainer._weights]
+    length, inputs, targets = trainer.batch()
+    expected = []
+    for i in range(len(runs)):
+        trainer._weights = [w.copy() for w in before]
+        expected.append(_fit_step(trainer, i, inputs[i], targets[i]))
+    trainer._weights = [w.copy() for w in before]
+    trainer._load_active()
+    stats = trainer.train(1)
+    for i in range(len(runs)):
+        moved = [np.max(np.abs(w[i] - b[i])) for w, b in zip(trainer._weights, before)]
+        assert max(moved) > 0
+        for got, want in zip([w[i] for w in trainer._weights], expected[i]):
+            np.testing.assert_allclose(
+                got, want, rtol=rtol, atol=rtol * np.max(np.abs(want))
+            )
+    return stats
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "task,scheme",
+    [
+        ("temporal_order", "basic_tanh"),
+        ("temporal_order", "sigmoid"),
+        ("addition", "smart_tanh"),
+        ("memorization", "basic_tanh"),
+    ],
+)
+def test_each_run_matches_one_fit_step(task, scheme):
+    # Clipping active (threshold 0.05) and not (1000) for the clipped methods.
+    runs = [RunSpec("sgd", seed=0, scheme=scheme)] + [
+        RunSpec(method, seed=0, scheme=scheme, threshold=threshold, omega=2.0)
+        for threshold in (0.05, 1e3)
+        for method in ("sgd-c", "sgd-cr")
+    ]
+    memorization = task == "memorization"
+    trainer = MultiRunTrainer(
+        task,
+        runs,
+        min_length=5 if memorization else 20,
+        units=UNITS,
+        batch_size=BATCH,
+        task_options={"n_values": 3, "n_positions": 2} if memorization else None,
+    )
+    stats = _assert_same_update(trainer, runs, rtol=1e-5)
+    np.testing.assert_array_equal(stats["clipped"], [0, 1, 1, 0, 0])
+    # Omega is measured for every run (applied for sgd-cr only).
+    assert np.all(np.isfinite(stats["omega"]))
+
+
+def test_arithmetic_runs_share_one_generated_length():
+    runs = [RunSpec("sgd-cr", seed=s) for s in range(4)]
+    trainer = MultiRunTrainer("multiplication", runs, min_length=40, max_length=60)
+    lengths = {trainer.batch(u)[1].shape[2] for u in range(20)}
+    assert len(lengths) > 3 and all(40 <= n < 64 for n in lengths)
+
+
+def test_float64_matches_one_fit_step():
+    keras.config.set_floatx("float64")
+    try:
+        runs = [RunSpec(m, seed=3, threshold=0.5) for m in METHODS]
+        trainer = MultiRunTrainer(
+            "temporal_order", runs, min_length=15, units=UNITS, batch_size=BATCH
+        )
+        assert trainer.dtype == "float64"
+        _assert_same_update(trainer, runs, rtol=1e-10)
+    finally:
+        keras.config.set_floatx("float32")
+
+
+def test_trajectory_does_not_depend_on_other_runs():
+    run = RunSpec("sgd-cr", seed=5, threshold=0.1)
+    others = [RunSpec("sgd", seed=1), run, RunSpec("sgd-c", seed=9)]
+    alone = MultiRunTrainer(
+        "temporal_order",
+        [run],
+        min_length=12,
+        max_length=15,
+        units=UNITS,
+        batch_size=BATCH,
+    )
+    shared = MultiRunTrainer(
+        "temporal_order",
+        others,
+        min_length=12,
+        max_length=15,
+        units=UNITS,
+        batch_size=BATCH,
+    )
+    alone.train(30)
+    shared.train(30)
+    for a, b in zip(alone._weights, shared._weights, strict=True):
+        np.testing.assert_allclose(a[0], b[1], rtol=1e-6, atol=1e-7)
+
+
+def test_resume_is_bit_identical(tmp_path):
+    runs = [RunSpec(m, seed=2, threshold=0.5) for m in METHODS]
+    kwargs = dict(min_length=12, max_length=16, units=UNITS, batch_size=BATCH)
+    straight = MultiRunTrainer("temporal_order", runs, **kwargs)
+    straight.train(25)
+    interrupted = MultiRunTrainer("temporal_order", runs, **kwargs)
+    interrupted.train(10)
+    interrupted.deactivate([0])
+    interrupted.save(tmp_path / "ckpt")
+    resumed = MultiRunTrainer.restore(tmp_path / "ckpt")
+    assert resumed.updates == 10
+    assert list(resumed.active) == [False, True, True]
+    resumed.train(15)
+    straight_runs = MultiRunTrainer("temporal_order", runs, **kwargs)
+    straight_runs.train(10)
+    straight_runs.deactivate([0])
+    straight_runs.train(15)
+    for a, b in zip(resumed._weights, straight_runs._weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.run_updates.tolist() == [10, 25, 25]
+
+
+def test_to_model_and_evaluate():
+    runs = [RunSpec("sgd-cr", seed=0), RunSpec("sgd-c", seed=0)]
+    trainer = MultiRunTrainer(
+        "temporal_order", runs, min_length=12, units=UNITS, batch_size=BATCH
+    )
+    trainer.train(3)
+    results = trainer.evaluate(200, chunk_size=100, seed=0)
+    assert sorted(results) == [0, 1]
+    model = trainer.to_model(1)
+    inputs, _ = trainer.spec.batch_fn(12, 5, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        model.predict_on_batch(inputs), trainer.predict(inputs, runs=[1])[0], rtol=1e-5
+    )
+    from keras_rnncr.tasks import evaluate_task
+
+    single = evaluate_task(
+        model,
+        "temporal_order",
+        num_sequences=200,
+        chunk_size=100,
+        min_length=12,
+        max_length=12,
+        seed=0,
+    )
+    assert single["num_errors"] == results[1]["num_errors"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(method="sgd-x"), "method"),
+        (dict(learning_rate=float("nan")), "learning_rate"),
+        (dict(threshold=-1.0), "threshold"),
+        (dict(omega=float("inf")), "omega"),
+        (dict(seed=True), "seed"),
+    ],
+)
+def test_run_spec_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RunSpec(**kwargs)
+
+
+def test_trainer_rejects_mixed_activations_and_bad_runs():
+    with pytest.raises(ValueError, match="activation"):
+        MultiRunTrainer(
+            "temporal_order",
+            [RunSpec(scheme="basic_tanh"), RunSpec(scheme="sigmoid")],
+            min_length=12,
+            units=UNITS,
+        )
+    with pytest.raises(ValueError, match="runs"):
+        MultiRunTrainer("temporal_order", [], min_length=12)
