@@ -11,7 +11,6 @@ import contextlib
 import os
 import sys
 import tempfile
-import warnings
 
 # The paper's three set-ups (keras_rnncr.tasks.METHODS; a test checks they agree).
 METHODS = ("sgd", "sgd-c", "sgd-cr")
@@ -48,10 +47,9 @@ class _DeprecatedAlias(argparse.Action):
         self.replacement = replacement
 
     def __call__(self, parser, namespace, values, option_string=None):
-        warnings.warn(
-            f"`{option_string}` is deprecated; use `{self.replacement}`.",
-            FutureWarning,
-            stacklevel=2,
+        sys.stderr.write(
+            f"{parser.prog}: warning: {option_string} is deprecated; use "
+            f"{self.replacement}.\n"
         )
         setattr(namespace, self.dest, values)
 

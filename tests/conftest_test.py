@@ -4,6 +4,7 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
 import tensorflow as tf
 
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -13,6 +14,7 @@ def test_two_logical_cpus():
     assert len(tf.config.list_logical_devices("CPU")) == 2
 
 
+@pytest.mark.slow
 def test_tf_test_case_helpers_are_not_collected():
     # tf.test.TestCase.test_session is a context manager; collected, it showed
     # as a skipped test in every TFDS builder test class.

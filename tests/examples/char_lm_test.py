@@ -2,11 +2,14 @@
 
 import json
 
+import pytest
+
 from tests.dummy_data import dummy_data
 
 _MANUAL = dummy_data("ptb_char") / "manual"
 
 
+@pytest.mark.slow
 def test_example_writes_every_output(tmp_path, load_example):
     output = tmp_path / "run"
     summary = load_example("char_lm").main(

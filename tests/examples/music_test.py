@@ -12,6 +12,7 @@ from tests.dummy_data import dummy_data
 _MANUAL = dummy_data("polyphonic_music") / "manual"
 
 
+@pytest.mark.slow
 def test_example_writes_every_output(tmp_path, load_example):
     output = tmp_path / "run"
     summary = load_example("music").main(

@@ -13,6 +13,9 @@ import pytest
 from keras_rnncr import layers
 from keras_rnncr.optimizers import ClippedOptimizer
 
+# Every test here uses the served models of one server process (slow to start).
+pytestmark = pytest.mark.slow
+
 MODELS = {
     "simple_rnn": lambda: layers.SimpleRNN(4, omega=1.0),
     "gru": lambda: layers.GRU(4, omega=1.0, return_sequences=True),

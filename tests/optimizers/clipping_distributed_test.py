@@ -18,6 +18,7 @@ def _clipped_sgd():
     return ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=1.0)
 
 
+@pytest.mark.slow
 def test_two_replicas_take_the_one_device_step(mirrored):
     one = train(_clipped_sgd, callbacks=[ClippingLogger()])
     two = train(_clipped_sgd, mirrored, callbacks=[ClippingLogger()])
@@ -32,6 +33,7 @@ def test_two_replicas_take_the_one_device_step(mirrored):
     assert int(two.optimizer.iterations.numpy()) == 3
 
 
+@pytest.mark.slow
 def test_keras_global_clipnorm_does_not_match_one_device(mirrored):
     """Keras 3 clips each replica's local gradient before aggregation."""
 
@@ -43,6 +45,7 @@ def test_keras_global_clipnorm_does_not_match_one_device(mirrored):
     assert _max_diff(one, two) > 1e-2
 
 
+@pytest.mark.slow
 def test_under_loss_scale_optimizer_on_two_replicas(mirrored):
     def lso():
         return keras.optimizers.LossScaleOptimizer(_clipped_sgd(), initial_scale=64.0)

@@ -32,6 +32,7 @@ def _free_ports(count):
             s.close()
 
 
+@pytest.mark.slow
 def test_two_workers_take_the_one_device_step(tmp_path):
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{p}" for p in ports]}

@@ -221,6 +221,7 @@ def test_fit_skips_a_nan_batch():
 # ---------------------------------------------------------- composition
 
 
+@pytest.mark.slow
 def test_jit_compile_matches_eager_graph():
     def clipped():
         return ClippedOptimizer(keras.optimizers.Adam(0.1), threshold="percentile")
@@ -234,6 +235,7 @@ def test_jit_compile_matches_eager_graph():
         np.testing.assert_allclose(u, v, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_mixed_float16_clips_after_unscaling():
     def clipped():
         return ClippedOptimizer(keras.optimizers.SGD(0.1), threshold=1.0)
@@ -326,6 +328,7 @@ def test_step_skipped_by_loss_scale_optimizer_leaves_wrapper_state():
     assert np.isfinite(wrapper.statistics()["grad_norm_sum"])
 
 
+@pytest.mark.slow
 def test_swap_ema_weights_through_loss_scale_optimizer():
     def clipped():
         return ClippedOptimizer(keras.optimizers.Adam(0.1, use_ema=True), threshold=1.0)

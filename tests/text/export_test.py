@@ -100,11 +100,13 @@ def served(tmp_path_factory):
     return root, reference, predicted, vocabulary, report
 
 
+@pytest.mark.slow
 def test_server_process_did_not_import_keras_rnncr(served):
     *_, report = served
     assert report["keras_rnncr"] == []
 
 
+@pytest.mark.slow
 def test_generator_steps_reproduce_model_outputs(served):
     root, reference, *_ = served
     logits = np.load(root / "step_logits.npy")
@@ -118,6 +120,7 @@ def test_generator_steps_reproduce_model_outputs(served):
     assert reference[:, -1].std() > 0.1  # outputs are far from uniform
 
 
+@pytest.mark.slow
 def test_generator_sampling_is_seeded_and_ships_the_vocabulary(served):
     root, _, _, vocabulary, report = served
     draws = np.load(root / "draws.npy")
@@ -126,6 +129,7 @@ def test_generator_sampling_is_seeded_and_ships_the_vocabulary(served):
     assert report["symbols"] == vocabulary.symbols
 
 
+@pytest.mark.slow
 def test_stateful_export_serves_predict_outputs(served):
     root, _, predicted, *_ = served
     np.testing.assert_allclose(np.load(root / "serve.npy"), predicted, atol=1e-5)
