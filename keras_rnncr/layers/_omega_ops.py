@@ -16,6 +16,8 @@ Three custom-gradient ops:
 Both paths normalise, read the loss scale and log through `omega_coefficient`.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -211,8 +213,8 @@ def fused_simple_rnn(
     ```
 
     (`backward="stored"` forms `inputs @ kernel` for all steps at once;
-    `"streaming"` uses one product per step with the stacked kernels, so that
-    no sequence-sized temporary is made.)
+    `"streaming"` uses one product per step with the stacked kernels, two with
+    a `recurrent_mask`, so that no sequence-sized temporary is made.)
 
     Backward, one step at a time from the last: `delta = dE/dh_t` (the total
     derivative), `a = delta * f'(h_t)`, `v = (a @ recurrent_kernel.T) *
@@ -318,7 +320,14 @@ def fused_simple_rnn(
             sequence = inputs
 
             def pre_activation(x, h):
-                pre = tf.matmul(tf.concat([x, masked(h)], -1), stacked)
+                if recurrent_mask is None:
+                    pre = tf.matmul(tf.concat([x, h], -1), stacked)
+                else:
+                    # Two products: XLA's CPU compiler (TF 2.21) miscompiles
+                    # float64 `concat([x, h * recurrent_mask]) @ stacked` at
+                    # some shapes (batch 4, 3 features, 5 units; checked by
+                    # the dropout cases of omega_correctness_test.py).
+                    pre = tf.matmul(x, kernel) + tf.matmul(masked(h), recurrent_kernel)
                 return pre + bias if has_bias else pre
 
         def forward_loop(xs, h0, mask):
@@ -684,7 +693,42 @@ def fused_simple_rnn(
     return recurrence(inputs, initial_state, kernel, bias, recurrent_kernel, alpha)
 
 
-def omega_probe(cell, kernel_indices, training, ratio="squared"):
+def dropout_masks(cell, step_input, state):
+    """`(dropout mask, recurrent dropout mask)` of `cell` for this sequence.
+
+    Keras's cells (`SimpleRNNCell`, `GRUCell`, `LSTMCell`) draw their masks once
+    per sequence, before the loop, through these two methods, and keep them
+    until the layer's call ends (either may be None: no dropout; or a list, one
+    per gate). None for a cell without the methods.
+    """
+    if not hasattr(cell, "get_dropout_mask"):
+        return None
+    return (
+        cell.get_dropout_mask(step_input),
+        cell.get_recurrent_dropout_mask(state),
+    )
+
+
+@contextlib.contextmanager
+def _forward_masks(cell, masks):
+    """Within, `cell` takes the forward pass's `masks` instead of drawing new ones.
+
+    The probe's backward pass recomputes the step after the layer's call has
+    released the masks: the step must be the one the forward pass took.
+    """
+    if masks is None:
+        yield
+        return
+    dropout_mask, recurrent_mask = masks
+    cell.get_dropout_mask = lambda step_input: dropout_mask
+    cell.get_recurrent_dropout_mask = lambda step_input: recurrent_mask
+    try:
+        yield
+    finally:
+        del cell.get_dropout_mask, cell.get_recurrent_dropout_mask
+
+
+def omega_probe(cell, kernel_indices, training, ratio="squared", masks=None):
     """Returns an identity op on a cell's new states that adds Omega's gradient.
 
     The op is called as `probe(new_states, inputs, states, weights, accumulators,
@@ -695,7 +739,9 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
     d(new_states)/d(states)` and Omega_k, and differentiates Omega_k with respect
     to `weights[i]` for `i` in `kernel_indices`, holding `inputs`, `states` and
     `delta` fixed (second-order autodiff). Masked pairs are neither valid nor
-    counted, as in `sequence_omega`.
+    counted, as in `sequence_omega`. With dropout, the step is recomputed with
+    the forward pass's `masks` (see `dropout_masks`): the Jacobian is that of
+    the dropped-out step.
     """
     variables = list(cell.weights)
     wide = statistics_dtype(cell.compute_dtype)
@@ -722,7 +768,10 @@ def omega_probe(cell, kernel_indices, training, ratio="squared"):
                     with tf.GradientTape() as inner:
                         inner.watch(old)
                         mapping = list(zip(variables, w))
-                        with keras.StatelessScope(state_mapping=mapping):
+                        with (
+                            keras.StatelessScope(state_mapping=mapping),
+                            _forward_masks(cell, masks),
+                        ):
                             _, recomputed = cell(x, old, training=training)
                         recomputed = tf.nest.flatten(recomputed)
                     transported = inner.gradient(

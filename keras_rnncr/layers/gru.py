@@ -23,8 +23,10 @@ class GRU(OmegaMixin, keras.layers.GRU):
         units: positive int, dimensionality of the output space.
         omega: float >= 0, the weight alpha of Omega (default `0.0`).
         omega_ratio: `"squared"` (default, Eq. 10) or `"norm"` (Eq. 9).
-        **kwargs: every argument of `keras.layers.GRU` except non-zero `dropout`
-            and `recurrent_dropout`, which Omega does not support in training.
+        **kwargs: every argument of `keras.layers.GRU`, `dropout` and
+            `recurrent_dropout` included: Omega's Jacobian is that of the
+            dropped-out step (the recurrent masks multiply `h_{k-1}` before
+            `recurrent_kernel`, the same masks at every step, as in Keras).
 
     Example:
 

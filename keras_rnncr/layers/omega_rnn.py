@@ -34,6 +34,23 @@ def _check_ratio(omega_ratio):
     return omega_ratio
 
 
+def _check_cell_dropout(cell):
+    """Dropout in `cell` is supported if the cell's masks can be read back."""
+    rates = {name: getattr(cell, name, 0) for name in ("dropout", "recurrent_dropout")}
+    methods = ("get_dropout_mask", "get_recurrent_dropout_mask")
+    if any(rates.values()) and not all(
+        callable(getattr(cell, m, None)) for m in methods
+    ):
+        received = ", ".join(f"{name}={rate!r}" for name, rate in rates.items())
+        raise ValueError(
+            "Argument `cell` must draw its dropout masks once per sequence "
+            "through `get_dropout_mask` and `get_recurrent_dropout_mask`, as "
+            "Keras's SimpleRNNCell, GRUCell and LSTMCell do, for Omega to "
+            "differentiate the dropped-out step; or have no dropout. Received: "
+            f"cell={type(cell).__name__} with {received} and no such methods."
+        )
+
+
 class OmegaMixin:
     """Adds the Omega regularizer to a `keras.layers.RNN` subclass.
 
@@ -45,6 +62,7 @@ class OmegaMixin:
         omega = _check_omega(omega)
         omega_ratio = _check_ratio(omega_ratio)
         super().__init__(*args, **kwargs)
+        _check_cell_dropout(self.cell)
         self._omega_value = omega
         self.omega_ratio = omega_ratio
         self._omega_variable = None
@@ -170,12 +188,6 @@ class OmegaMixin:
 
     def _probed_loop(self, inputs, initial_state, step_mask, alpha, training):
         cell = self.cell
-        if getattr(cell, "dropout", 0) or getattr(cell, "recurrent_dropout", 0):
-            raise NotImplementedError(
-                f"Layer {self.name!r}: Omega with `dropout` or `recurrent_dropout` "
-                f"inside a {type(cell).__name__} is not supported; use "
-                "keras_rnncr.layers.SimpleRNN, or dropout layers around the RNN."
-            )
         variables = list(cell.weights)
         kernel = getattr(cell, "recurrent_kernel", None)
         kernel_indices = [i for i, v in enumerate(variables) if v is kernel]
@@ -192,7 +204,11 @@ class OmegaMixin:
         )
         self._add_probe_loss(probe_loss)
         probe = _omega_ops.omega_probe(
-            cell, kernel_indices, training, ratio=self.omega_ratio
+            cell,
+            kernel_indices,
+            training,
+            ratio=self.omega_ratio,
+            masks=_omega_ops.dropout_masks(cell, inputs[0], initial_state[0]),
         )
 
         def step(x, states, step_mask):
@@ -260,8 +276,11 @@ class RNN(OmegaMixin, keras.layers.RNN):
     Args:
         cell: a Keras RNN cell whose output is its first state and that has a
             `recurrent_kernel` weight (e.g. `SimpleRNNCell`, `GRUCell`,
-            `LSTMCell`). Cells with `dropout` or `recurrent_dropout` are only
-            supported through `keras_rnncr.layers.SimpleRNN`.
+            `LSTMCell`). Its `dropout` and `recurrent_dropout` are supported as
+            Keras's cells apply them (the same masks at every step of a
+            sequence, drawn through `get_dropout_mask` and
+            `get_recurrent_dropout_mask`): Omega's Jacobian is that of the
+            dropped-out step, recurrent mask included.
         omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`, which
             leaves the gradients those of `keras.layers.RNN` (Omega is still
             measured and logged). Assign `layer.omega = value` to change it during

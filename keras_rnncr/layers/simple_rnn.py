@@ -25,6 +25,11 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     # dOmega/d recurrent_kernel with delta_k, h_{k-1} and activation'(a_k) fixed.
     ```
 
+    With `dropout` and `recurrent_dropout`, `x_k` and `h_{k-1}` are multiplied
+    by their masks (drawn once per sequence, as Keras does) before the kernels,
+    and `v_k` is the error through that dropped-out step: `v_k = ((delta_k *
+    activation'(a_k)) @ recurrent_kernel.T) * recurrent_mask`.
+
     Reference: Pascanu, Mikolov & Bengio, "On the difficulty of training
     recurrent neural networks", ICML 2013, §3.3, Eq. (10); with gradient
     clipping (`keras_rnncr.optimizers.ClippedOptimizer`) this is SGD-CR.

@@ -607,9 +607,78 @@ def test_unsupported_cells_raise_clear_errors():
     layer = keras_rnncr.layers.RNN(NoKernelCell(), omega=1.0)
     with pytest.raises(ValueError, match="`recurrent_kernel`"):
         layer(x, training=True)
-    gru = keras_rnncr.layers.GRU(UNITS, omega=1.0, dropout=0.5)
-    with pytest.raises(NotImplementedError, match="dropout"):
-        gru(x, training=True)
+
+
+def test_a_cell_whose_dropout_masks_cannot_be_read_back_is_refused():
+    class FreshMaskCell(keras.layers.SimpleRNNCell):
+        """Without the mask methods, as a cell drawing masks at every call."""
+
+        get_dropout_mask = get_recurrent_dropout_mask = None
+
+    message = (
+        r"Argument `cell` must draw its dropout masks once per sequence through "
+        r"`get_dropout_mask` and `get_recurrent_dropout_mask`.*Received: "
+        r"cell=FreshMaskCell with dropout=0.2, recurrent_dropout=0.0 and no such"
+    )
+    with pytest.raises(ValueError, match=message):
+        keras_rnncr.layers.RNN(FreshMaskCell(UNITS, dropout=0.2), omega=1.0)
+    keras_rnncr.layers.RNN(FreshMaskCell(UNITS), omega=1.0)  # no dropout: fine
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (
+            lambda **kw: keras_rnncr.layers.SimpleRNN(UNITS, **kw),
+            lambda **kw: keras.layers.SimpleRNN(UNITS, **kw),
+        ),
+        (
+            lambda **kw: keras_rnncr.layers.SimpleRNN(
+                UNITS, omega_backward="stored", omega_jit_compile=False, **kw
+            ),
+            lambda **kw: keras.layers.SimpleRNN(UNITS, **kw),
+        ),
+        (
+            lambda **kw: keras_rnncr.layers.SimpleRNN(UNITS, activation="elu", **kw),
+            lambda **kw: keras.layers.SimpleRNN(UNITS, activation="elu", **kw),
+        ),
+        (
+            lambda **kw: keras_rnncr.layers.GRU(UNITS, **kw),
+            lambda **kw: keras.layers.GRU(UNITS, **kw),
+        ),
+        (
+            lambda **kw: keras_rnncr.layers.LSTM(UNITS, **kw),
+            lambda **kw: keras.layers.LSTM(UNITS, **kw),
+        ),
+    ],
+    ids=["fused_streaming", "fused_stored", "generic_simple", "gru", "lstm"],
+)
+def test_omega_zero_with_dropout_trains_as_keras(ours, theirs):
+    # Same seed, same masks, same steps: two epochs of two masked batches give
+    # Keras's losses and weights (the backward pass draws no new masks).
+    x, y = _data(batch=8)
+    x = x.astype("float64")
+    x[:3, -2:] = 0.0
+    kwargs = {"dropout": 0.3, "recurrent_dropout": 0.4, "seed": 5, "dtype": "float64"}
+    models = []
+    for layer in (ours(omega=0.0, **kwargs), theirs(**kwargs)):
+        inputs = keras.Input((STEPS, FEATURES), dtype="float64")
+        hidden = layer(keras.layers.Masking(0.0, dtype="float64")(inputs))
+        model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(hidden))
+        model.compile(
+            "sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        )
+        models.append(model)
+    _copy_weights(models[0], models[1])
+    losses = [
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history[
+            "loss"
+        ]
+        for model in models
+    ]
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 def test_reference_module_is_independent():

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_rnncr
 from tests.layers import omega_reference as ref
@@ -72,9 +73,19 @@ CELLS = {
         2,
         False,
     ),
+    "simple_elu": (  # an activation outside the fused path's: the generic one
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, activation="elu", omega=ALPHA, **kwargs
+        ),
+        ref.simple_step("elu"),
+        1,
+        False,
+    ),
     "rnn_lstm_cell": (
-        lambda **kwargs: keras_rnncr.layers.RNN(
-            keras.layers.LSTMCell(UNITS, **kwargs), omega=ALPHA, **kwargs
+        lambda dtype=None, **kwargs: keras_rnncr.layers.RNN(
+            keras.layers.LSTMCell(UNITS, dtype=dtype, **kwargs),
+            omega=ALPHA,
+            dtype=dtype,
         ),
         ref.lstm_step,
         2,
@@ -96,11 +107,17 @@ def _data(masked, per_step, seed=0):
     return x, y, mask
 
 
-def _model(make_layer, masked, per_step, dtype="float64", optimizer=None):
-    """`Input -> [Masking] -> layer -> Dense`, each in `dtype` (None: the policy)."""
+def _model(make_layer, masked, per_step, dtype="float64", optimizer=None, dropout=None):
+    """`Input -> [Masking] -> layer -> Dense`, each in `dtype` (None: the policy).
+
+    `dropout`: None, or the layer's `dropout`, `recurrent_dropout` and `seed`.
+    """
     inputs = keras.Input((STEPS, FEATURES), dtype=dtype)
     h = keras.layers.Masking(0.0, dtype=dtype)(inputs) if masked else inputs
-    layer = make_layer() if dtype is None else make_layer(dtype=dtype)
+    layer_kwargs = dict(dropout or {})
+    if dtype is not None:
+        layer_kwargs["dtype"] = dtype
+    layer = make_layer(**layer_kwargs)
     layer.return_sequences = per_step
     h = layer(h)
     outputs = keras.layers.Dense(CLASSES, dtype=dtype)(h)
@@ -112,16 +129,35 @@ def _model(make_layer, masked, per_step, dtype="float64", optimizer=None):
     return model, layer
 
 
+def _first_dropout_masks(cell):
+    """The masks `cell` draws at its first training step, drawn by a twin.
+
+    A cell of the same class and config (so the same seed) draws them as Keras
+    does, once per sequence: the input mask first, then the recurrent one.
+    """
+    twin = type(cell).from_config(cell.get_config())
+    step_input = tf.zeros((BATCH, FEATURES), cell.compute_dtype)
+    state = tf.zeros((BATCH, UNITS), cell.compute_dtype)
+    masks = (twin.get_dropout_mask(step_input), twin.get_recurrent_dropout_mask(state))
+    return tf.nest.map_structure(
+        lambda m: None if m is None else np.asarray(m, np.float64), masks
+    )
+
+
 def _fit_step_against_reference(cell, masked, per_step, rtol, **model_kwargs):
     """Fits one step and compares the update and the logged Omega to the reference.
 
     The reference is computed in float64 from the model's weights before the
-    step; each update must match within `rtol` (relative to its largest entry).
+    step (and, with dropout, the same masks); each update must match within
+    `rtol` (relative to its largest entry).
     """
     make_layer, step, n_states, hold_slope = CELLS[cell]
     x, y, mask = _data(masked, per_step)
     model, layer = _model(make_layer, masked, per_step, **model_kwargs)
     head = model.layers[-1]
+    dropout_masks = None
+    if model_kwargs.get("dropout"):
+        dropout_masks = _first_dropout_masks(layer.cell)
 
     def values(variables):
         return [np.asarray(v.numpy(), np.float64) for v in variables]
@@ -131,7 +167,17 @@ def _fit_step_against_reference(cell, masked, per_step, rtol, **model_kwargs):
     head_before = values(head.weights)
 
     expected, omega = ref.reference_gradients(
-        step, n_states, before, head_before, x, y, mask, ALPHA, per_step, hold_slope
+        step,
+        n_states,
+        before,
+        head_before,
+        x,
+        y,
+        mask,
+        ALPHA,
+        per_step,
+        hold_slope,
+        dropout_masks,
     )
     history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
 
@@ -213,6 +259,28 @@ def test_fit_step_under_each_dtype_setting(dtype_setting, cell, masked, per_step
         dtype=None,
         optimizer=optimizer,
     )
+
+
+DROPOUTS = {
+    "both": {"dropout": 0.3, "recurrent_dropout": 0.4, "seed": 5},
+    "input": {"dropout": 0.3, "seed": 6},  # GRU and LSTM: one mask for all gates
+    "recurrent": {"recurrent_dropout": 0.4, "seed": 7},
+}
+
+
+@pytest.mark.parametrize(
+    "cell, dropout",
+    [(cell, "both") for cell in CELLS]
+    + [
+        (cell, kind)
+        for cell in ("simple_tanh", "gru")
+        for kind in ("input", "recurrent")
+    ],
+)
+def test_fit_step_with_dropout_matches_reference(cell, dropout):
+    # Omega's Jacobian is that of the dropped-out step the forward pass took:
+    # the recurrent mask multiplies h_{k-1} before the recurrent kernel.
+    _fit_step_against_reference(cell, True, True, rtol=1e-6, dropout=DROPOUTS[dropout])
 
 
 def test_omega_changes_the_update():

@@ -3,7 +3,8 @@
 Nothing here shares code with keras_rnncr: the cells are written out from their
 equations, the total derivatives dE/dh_k come from zero "probe" tensors added to
 every state (the recipe of the paper notes), and dOmega/dW_rec comes from a
-second tape around the per-step vector-Jacobian products.
+second tape around the per-step vector-Jacobian products. Dropout masks, when
+given, are applied as Keras's cells apply them (the same masks at every step).
 """
 
 import numpy as np
@@ -12,43 +13,96 @@ import tensorflow as tf
 BOUND = 1e-20
 
 
-def simple_step(activation):
-    act = {"tanh": tf.tanh, "sigmoid": tf.sigmoid}[activation]
+def _per_gate(masks, gates):
+    """Dropout masks as one per gate: None (no dropout), one for all, or a list."""
+    if masks is None:
+        return [None] * gates
+    if isinstance(masks, (list, tuple)):
+        return list(masks)
+    return [masks] * gates
 
-    def step(x, states, w):
+
+def _dropped(value, mask):
+    return value if mask is None else value * mask
+
+
+def simple_step(activation):
+    """A SimpleRNN step; `masks = (input mask, recurrent mask)`, either None."""
+    act = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "elu": tf.nn.elu}[activation]
+
+    def recurrent(h, w, masks=None):
+        """The pre-activation's term in h_{k-1}."""
+        h = h if masks is None else _dropped(h, masks[1])
+        return h @ w["recurrent_kernel"]
+
+    def pre_activation(x, h, w, masks=None):
+        x = x if masks is None else _dropped(x, masks[0])
+        return x @ w["kernel"] + recurrent(h, w, masks) + w["bias"]
+
+    def step(x, states, w, masks=None):
         (h,) = states
-        return [act(x @ w["kernel"] + h @ w["recurrent_kernel"] + w["bias"])]
+        return [act(pre_activation(x, h, w, masks))]
 
     step.activation = act
+    step.pre_activation = pre_activation
+    step.recurrent = recurrent
     return step
 
 
-def gru_step(x, states, w):
-    """Keras GRU with reset_after=True (its default), written from the equations."""
+def gru_step(x, states, w, masks=None):
+    """Keras GRU with reset_after=True (its default), written from the equations.
+
+    `masks = (input masks, recurrent masks)`, each None, one mask, or one per gate
+    (z, r, h); the recurrent masks drop h_{k-1} where it meets the recurrent
+    kernel only, not in `z * h`.
+    """
     (h,) = states
     units = h.shape[-1]
-    xs = x @ w["kernel"] + w["bias"][0]
-    hs = h @ w["recurrent_kernel"] + w["bias"][1]
-    z = tf.sigmoid(xs[:, :units] + hs[:, :units])
-    r = tf.sigmoid(xs[:, units : 2 * units] + hs[:, units : 2 * units])
-    candidate = tf.tanh(xs[:, 2 * units :] + r * hs[:, 2 * units :])
+    inputs, recurrents = (None, None) if masks is None else masks
+    inputs, recurrents = _per_gate(inputs, 3), _per_gate(recurrents, 3)
+    gate = [slice(i * units, (i + 1) * units) for i in range(3)]
+    xs = [_dropped(x, m) @ w["kernel"][:, g] for m, g in zip(inputs, gate)]
+    xs = [v + w["bias"][0][g] for v, g in zip(xs, gate)]
+    hs = [
+        _dropped(h, m) @ w["recurrent_kernel"][:, g] for m, g in zip(recurrents, gate)
+    ]
+    hs = [v + w["bias"][1][g] for v, g in zip(hs, gate)]
+    z = tf.sigmoid(xs[0] + hs[0])
+    r = tf.sigmoid(xs[1] + hs[1])
+    candidate = tf.tanh(xs[2] + r * hs[2])
     return [z * h + (1 - z) * candidate]
 
 
-def lstm_step(x, states, w):
+def lstm_step(x, states, w, masks=None):
+    """Keras LSTM; `masks` as for `gru_step`, per gate (i, f, c, o)."""
     h, c = states
     units = h.shape[-1]
-    gates = x @ w["kernel"] + h @ w["recurrent_kernel"] + w["bias"]
-    i = tf.sigmoid(gates[:, :units])
-    f = tf.sigmoid(gates[:, units : 2 * units])
-    g = tf.tanh(gates[:, 2 * units : 3 * units])
-    o = tf.sigmoid(gates[:, 3 * units :])
+    inputs, recurrents = (None, None) if masks is None else masks
+    inputs, recurrents = _per_gate(inputs, 4), _per_gate(recurrents, 4)
+    gates = [
+        _dropped(x, m) @ w["kernel"][:, i * units : (i + 1) * units]
+        + _dropped(h, n) @ w["recurrent_kernel"][:, i * units : (i + 1) * units]
+        + w["bias"][i * units : (i + 1) * units]
+        for i, (m, n) in enumerate(zip(inputs, recurrents))
+    ]
+    i, f, o = (tf.sigmoid(gates[k]) for k in (0, 1, 3))
+    g = tf.tanh(gates[2])
     c = f * c + i * g
     return [o * tf.tanh(c), c]
 
 
 def reference_gradients(
-    step, n_states, weights, head, x, y, mask, alpha, per_step, hold_activation_slope
+    step,
+    n_states,
+    weights,
+    head,
+    x,
+    y,
+    mask,
+    alpha,
+    per_step,
+    hold_activation_slope,
+    dropout_masks=None,
 ):
     """Gradient of E plus alpha * dOmega/dW_rec for an RNN -> Dense model.
 
@@ -62,6 +116,8 @@ def reference_gradients(
         mask: bool `(batch, time)` or None.
         hold_activation_slope: hold f'(a_k) fixed in Omega (SimpleRNN, as the
             released code) instead of differentiating through it.
+        dropout_masks: None, or the step's `masks` argument, the same for every
+            step (Keras draws them once per sequence).
 
     Returns:
         `(gradients, omega)`: gradients for the cell weights and the head, keyed
@@ -85,7 +141,7 @@ def reference_gradients(
         history = []
         outputs = []
         for t in range(steps):
-            new = step(x[:, t], states, w)
+            new = step(x[:, t], states, w, dropout_masks)
             new = [n + p for n, p in zip(new, probes[t])]
             m = keep[:, t][:, None]
             history.append((states, new))
@@ -119,17 +175,14 @@ def reference_gradients(
                 inner.watch(previous)
                 if hold_activation_slope:
                     # f'(a_k) from the forward pass, as a constant.
+                    pre = step.pre_activation(x[:, t], previous[0], w, dropout_masks)
                     with tf.GradientTape() as slope_tape:
-                        pre = (
-                            x[:, t] @ w["kernel"] + previous[0] @ w["recurrent_kernel"]
-                        )
-                        pre = pre + w["bias"]
                         slope_tape.watch(pre)
                         post = step.activation(pre)
                     slope = tf.stop_gradient(slope_tape.gradient(post, pre))
-                    linear = [slope * (previous[0] @ w["recurrent_kernel"])]
+                    linear = [slope * step.recurrent(previous[0], w, dropout_masks)]
                 else:
-                    linear = step(x[:, t], previous, w)
+                    linear = step(x[:, t], previous, w, dropout_masks)
             delta = [tf.constant(d.numpy()) for d in deltas[t]]
             moved = inner.gradient(linear, previous, output_gradients=delta)
             moved = [
