@@ -1,5 +1,11 @@
 """Polyphonic music: next-frame prediction of piano rolls (paper §4.2, Table 1)."""
 
+from keras_rnncr.music.baselines import (
+    baseline_nll,
+    best_mixing_weight,
+    key_frequencies,
+    trivial_baselines,
+)
 from keras_rnncr.music.data import (
     DATASETS,
     count_frames,
@@ -27,7 +33,10 @@ __all__ = [
     "METHODS",
     "PAPER_SETTINGS",
     "THRESHOLD",
+    "baseline_nll",
+    "best_mixing_weight",
     "count_frames",
+    "key_frequencies",
     "load_piano_rolls",
     "music_callbacks",
     "music_model",
@@ -36,4 +45,5 @@ __all__ = [
     "save_midi",
     "save_piano_roll_png",
     "split_into_subsequences",
+    "trivial_baselines",
 ]
