@@ -20,24 +20,29 @@ def map_values(gradient, fn):
 
 
 def global_norm(gradients):
-    """L2 norm of all gradients concatenated, in float32.
+    """L2 norm of all gradients concatenated, in float32 (float64 if any is).
 
     ```
     norm = sqrt(sum_i sum(g_i ** 2))
     ```
 
+    Float16/bfloat16/float32 gradients are summed in float32; a float64
+    gradient makes the sum float64, so that float64 training is clipped with
+    a float64 scale.
+
     Args:
         gradients: List of tensors or `tf.IndexedSlices` (no `None`).
 
     Returns:
-        A float32 scalar. NaN or inf if any gradient is non-finite (or if the
-        sum of squares overflows float32).
+        A float32 (or float64) scalar. NaN or inf if any gradient is
+        non-finite (or if the sum of squares overflows).
     """
-    squares = [
-        tf.reduce_sum(tf.square(tf.cast(_values(g), tf.float32))) for g in gradients
-    ]
+    dtype = tf.float32
+    if any(_values(g).dtype == tf.float64 for g in gradients):
+        dtype = tf.float64
+    squares = [tf.reduce_sum(tf.square(tf.cast(_values(g), dtype))) for g in gradients]
     if not squares:
-        return tf.constant(0.0, tf.float32)
+        return tf.constant(0.0, dtype)
     return tf.sqrt(tf.add_n(squares))
 
 
@@ -56,8 +61,8 @@ def clip_by_global_norm(gradients, norm, threshold):
 
     Args:
         gradients: List of tensors or `tf.IndexedSlices`.
-        norm: Float32 scalar, the global norm of `gradients`.
-        threshold: Float32 scalar, may be `inf` (no clipping).
+        norm: Float scalar, the global norm of `gradients`.
+        threshold: Float scalar of `norm`'s dtype, may be `inf` (no clipping).
 
     Returns:
         `(clipped_gradients, clipped)` where `clipped` is a boolean scalar.

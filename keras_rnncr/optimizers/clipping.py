@@ -308,12 +308,17 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
         if self.loss_scale_factor is not None:
             grads = [g / self.loss_scale_factor for g in grads]
 
-        norm = _math.global_norm(grads)
+        # The statistics and thresholds are float32; a float64 model's norm
+        # is float64 and scales its gradients in float64.
+        exact_norm = _math.global_norm(grads)
+        norm = tf.cast(exact_norm, tf.float32)
         nonfinite = _math.is_nonfinite(norm, self.max_finite_norm)
         valid = tf.logical_not(nonfinite)
         threshold = self._threshold_in_force(norm, valid)
         if self.mode == "global_norm":
-            clipped_grads, clipped = _math.clip_by_global_norm(grads, norm, threshold)
+            clipped_grads, clipped = _math.clip_by_global_norm(
+                grads, exact_norm, tf.cast(threshold, exact_norm.dtype)
+            )
         else:
             clipped_grads, clipped = _math.clip_elementwise(grads, threshold)
 

@@ -3,7 +3,6 @@
 import numpy as np
 
 from keras_rnncr.tasks import _validation
-from keras_rnncr.tasks.metrics import sequence_errors, squared_error_exceeds
 from keras_rnncr.tasks.registry import get_task
 from keras_rnncr.tasks.sampling import sample_length
 
@@ -106,12 +105,10 @@ def evaluate_predictions(
     _validation.check_positive_int("num_sequences", num_sequences)
     _validation.check_positive_int("chunk_size", chunk_size)
     _validation.check_length_range(
-        min_length, max_length, spec.minimum_length, task.replace("_", " ")
+        min_length, max_length, spec.minimum_length, spec.label
     )
     _validation.check_seed(seed)
-    criterion = (
-        squared_error_exceeds if spec.output_head == "last_linear" else sequence_errors
-    )
+    criterion = spec.criterion
     rng = np.random.default_rng(seed)
     chunk_lengths, chunk_steps, chunk_errors = [], [], []
     for start in range(0, num_sequences, chunk_size):

@@ -10,15 +10,6 @@ from keras_rnncr.tasks.registry import get_task
 
 METHODS = ("sgd", "sgd-c", "sgd-cr")
 
-# Input/output sizes of the released code's tasks (paper.md §4).
-_SIZES = {
-    "temporal_order": (6, 4),
-    "temporal_order_3bit": (6, 8),
-    "addition": (2, 1),
-    "multiplication": (2, 1),
-    "permutation": (100, 100),
-}
-
 
 def task_model(
     task,
@@ -60,7 +51,7 @@ def task_model(
     omega = _validation.check_non_negative_float("omega", omega)
     n_values = _validation.check_positive_int("n_values", n_values)
     spec = get_task(task)
-    inputs_size, outputs_size = _SIZES.get(task, (n_values + 2, n_values + 1))
+    inputs_size, outputs_size = spec.sizes(n_values=n_values)
     init = paper_initializers(scheme, seed=seed)
     layer = SimpleRNN(
         units,

@@ -268,7 +268,7 @@ def _update(params, inputs, targets, hyper, activation, output_head, ratio):
     stats = tf.stack(
         [
             losses,
-            norms,
+            tf.cast(norms, losses.dtype),
             tf.cast(clipped, losses.dtype),
             tf.cast(nonfinite, losses.dtype),
             omega,
@@ -360,7 +360,7 @@ class MultiRunTrainer:
             )
         max_length = min_length if max_length is None else max_length
         _validation.check_length_range(
-            min_length, max_length, self.spec.minimum_length, task.replace("_", " ")
+            min_length, max_length, self.spec.minimum_length, self.spec.label
         )
         _validation.check_positive_int("units", units)
         _validation.check_positive_int("batch_size", batch_size)
@@ -419,18 +419,20 @@ class MultiRunTrainer:
         runs = [self.runs[i] for i in index]
         clipped = [r.method != "sgd" for r in runs]
         dtype = self.dtype
+        # Thresholds are float32, as `ClippedOptimizer` keeps them.
         self._hyper = (
             tf.constant([r.learning_rate for r in runs], dtype),
-            tf.constant(
-                [r.threshold if c else np.inf for r, c in zip(runs, clipped)],
-                tf.float32,
+            tf.cast(
+                tf.constant(
+                    [r.threshold if c else np.inf for r, c in zip(runs, clipped)],
+                    tf.float32,
+                ),
+                dtype,
             ),
             tf.constant(
                 [r.omega if r.method == "sgd-cr" else 0.0 for r in runs], dtype
             ),
-            tf.constant(
-                [_MAX_FINITE_NORM if c else np.inf for c in clipped], tf.float32
-            ),
+            tf.constant([_MAX_FINITE_NORM if c else np.inf for c in clipped], dtype),
         )
 
     def _store_active(self):

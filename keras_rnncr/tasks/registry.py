@@ -4,87 +4,150 @@ import dataclasses
 from collections.abc import Callable
 
 from keras_rnncr.tasks import arithmetic, memorization, permutation, temporal_order
-from keras_rnncr.tasks.metrics import SequenceErrorRate, SquaredErrorRate
+from keras_rnncr.tasks.metrics import (
+    SequenceErrorRate,
+    SquaredErrorRate,
+    sequence_errors,
+    squared_error_exceeds,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class TaskSpec:
     """Everything the training and evaluation code needs to know about a task.
 
+    One declarative record per task: `task_model` reads its sizes and head,
+    `evaluate_task` its criterion, the Keras metric and the error messages
+    its label, so that none of them decides these again.
+
     Args:
         name: str, task name, e.g. `"temporal_order"`.
-        batch_fn: numpy generator `batch_fn(length, batch_size, rng, **options)`.
-        dataset_fn: function returning the endless `tf.data.Dataset`.
+        label: str, the task's name in messages, e.g. `"temporal order"`.
+        batch_fn: numpy generator with the signature shared by all tasks,
+            `batch_fn(length, batch_size, rng, **options)`.
+        dataset_fn: function returning the endless `tf.data.Dataset`, with
+            the signature shared by all tasks, `dataset_fn(min_length=50,
+            max_length=200, batch_size=20, seed=None, **options,
+            num_parallel_calls=1, prefetch_buffer_size=AUTOTUNE)`.
         output_head: str, the released code's `classifType` in snake case:
             `"last_softmax"` (classify at the last step), `"softmax"`
             (classify at every step) or `"last_linear"` (regress at the last
             step).
         minimum_length: int, smallest length the generator accepts.
+        input_size: int, or a function of the task's options giving it.
+        output_size: int (classes or regression outputs), or a function of
+            the task's options giving it.
+        criterion: function `criterion(y_true, y_pred)` marking each wrong
+            sequence with 1.0 (`sequence_errors`, `squared_error_exceeds`).
+        metric: Keras metric class averaging `criterion` (a rate in [0, 1]).
         steps_fn: None, or `steps_fn(length, rng)` for a task whose
             generator draws its number of steps itself (it then accepts
             `steps=`), so that batches of several seeds can share it.
     """
 
     name: str
+    label: str
     batch_fn: Callable
     dataset_fn: Callable
     output_head: str
     minimum_length: int
+    input_size: int | Callable
+    output_size: int | Callable
+    criterion: Callable
+    metric: type
     steps_fn: Callable | None = None
+
+    def sizes(self, **options):
+        """`(input_size, output_size)` for the task's `options`."""
+        return tuple(
+            size(**options) if callable(size) else size
+            for size in (self.input_size, self.output_size)
+        )
 
     def error_metric(self, **kwargs):
         """Returns a new Keras metric with the paper's error criterion."""
-        if self.output_head == "last_linear":
-            return SquaredErrorRate(**kwargs)
-        return SequenceErrorRate(**kwargs)
+        return self.metric(**kwargs)
 
+
+def _memorization_inputs(n_values=5, **_):
+    return n_values + 2  # the symbols, a filler and the "go" signal
+
+
+def _memorization_outputs(n_values=5, **_):
+    return n_values + 1  # the symbols and the blank
+
+
+_CLASSES = dict(
+    output_head="last_softmax", criterion=sequence_errors, metric=SequenceErrorRate
+)
+_REGRESSION = dict(
+    output_head="last_linear",
+    criterion=squared_error_exceeds,
+    metric=SquaredErrorRate,
+    input_size=arithmetic.NUM_CHANNELS,
+    output_size=1,
+    minimum_length=arithmetic.MINIMUM_LENGTH,
+    steps_fn=arithmetic.generated_steps,
+)
 
 TASKS = {
     spec.name: spec
     for spec in (
         TaskSpec(
             "temporal_order",
+            "temporal order",
             temporal_order.temporal_order_batch,
             temporal_order.temporal_order,
-            "last_softmax",
-            temporal_order.MINIMUM_LENGTH,
+            minimum_length=temporal_order.MINIMUM_LENGTH,
+            input_size=temporal_order.NUM_SYMBOLS,
+            output_size=4,
+            **_CLASSES,
         ),
         TaskSpec(
             "temporal_order_3bit",
+            "3-bit temporal order",
             temporal_order.temporal_order_3bit_batch,
             temporal_order.temporal_order_3bit,
-            "last_softmax",
-            temporal_order.MINIMUM_LENGTH,
+            minimum_length=temporal_order.MINIMUM_LENGTH,
+            input_size=temporal_order.NUM_SYMBOLS,
+            output_size=8,
+            **_CLASSES,
         ),
         TaskSpec(
             "addition",
+            "addition",
             arithmetic.addition_batch,
             arithmetic.addition,
-            "last_linear",
-            arithmetic.MINIMUM_LENGTH,
-            steps_fn=arithmetic.generated_steps,
+            **_REGRESSION,
         ),
         TaskSpec(
             "multiplication",
+            "multiplication",
             arithmetic.multiplication_batch,
             arithmetic.multiplication,
-            "last_linear",
-            arithmetic.MINIMUM_LENGTH,
-            steps_fn=arithmetic.generated_steps,
+            **_REGRESSION,
         ),
         TaskSpec(
             "permutation",
+            "permutation",
             permutation.permutation_batch,
             permutation.permutation,
-            "last_softmax",
-            1,
+            minimum_length=1,
+            input_size=permutation.NUM_SYMBOLS,
+            output_size=permutation.NUM_SYMBOLS,
+            **_CLASSES,
         ),
         TaskSpec(
             "memorization",
+            "memorization",
             memorization.memorization_batch,
             memorization.memorization,
-            "softmax",
-            1,
+            output_head="softmax",
+            minimum_length=1,
+            input_size=_memorization_inputs,
+            output_size=_memorization_outputs,
+            criterion=sequence_errors,
+            metric=SequenceErrorRate,
         ),
     )
 }

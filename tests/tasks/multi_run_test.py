@@ -51,12 +51,7 @@ def _assert_same_update(trainer, runs, rtol):
     ],
 )
 def test_each_run_matches_one_fit_step(task, scheme):
-    # Clipping active (threshold 0.05) and not (1000) for the clipped methods.
-    runs = [RunSpec("sgd", seed=0, scheme=scheme)] + [
-        RunSpec(method, seed=0, scheme=scheme, threshold=threshold, omega=2.0)
-        for threshold in (0.05, 1e3)
-        for method in ("sgd-c", "sgd-cr")
-    ]
+    runs = _methods_with_and_without_clipping(scheme)
     memorization = task == "memorization"
     trainer = MultiRunTrainer(
         task,
@@ -79,15 +74,27 @@ def test_arithmetic_runs_share_one_generated_length():
     assert len(lengths) > 3 and all(40 <= n < 64 for n in lengths)
 
 
-def test_float64_matches_one_fit_step():
+def _methods_with_and_without_clipping(scheme):
+    """sgd, then sgd-c and sgd-cr clipped (threshold 0.05) and not (1000)."""
+    return [RunSpec("sgd", seed=0, scheme=scheme)] + [
+        RunSpec(method, seed=0, scheme=scheme, threshold=threshold, omega=2.0)
+        for threshold in (0.05, 1e3)
+        for method in ("sgd-c", "sgd-cr")
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["basic_tanh", "sigmoid"])
+def test_float64_matches_one_fit_step(scheme):
     keras.config.set_floatx("float64")
     try:
-        runs = [RunSpec(m, seed=3, threshold=0.5) for m in METHODS]
+        runs = _methods_with_and_without_clipping(scheme)
         trainer = MultiRunTrainer(
             "temporal_order", runs, min_length=15, units=UNITS, batch_size=BATCH
         )
         assert trainer.dtype == "float64"
-        _assert_same_update(trainer, runs, rtol=1e-10)
+        stats = _assert_same_update(trainer, runs, rtol=1e-10)
+        np.testing.assert_array_equal(stats["clipped"], [0, 1, 1, 0, 0])
     finally:
         keras.config.set_floatx("float32")
 
