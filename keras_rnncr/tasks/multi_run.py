@@ -93,23 +93,28 @@ def _is_real(value):
     )
 
 
-def _recurrence(inputs, kernel, recurrent_kernel, bias, activation):
+def _recurrence(inputs, length, kernel, recurrent_kernel, bias, activation):
     """States `(time, runs, batch, units)` of K stacked SimpleRNNs.
 
     `h_t = act(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)`, as
-    `keras.layers.SimpleRNNCell` computes it, from `h_0 = 0`.
+    `keras.layers.SimpleRNNCell` computes it, from `h_0 = 0`, for the first
+    `length` steps of `inputs` (padded beyond); later states are zero.
     """
     inputs_part = tf.einsum("kbti,kin->tkbn", inputs, kernel) + bias[:, None, :]
     act = _ACTIVATIONS[activation]
 
-    def step(state, x):
-        return act(x + tf.matmul(state, recurrent_kernel))
+    def step(t, state, states):
+        state = act(inputs_part[t] + tf.matmul(state, recurrent_kernel))
+        return t + 1, state, tf.tensor_scatter_nd_update(states, [[t]], [state])
 
-    initial = tf.zeros_like(inputs_part[0])
-    return tf.scan(step, inputs_part, initializer=initial)
+    zeros = tf.zeros_like(inputs_part)
+    _, _, states = tf.while_loop(lambda t, *_: t < length, step, (0, zeros[0], zeros))
+    return states
 
 
-def _back_propagate(immediate, states, inputs, recurrent_kernel, activation, ratio):
+def _back_propagate(
+    immediate, states, length, inputs, recurrent_kernel, activation, ratio
+):
     """Back-propagation through time of the stacked runs, with Omega's sums.
 
     With `g_t = dE/dh_t` through the outputs alone (`immediate`), the total
@@ -126,7 +131,6 @@ def _back_propagate(immediate, states, inputs, recurrent_kernel, activation, rat
         terms) and `valid` (valid pairs).
     """
     slope_of = _SLOPES[activation]
-    steps = tf.shape(states)[0]
     zeros = tf.zeros_like(states[0])
     dtype = states.dtype
 
@@ -157,7 +161,7 @@ def _back_propagate(immediate, states, inputs, recurrent_kernel, activation, rat
     units = recurrent_kernel.shape[-1]
     per_run = tf.zeros(tf.shape(states)[1:2], dtype)
     initial = (
-        steps - 1,
+        length - 1,
         zeros,
         tf.zeros(
             (recurrent_kernel.shape[0], 2 * units + inputs.shape[-1], units), dtype
@@ -179,39 +183,51 @@ def _back_propagate(immediate, states, inputs, recurrent_kernel, activation, rat
     }
 
 
-def _head(states, head_kernel, head_bias, output_head):
-    """Predictions `(runs, batch[, time], outputs)` of the task's output layer."""
+def _head(states, length, head_kernel, head_bias, output_head):
+    """Predictions `(runs, batch[, time], outputs)` of the task's output layer.
+
+    A per-step head gives every (padded) step of `states`; the others read
+    the state at step `length`.
+    """
     if output_head == "softmax":
         logits = tf.einsum("tkbn,kno->kbto", states, head_kernel)
         logits += head_bias[:, None, None, :]
     else:
-        logits = tf.einsum("kbn,kno->kbo", states[-1], head_kernel)
+        logits = tf.einsum("kbn,kno->kbo", states[length - 1], head_kernel)
         logits += head_bias[:, None, :]
     if output_head == "last_linear":
         return logits
     return tf.nn.softmax(logits)
 
 
-def _losses(predictions, targets, output_head):
-    """Each run's loss, as `compile`'s loss with `sum_over_batch_size`."""
+def _losses(predictions, targets, length, output_head):
+    """Each run's loss, as `compile`'s loss with `sum_over_batch_size`.
+
+    Per-step targets are padded beyond `length`; those steps do not count.
+    """
     if output_head == "last_linear":
         per_example = keras.losses.mean_squared_error(targets, predictions)
     else:
         per_example = keras.losses.sparse_categorical_crossentropy(targets, predictions)
-    return tf.reduce_mean(tf.reshape(per_example, (tf.shape(per_example)[0], -1)), 1)
+    if output_head != "softmax":
+        return tf.reduce_mean(per_example, 1)
+    steps = tf.range(tf.shape(per_example)[-1])
+    mask = tf.cast(steps < length, per_example.dtype)
+    count = tf.cast(tf.shape(per_example)[1] * length, per_example.dtype)
+    return tf.reduce_sum(per_example * mask, (1, 2)) / count
 
 
-def _predict(params, inputs, activation, output_head):
+def _predict(params, inputs, length, activation, output_head):
     """Predictions of the stacked runs for inputs `(batch, time, features)`."""
     kernel, recurrent_kernel, bias, head_kernel, head_bias = params
     stacked = tf.broadcast_to(
         inputs, tf.concat([tf.shape(kernel)[:1], tf.shape(inputs)], 0)
     )
-    states = _recurrence(stacked, kernel, recurrent_kernel, bias, activation)
-    return _head(states, head_kernel, head_bias, output_head)
+    states = _recurrence(stacked, length, kernel, recurrent_kernel, bias, activation)
+    return _head(states, length, head_kernel, head_bias, output_head)
 
 
-def _update(params, inputs, targets, hyper, activation, output_head, ratio):
+def _update(params, inputs, targets, length, hyper, activation, output_head, ratio):
     """One SGD(-C)(-R) update of every stacked run; returns params and stats.
 
     Per run, as one `fit` step of `task_model` with `ClippedOptimizer`: the
@@ -221,20 +237,20 @@ def _update(params, inputs, targets, hyper, activation, output_head, ratio):
     when the norm is non-finite (`is_nonfinite`, `ClippedOptimizer`'s
     `nonfinite="skip"`).
     """
-    learning_rate, threshold, alpha, max_finite = hyper
+    learning_rate, threshold, alpha, max_finite, training = hyper
     kernel, recurrent_kernel, bias, head_kernel, head_bias = params
-    states = _recurrence(inputs, kernel, recurrent_kernel, bias, activation)
+    states = _recurrence(inputs, length, kernel, recurrent_kernel, bias, activation)
     with tf.GradientTape() as tape:
         tape.watch([states, head_kernel, head_bias])
-        predictions = _head(states, head_kernel, head_bias, output_head)
-        losses = _losses(predictions, targets, output_head)
+        predictions = _head(states, length, head_kernel, head_bias, output_head)
+        losses = _losses(predictions, targets, length, output_head)
         total = tf.reduce_sum(losses)
     immediate, d_head_kernel, d_head_bias = tape.gradient(
         total, [states, head_kernel, head_bias]
     )
     time_major = tf.transpose(inputs, [2, 0, 1, 3])
     sums = _back_propagate(
-        immediate, states, time_major, recurrent_kernel, activation, ratio
+        immediate, states, length, time_major, recurrent_kernel, activation, ratio
     )
     # Omega is the mean over valid pairs (`omega_coefficient` in the layers);
     # a run whose Omega gradient is not finite gets none (`keep_if_finite`).
@@ -245,9 +261,7 @@ def _update(params, inputs, targets, hyper, activation, output_head, ratio):
     )
     d_omega = tf.where(usable[:, None, None], d_omega, tf.zeros_like(d_omega))
     omega = tf.math.divide_no_nan(sums["omega"], sums["valid"])
-    valid = sums["valid"] / tf.cast(
-        tf.shape(states)[0] * tf.shape(states)[2], omega.dtype
-    )
+    valid = sums["valid"] / tf.cast(length * tf.shape(states)[2], omega.dtype)
     grads = [
         sums["kernel"],
         sums["recurrent_kernel"] + d_omega,
@@ -264,7 +278,8 @@ def _update(params, inputs, targets, hyper, activation, output_head, ratio):
     for param, grad in zip(params, clipped_grads, strict=True):
         shape = (-1,) + (1,) * (len(param.shape) - 1)
         step = param - grad * tf.reshape(learning_rate, shape)
-        new_params.append(tf.where(tf.reshape(nonfinite, shape), param, step))
+        keep = tf.logical_or(nonfinite, training <= 0.0)
+        new_params.append(tf.where(tf.reshape(keep, shape), param, step))
     stats = tf.stack(
         [
             losses,
@@ -277,6 +292,20 @@ def _update(params, inputs, targets, hyper, activation, output_head, ratio):
         axis=1,
     )
     return new_params, stats
+
+
+# Steps are padded up to a multiple of this, so that one compiled step (and
+# one XLA compilation) serves up to this many lengths; the loops run the true
+# number of steps, only the input projection sees the padding.
+BUCKET_STEPS = 32
+
+
+def _pad_steps(array, axis):
+    """Pads `axis` with zeros to a multiple of `BUCKET_STEPS`."""
+    steps = array.shape[axis]
+    padding = [(0, 0)] * array.ndim
+    padding[axis] = (0, -steps % BUCKET_STEPS)
+    return np.pad(array, padding)
 
 
 STAT_NAMES = ("loss", "grad_norm", "clipped", "nonfinite", "omega", "omega_valid")
@@ -415,8 +444,11 @@ class MultiRunTrainer:
         """Puts the active runs' weights and hyper-parameters on the device."""
         index = np.flatnonzero(self.active)
         self._params = [tf.constant(w[index]) for w in self._weights]
-        self._params_runs = index
-        runs = [self.runs[i] for i in index]
+        self._stacked = index
+        self._load_hyper()
+
+    def _load_hyper(self):
+        runs = [self.runs[i] for i in self._stacked]
         clipped = [r.method != "sgd" for r in runs]
         dtype = self.dtype
         # Thresholds are float32, as `ClippedOptimizer` keeps them.
@@ -433,21 +465,23 @@ class MultiRunTrainer:
                 [r.omega if r.method == "sgd-cr" else 0.0 for r in runs], dtype
             ),
             tf.constant([_MAX_FINITE_NORM if c else np.inf for c in clipped], dtype),
+            tf.constant(self.active[self._stacked], dtype),
         )
 
     def _store_active(self):
         """Copies the device weights back into the weights of all runs."""
         for stored, param in zip(self._weights, self._params, strict=True):
-            stored[self._params_runs] = param.numpy()
+            stored[self._stacked] = param.numpy()
 
-    def _step(self, length):
-        key = (int(self.active.sum()), length)
+    def _step(self, steps):
+        key = (len(self._stacked), steps)
         if key not in self._steps:
             self._steps[key] = tf.function(
-                lambda params, inputs, targets, hyper: _update(
+                lambda params, inputs, targets, length, hyper: _update(
                     params,
                     inputs,
                     targets,
+                    length,
                     hyper,
                     self.activation,
                     self.spec.output_head,
@@ -458,7 +492,14 @@ class MultiRunTrainer:
         return self._steps[key]
 
     def batch(self, update=None):
-        """The length and the active runs' `(inputs, targets)` of an update."""
+        """The batches of an update for the stacked runs, padded to a bucket.
+
+        Returns:
+            `(steps, inputs, targets)`: the number of steps and numpy arrays
+            `(runs, batch, bucket, ...)` (per-step targets padded too), where
+            `bucket` is `steps` rounded up to a multiple of `BUCKET_STEPS`,
+            so that one compiled step serves many lengths.
+        """
         update = self.updates if update is None else update
         length = sample_length(
             self.min_length,
@@ -472,8 +513,14 @@ class MultiRunTrainer:
                 length, np.random.default_rng([self.length_seed, update, 1])
             )
         cache = {}
-        for i in np.flatnonzero(self.active):
-            seed = self.runs[i].batches_seed
+        seeds = []
+        for i in self._stacked:
+            # A stopped run still in the stack takes any batch (it is not updated).
+            seed = (
+                self.runs[i].batches_seed if self.active[i] else next(iter(cache), None)
+            )
+            if seed is None:
+                seed = self.runs[i].batches_seed
             if seed not in cache:
                 cache[seed] = self.spec.batch_fn(
                     length,
@@ -481,14 +528,16 @@ class MultiRunTrainer:
                     np.random.default_rng([seed, update]),
                     **options,
                 )
-        batches = [
-            cache[self.runs[i].batches_seed] for i in np.flatnonzero(self.active)
-        ]
-        inputs = np.stack([b[0] for b in batches]).astype(self.dtype)
+            seeds.append(seed)
+        batches = [cache[seed] for seed in seeds]
+        steps = batches[0][0].shape[1]
+        inputs = _pad_steps(np.stack([b[0] for b in batches]), 2).astype(self.dtype)
         targets = np.stack([b[1] for b in batches])
+        if self.spec.output_head == "softmax":
+            targets = _pad_steps(targets, 2)
         if self.spec.output_head == "last_linear":
             targets = targets.astype(self.dtype)
-        return length, inputs, targets
+        return steps, inputs, targets
 
     def train(self, num_updates):
         """Advances every active run by `num_updates` updates.
@@ -503,9 +552,9 @@ class MultiRunTrainer:
             raise ValueError("No active run left to train.")
         stats = []
         for _ in range(num_updates):
-            length, inputs, targets = self.batch()
-            self._params, step_stats = self._step(length)(
-                self._params, inputs, targets, self._hyper
+            steps, inputs, targets = self.batch()
+            self._params, step_stats = self._step(inputs.shape[2])(
+                self._params, inputs, targets, tf.constant(steps), self._hyper
             )
             stats.append(step_stats)
             self.updates += 1
@@ -513,7 +562,8 @@ class MultiRunTrainer:
         self._store_active()
         means = np.mean(np.stack([s.numpy() for s in stats]), axis=0)
         table = np.full((len(self.runs), len(STAT_NAMES)), np.nan)
-        table[self.active] = means
+        stacked_active = self.active[self._stacked]
+        table[self._stacked[stacked_active]] = means[stacked_active]
         return {name: table[:, j] for j, name in enumerate(STAT_NAMES)}
 
     def predict(self, inputs, runs=None):
@@ -530,19 +580,26 @@ class MultiRunTrainer:
             raise ValueError(
                 f"Argument `runs` must name active runs {active}. Received: {missing}"
             )
-        positions = tf.constant([active.index(i) for i in runs], tf.int32)
+        stacked = self._stacked.tolist()
+        positions = tf.constant([stacked.index(i) for i in runs], tf.int32)
         if self._predict is None:
             self._predict = tf.function(
-                lambda params, positions, inputs: _predict(
+                lambda params, positions, inputs, length: _predict(
                     [tf.gather(p, positions) for p in params],
                     inputs,
+                    length,
                     self.activation,
                     self.spec.output_head,
                 ),
                 jit_compile=self.jit_compile,
             )
-        inputs = tf.convert_to_tensor(inputs, self.dtype)
-        return self._predict(self._params, positions, inputs).numpy()
+        steps = np.shape(inputs)[1]
+        padded = tf.convert_to_tensor(_pad_steps(np.asarray(inputs), 1), self.dtype)
+        predictions = self._predict(self._params, positions, padded, tf.constant(steps))
+        predictions = predictions.numpy()
+        if self.spec.output_head == "softmax":
+            predictions = predictions[:, :, :steps]
+        return predictions
 
     def evaluate(
         self,
@@ -574,10 +631,18 @@ class MultiRunTrainer:
         return dict(zip(runs, results, strict=True))
 
     def deactivate(self, indices):
-        """Stops training the runs `indices` (their weights are kept)."""
+        """Stops training the runs `indices` (their weights are kept).
+
+        Stopped runs stay in the compiled step, not updated, until at most
+        two thirds of its runs are active; then the step is rebuilt for the
+        active runs alone (a new compilation per bucket).
+        """
         self._store_active()
         self.active[list(indices)] = False
-        self._load_active()
+        if self.active[self._stacked].sum() * 3 <= 2 * len(self._stacked):
+            self._load_active()
+        else:
+            self._load_hyper()
 
     def to_model(self, index):
         """Run `index` as its compiled `task_model`, with its current weights."""
