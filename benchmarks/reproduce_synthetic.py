@@ -275,6 +275,7 @@ class Group:
         session["wall_seconds"] += time.perf_counter() - start
         session["cpu_seconds"] += time.process_time() - cpu
         session["end_update"] = trainer.updates
+        session["stacked_runs"] = int(trainer.active.sum())
         running = [
             f"{r['method']}/s{r['seed']}={r['history'][-1][1]:.1f}%"
             for r in self.record["runs"]
@@ -358,11 +359,29 @@ def train(args):
 
 
 def load_records(directory):
-    return [
+    records = [
         json.loads(path.read_text())
-        for path in sorted(pathlib.Path(directory).glob("*.json"))
+        for path in pathlib.Path(directory).glob("*.json")
         if path.name != "manifest.json" and not path.name.startswith("generalisation")
     ]
+    return sorted(
+        records,
+        key=lambda r: (r["task"], r["min_length"], r["max_length"], r["scheme"]),
+    )
+
+
+def latest_rate(record):
+    """Model updates per wall second of training in the latest session that ran."""
+    for session in reversed(record["sessions"]):
+        updates = session.get("end_update", session["start_update"])
+        steps = updates - session["start_update"]
+        if steps and session["wall_seconds"]:
+            return (
+                steps
+                * session.get("stacked_runs", len(record["runs"]))
+                / (session["wall_seconds"])
+            )
+    return float("nan")
 
 
 def write_tables(records, path):
@@ -370,10 +389,10 @@ def write_tables(records, path):
     lines = [
         "| task | lengths | init | "
         + " | ".join(
-            f"{m}: success (runs) / zero errors / median updates" for m in methods
+            f"{m}: success / zero errors (runs), updates, last error %" for m in methods
         )
-        + " |",
-        "|---|---|---|" + "---|" * len(methods),
+        + " | updates/s | to finish |",
+        "|---|---|---|" + "---|" * (len(methods) + 2),
     ]
     for record in records:
         cells = []
@@ -384,21 +403,36 @@ def write_tables(records, path):
                 continue
             success = sum(bool(r["first_success"]) for r in runs)
             zero = sum(r["status"] == "solved" for r in runs)
-            running = sum(r["status"] == "running" for r in runs)
-            updates = int(np.median([r["updates"] for r in runs]))
-            text = f"{success}/{len(runs)} / {zero} / {updates}"
-            if running:
-                text += f" ({running} still running)"
+            updates = [r["updates"] for r in runs]
+            last = [r["history"][-1][1] for r in runs if r["history"]]
+            text = (
+                f"{success} / {zero} ({len(runs)}), {min(updates):,}-{max(updates):,}"
+            )
+            if last:
+                text += f", {min(last):.1f}-{max(last):.1f}"
             cells.append(text)
+        rate = latest_rate(record)
+        remaining = sum(
+            r["budget"] - r["updates"]
+            for r in record["runs"]
+            if r["status"] == "running"
+        )
         lines.append(
             f"| {record['task']} | {record['min_length']}-{record['max_length'] - 1} "
-            f"| {record['scheme']} | " + " | ".join(cells) + " |"
+            f"| {record['scheme']} | "
+            + " | ".join(cells)
+            + f" | {rate:.0f} | {remaining / rate / 3600:.1f} h |"
         )
     lines += [
         "",
         "success: under 1% errors on the paper's 10,000 fresh sequences at some "
-        "evaluation; zero errors: the released code's stopping rule. Updates: "
-        "median over the group's runs of the updates done so far.",
+        "evaluation; zero errors: the released code's stopping rule (such runs stop). "
+        "updates: range over the group's runs; last error: the latest screen "
+        "(1,000 fresh sequences) of each run, range. updates/s: model updates "
+        "(all runs of the group) per wall second of training in its latest "
+        "session; to finish: the updates left to the running runs' budgets at "
+        "that rate (a projection, not a measurement; runs that succeed stop "
+        "earlier).",
     ]
     path.write_text("\n".join(lines) + "\n")
 
