@@ -15,6 +15,7 @@ from keras_rnncr import (  # noqa: E402
     diagnostics,  # noqa: E402
     initializers,  # noqa: E402
     layers,  # noqa: E402
+    methods,  # noqa: E402
     metrics,  # noqa: E402
     music,  # noqa: E402
     optimizers,  # noqa: E402
@@ -30,6 +31,7 @@ __all__ = [
     "diagnostics",
     "initializers",
     "layers",
+    "methods",
     "metrics",
     "music",
     "optimizers",

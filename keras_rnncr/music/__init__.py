@@ -1,5 +1,6 @@
 """Polyphonic music: next-frame prediction of piano rolls (paper §4.2, Table 1)."""
 
+from keras_rnncr.methods import METHODS  # re-exported: the home is keras_rnncr.methods
 from keras_rnncr.music.baselines import (
     baseline_nll,
     best_mixing_weight,
@@ -20,7 +21,6 @@ from keras_rnncr.music.generate import (
 )
 from keras_rnncr.music.losses import FrameNLLLoss
 from keras_rnncr.music.model import (
-    METHODS,
     PAPER_SETTINGS,
     THRESHOLD,
     music_callbacks,

@@ -2,20 +2,18 @@
 
 import keras
 
+from keras_rnncr import methods
 from keras_rnncr.callbacks import (
     ClippingLogger,
     HalveLearningRateOnIncrease,
     InverseTimeOmega,
     OmegaScheduler,
 )
+from keras_rnncr.datasets._piano_roll import NUM_KEYS
 from keras_rnncr.initializers import paper_initializers
 from keras_rnncr.layers import SimpleRNN
 from keras_rnncr.metrics import FrameNLL
 from keras_rnncr.music.losses import FrameNLLLoss
-from keras_rnncr.optimizers import ClippedOptimizer
-
-METHODS = ("sgd", "sgd-c", "sgd-cr")
-NUM_KEYS = 88
 
 # Pascanu, Mikolov & Bengio, ICML 2013, arXiv v2 appendix (paper.md §5):
 # hidden units, initial learning rate, alpha at epoch 1 (alpha_t = omega / t).
@@ -79,10 +77,9 @@ def music_model(
         Train it with `(inputs, targets, frame_weights)` batches from
         `next_frame_dataset`.
     """
-    if method not in METHODS:
-        raise ValueError(
-            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
-        )
+    setup = methods.training_setup(
+        method, learning_rate, threshold, omega, nonfinite="shrink"
+    )
     init = paper_initializers("sigmoid", seed=seed)
     inputs = keras.Input((None, num_keys), name="frames")
     hidden = SimpleRNN(
@@ -91,7 +88,7 @@ def music_model(
         kernel_initializer=init["kernel_initializer"],
         recurrent_initializer=init["recurrent_initializer"],
         return_sequences=True,
-        omega=omega if method == "sgd-cr" else 0.0,
+        omega=setup.omega,
         name="rnn",
     )(inputs)
     outputs = keras.layers.Dense(
@@ -101,11 +98,8 @@ def music_model(
         name="head",
     )(hidden)
     model = keras.Model(inputs, outputs, name=f"music_{method.replace('-', '_')}")
-    optimizer = keras.optimizers.SGD(learning_rate)
-    if method != "sgd":
-        optimizer = ClippedOptimizer(optimizer, threshold=threshold, nonfinite="shrink")
     model.compile(
-        optimizer=optimizer,
+        optimizer=setup.optimizer,
         loss=FrameNLLLoss(),
         weighted_metrics=[FrameNLL()],
         jit_compile=jit_compile,
@@ -134,13 +128,10 @@ def music_callbacks(method, omega=0.5, monitor="loss"):
     Returns:
         A list of callbacks.
     """
-    if method not in METHODS:
-        raise ValueError(
-            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
-        )
+    methods.check_method(method)
     callbacks = [HalveLearningRateOnIncrease(monitor=monitor)]
-    if method == "sgd-cr":
+    if methods.uses_omega(method):
         callbacks.append(OmegaScheduler(InverseTimeOmega(omega)))
-    if method != "sgd":
+    if methods.uses_clipping(method):
         callbacks.append(ClippingLogger())
     return callbacks

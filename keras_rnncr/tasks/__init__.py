@@ -1,5 +1,6 @@
 """Synthetic tasks of Pascanu, Mikolov & Bengio (ICML 2013, §4.1) with their metrics."""
 
+from keras_rnncr.methods import METHODS  # re-exported: the home is keras_rnncr.methods
 from keras_rnncr.tasks.arithmetic import (
     addition,
     addition_batch,
@@ -14,7 +15,7 @@ from keras_rnncr.tasks.metrics import (
     sequence_errors,
     squared_error_exceeds,
 )
-from keras_rnncr.tasks.models import METHODS, task_model  # noqa: E402
+from keras_rnncr.tasks.models import task_model
 from keras_rnncr.tasks.multi_run import MultiRunTrainer, RunSpec
 from keras_rnncr.tasks.permutation import permutation, permutation_batch
 from keras_rnncr.tasks.registry import TASKS, TaskSpec, generate_batch, get_task

@@ -2,13 +2,10 @@
 
 import keras
 
-from keras_rnncr import _validation
+from keras_rnncr import _validation, methods
 from keras_rnncr.initializers import paper_initializers
 from keras_rnncr.layers import SimpleRNN
-from keras_rnncr.optimizers import ClippedOptimizer
 from keras_rnncr.tasks.registry import get_task
-
-METHODS = ("sgd", "sgd-c", "sgd-cr")
 
 
 def task_model(
@@ -32,7 +29,8 @@ def task_model(
 
     Args:
         task: a name of `keras_rnncr.tasks.TASKS`.
-        method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega).
+        method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega),
+            see `keras_rnncr.methods`.
         units: positive int, hidden units.
         scheme: initialisation scheme of `keras_rnncr.initializers`.
         learning_rate, threshold, omega: as above (`omega` only for sgd-cr):
@@ -42,16 +40,14 @@ def task_model(
         jit_compile: passed to `compile`.
         n_values: positive int, alphabet size of memorization.
     """
-    if method not in METHODS:
-        raise ValueError(
-            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
-        )
+    methods.check_method(method)
     units = _validation.check_positive_int("units", units)
     learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
     omega = _validation.check_non_negative_float("omega", omega)
     n_values = _validation.check_positive_int("n_values", n_values)
     spec = get_task(task)
     inputs_size, outputs_size = spec.sizes(n_values=n_values)
+    setup = methods.training_setup(method, learning_rate, threshold, omega)
     init = paper_initializers(scheme, seed=seed)
     layer = SimpleRNN(
         units,
@@ -59,7 +55,7 @@ def task_model(
         kernel_initializer=init["kernel_initializer"],
         recurrent_initializer=init["recurrent_initializer"],
         return_sequences=spec.output_head == "softmax",
-        omega=omega if method == "sgd-cr" else 0.0,
+        omega=setup.omega,
         name="rnn",
     )
     linear = spec.output_head == "last_linear"
@@ -71,11 +67,8 @@ def task_model(
     )
     inputs = keras.Input((None, inputs_size), name="sequence")
     model = keras.Model(inputs, head(layer(inputs)), name=f"{task}_{method}")
-    optimizer = keras.optimizers.SGD(learning_rate)
-    if method != "sgd":
-        optimizer = ClippedOptimizer(optimizer, threshold=threshold)
     model.compile(
-        optimizer=optimizer,
+        optimizer=setup.optimizer,
         loss="mse" if linear else "sparse_categorical_crossentropy",
         metrics=[spec.error_metric()],
         jit_compile=jit_compile,

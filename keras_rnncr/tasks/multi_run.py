@@ -9,10 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr.layers import _omega_math
+from keras_rnncr.methods import METHODS
 from keras_rnncr.optimizers import _math as clip_math
 from keras_rnncr.tasks import _validation
 from keras_rnncr.tasks.evaluation import evaluate_predictions
-from keras_rnncr.tasks.models import METHODS, task_model
+from keras_rnncr.tasks.models import task_model
 from keras_rnncr.tasks.registry import get_task
 from keras_rnncr.tasks.sampling import sample_length
 

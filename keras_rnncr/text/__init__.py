@@ -1,10 +1,10 @@
 """Character-level language modelling: vocabulary, streams, model, sampling, export."""
 
+from keras_rnncr.methods import METHODS  # re-exported: the home is keras_rnncr.methods
 from keras_rnncr.text.corpus import CORPORA, load_char_corpus
 from keras_rnncr.text.evaluation import evaluate_bits_per_character
 from keras_rnncr.text.export import export_generator
 from keras_rnncr.text.model import (
-    METHODS,
     PAPER_SETTINGS,
     char_callbacks,
     char_model,

@@ -2,14 +2,11 @@
 
 import keras
 
-from keras_rnncr import _validation, callbacks
+from keras_rnncr import _validation, callbacks, methods
 from keras_rnncr.initializers import paper_initializers
 from keras_rnncr.layers import SimpleRNN
 from keras_rnncr.metrics import BitsPerCharacter
-from keras_rnncr.optimizers import ClippedOptimizer
 from keras_rnncr.text.pipeline import ResetStreamStates
-
-METHODS = ("sgd", "sgd-c", "sgd-cr")
 
 # Pascanu et al. (2013), arXiv v2 appendix (paper.md §5, [secondary]), for a cost
 # summed over the steps of a segment: (learning rate, clipping threshold, alpha).
@@ -47,7 +44,7 @@ def paper_settings(method, ahead=1, segment_length=200):
         dict with `learning_rate`, `threshold` (None for SGD), `omega` (the
         initial alpha) and `omega_decay` (`True` when alpha follows 1/epoch).
     """
-    _check_method(method)
+    methods.check_method(method)
     if ahead not in (1, 5):
         raise ValueError(
             f"The paper's settings exist for `ahead` 1 and 5. Received: ahead={ahead!r}"
@@ -57,15 +54,8 @@ def paper_settings(method, ahead=1, segment_length=200):
         "learning_rate": learning_rate * segment_length,
         "threshold": None if threshold is None else threshold / segment_length,
         "omega": alpha / segment_length,
-        "omega_decay": method == "sgd-cr" and ahead == 5,
+        "omega_decay": methods.uses_omega(method) and ahead == 5,
     }
-
-
-def _check_method(method):
-    if method not in METHODS:
-        raise ValueError(
-            f"Argument `method` must be one of {METHODS}. Received: method={method!r}"
-        )
 
 
 def char_model(
@@ -139,7 +129,7 @@ def char_model(
     >>> model.output_shape
     (4, None, 50)
     """
-    _check_method(method)
+    methods.check_method(method)
     vocab_size = _validation.check_positive_int("vocab_size", vocab_size)
     units = _validation.check_positive_int("units", units)
     ahead = _validation.check_positive_int("ahead", ahead)
@@ -157,12 +147,10 @@ def char_model(
         defaults["learning_rate"] if learning_rate is None else learning_rate
     )
     threshold = defaults["threshold"] if threshold is None else threshold
-    if method != "sgd-cr":
-        omega = 0.0
-    elif omega is None:
-        omega = defaults["omega"]
-    if threshold is None and method != "sgd":
+    omega = defaults["omega"] if omega is None else omega
+    if threshold is None and methods.uses_clipping(method):
         threshold = paper_settings("sgd-c", 1, segment_length)["threshold"]
+    setup = methods.training_setup(method, learning_rate, threshold, float(omega))
 
     init = paper_initializers("sigmoid", seed=seed)
     if stateful:
@@ -184,7 +172,7 @@ def char_model(
         recurrent_initializer=init["recurrent_initializer"],
         return_sequences=True,
         stateful=stateful,
-        omega=float(omega),
+        omega=setup.omega,
         name="rnn",
     )
     head = keras.layers.Dense(
@@ -194,11 +182,8 @@ def char_model(
         name="head",
     )
     model = keras.Model(inputs, head(rnn(one_hot(inputs))), name=f"char_lm_{method}")
-    optimizer = keras.optimizers.SGD(learning_rate)
-    if method != "sgd":
-        optimizer = ClippedOptimizer(optimizer, threshold=threshold)
     model.compile(
-        optimizer=optimizer,
+        optimizer=setup.optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         weighted_metrics=[BitsPerCharacter(from_logits=True)],
         jit_compile=jit_compile,
@@ -226,7 +211,7 @@ def char_callbacks(method, ahead=1, omega=None, segment_length=200):
     """
     settings = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
     found = [ResetStreamStates()]
-    if method != "sgd":
+    if methods.uses_clipping(method):
         found.append(callbacks.ClippingLogger())
     if settings["omega_decay"]:
         initial = settings["omega"] if omega is None else omega

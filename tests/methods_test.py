@@ -1,0 +1,55 @@
+"""Tests for `keras_rnncr.methods`: the names, their check and each set-up."""
+
+import keras
+import pytest
+
+import keras_rnncr
+from keras_rnncr import methods
+from keras_rnncr.optimizers import ClippedOptimizer
+
+
+def test_the_paper_s_three_methods():
+    assert methods.METHODS == ("sgd", "sgd-c", "sgd-cr")
+    assert keras_rnncr.tasks.METHODS is methods.METHODS
+    assert keras_rnncr.music.METHODS is methods.METHODS
+    assert keras_rnncr.text.METHODS is methods.METHODS
+
+
+@pytest.mark.parametrize(
+    "method, clipping, omega",
+    [("sgd", False, 0.0), ("sgd-c", True, 0.0), ("sgd-cr", True, 4.0)],
+)
+def test_training_setup(method, clipping, omega):
+    setup = methods.training_setup(
+        method, 0.05, threshold=2.0, omega=4.0, nonfinite="shrink"
+    )
+    assert setup.omega == omega
+    assert methods.uses_clipping(method) == clipping
+    assert methods.uses_omega(method) == (method == "sgd-cr")
+    optimizer = setup.optimizer
+    if clipping:
+        assert isinstance(optimizer, ClippedOptimizer)
+        assert optimizer.threshold == pytest.approx(2.0)
+        assert optimizer.nonfinite == "shrink"
+        optimizer = optimizer.inner_optimizer
+    assert type(optimizer) is keras.optimizers.SGD
+    assert optimizer.momentum == 0.0
+    assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: methods.check_method(m),
+        lambda m: methods.uses_clipping(m),
+        lambda m: methods.uses_omega(m),
+        lambda m: methods.training_setup(m, 0.01, threshold=1.0),
+    ],
+)
+def test_unknown_method(call):
+    message = (
+        r"Argument `method` must be one of \('sgd', 'sgd-c', 'sgd-cr'\). "
+        r"Received: method='adam'"
+    )
+    with pytest.raises(ValueError, match=message):
+        call("adam")
