@@ -31,7 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 RUNS = ("sgd:1", "sgd-c:1", "sgd-cr:1", "sgd-c:5", "sgd-cr:5")
-# Paper, Table 1 (ICML 2013; paper.md §5): (train, test) bits per character.
+# Pascanu, Mikolov & Bengio, ICML 2013, Table 1: (train, test) bits per character.
 PAPER = {
     ("sgd", 1): (1.46, 1.50),
     ("sgd-c", 1): (1.34, 1.42),

@@ -15,8 +15,9 @@ from keras_rnncr.layers import SimpleRNN
 from keras_rnncr.metrics import FrameNLL
 from keras_rnncr.music.losses import FrameNLLLoss
 
-# Pascanu, Mikolov & Bengio, ICML 2013, arXiv v2 appendix (paper.md §5):
-# hidden units, initial learning rate, alpha at epoch 1 (alpha_t = omega / t).
+# Pascanu, Mikolov & Bengio, arXiv:1211.5063v2, appendix (the music set-up,
+# which the ICML 2013 text does not give): hidden units, initial learning rate,
+# alpha at epoch 1 (alpha_t = omega / t).
 # JSB Chorales is not in the paper; it and the offline chorales get the
 # Nottingham / Piano-midi.de settings.
 PAPER_SETTINGS = {

@@ -8,8 +8,9 @@ from keras_rnncr.layers import SimpleRNN
 from keras_rnncr.metrics import BitsPerCharacter
 from keras_rnncr.text.pipeline import ResetStreamStates
 
-# Pascanu et al. (2013), arXiv v2 appendix (paper.md §5, [secondary]), for a cost
-# summed over the steps of a segment: (learning rate, clipping threshold, alpha).
+# Pascanu, Mikolov & Bengio, arXiv:1211.5063v2, appendix (the Penn Treebank
+# set-up, which the ICML 2013 text does not give), for a cost summed over the
+# steps of a segment: (learning rate, clipping threshold, alpha).
 # alpha decays as 1/epoch for the 5-steps task. SGD was not run 5 steps ahead;
 # its next-character rate is used there too.
 PAPER_SETTINGS = {
