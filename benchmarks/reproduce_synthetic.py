@@ -42,13 +42,12 @@ Figure 7, one process per core (the two commands share the machine):
 
 import argparse
 import json
-import os
 import pathlib
-import platform
 import subprocess
 import time
 
 import numpy as np
+from _common import machine
 
 DEFAULT_BUDGET = {"sgd": 100_000, "sgd-c": 100_000, "sgd-cr": 1_000_000}
 SUCCESS_PERCENT = 1.0
@@ -94,19 +93,6 @@ def parse_args(argv=None):
     )
     parser.add_argument("--test-sequences", type=int, default=10000)
     return parser.parse_args(argv)
-
-
-def machine():
-    import tensorflow as tf
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-    }
 
 
 def commit():

@@ -28,11 +28,12 @@ TensorFlow thread each (one process per core), and reports their sum. Run:
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
+
+import _common
 
 
 def parse_args(argv=None):
@@ -228,17 +229,6 @@ def single_process(args, kinds=("fit", "joint", "stacked", "bound")):
     return results
 
 
-def machine():
-    import tensorflow as tf
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "tensorflow": tf.__version__,
-    }
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.only:
@@ -294,7 +284,7 @@ def main(argv=None):
             )
     report = {
         "command": " ".join(sys.argv),
-        "machine": machine(),
+        "machine": _common.machine(),
         "wall_seconds": time.perf_counter() - start,
         "results": results,
         "summary": summary,
