@@ -25,7 +25,7 @@ import matplotlib
 import numpy as np
 import tensorflow as tf
 
-from keras_rnncr import callbacks, text
+from keras_rnncr import callbacks, methods, text
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -175,7 +175,7 @@ def run_one(args, vocabulary, ids, method, ahead, budget, rate=None):
         )
 
     clock = BudgetClock(budget, args.eval_every_s, bpc)
-    extra = [callbacks.ClippingLogger()] if method != "sgd" else []
+    extra = [callbacks.ClippingLogger()] if methods.uses_clipping(method) else []
     if settings["omega_decay"]:
         extra.append(
             callbacks.OmegaScheduler(callbacks.InverseTimeOmega(settings["omega"]))
@@ -194,8 +194,8 @@ def run_one(args, vocabulary, ids, method, ahead, budget, rate=None):
         "batch_size": args.batch_size,
         "learning_rate": settings["learning_rate"] if rate is None else rate,
         "learning_rate_override": rate,
-        "threshold": settings["threshold"] if method != "sgd" else None,
-        "omega": settings["omega"] if method == "sgd-cr" else 0.0,
+        "threshold": settings["threshold"] if methods.uses_clipping(method) else None,
+        "omega": settings["omega"] if methods.uses_omega(method) else 0.0,
         "omega_schedule": "1/epoch" if settings["omega_decay"] else "constant",
         "budget_s": budget,
         "updates": clock.updates,

@@ -12,7 +12,8 @@ import os
 import sys
 import tempfile
 
-# The paper's three set-ups (keras_rnncr.tasks.METHODS; a test checks they agree).
+# keras_rnncr.methods.METHODS, the paper's three set-ups, spelled out so that
+# --help needs no TensorFlow (a test checks that the two agree).
 METHODS = ("sgd", "sgd-c", "sgd-cr")
 
 # Lines TensorFlow writes to stderr while it starts on a machine without a GPU:

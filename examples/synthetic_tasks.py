@@ -149,7 +149,7 @@ def main(argv=None):
         keras_rnncr.callbacks.SpectralRadiusLogger(),
         keras.callbacks.LambdaCallback(on_epoch_end=validate),
     ]
-    if args.method != "sgd":
+    if keras_rnncr.methods.uses_clipping(args.method):
         callbacks.insert(0, keras_rnncr.callbacks.ClippingLogger())
     start = time.perf_counter()
     history = model.fit(

@@ -60,6 +60,7 @@ def test_every_example_takes_the_common_flags(name, load_example):
 
 def test_spelled_out_choices_match_the_library(load_example):
     cli = load_example("_cli")
+    assert cli.METHODS == keras_rnncr.methods.METHODS
     assert cli.METHODS == keras_rnncr.tasks.METHODS
     assert cli.METHODS == keras_rnncr.music.METHODS == keras_rnncr.text.METHODS
     synthetic = load_example("synthetic_tasks")
