@@ -30,6 +30,7 @@ tf.config.set_logical_device_configuration(
     [tf.config.LogicalDeviceConfiguration()] * 2,
 )
 
+import _common  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -68,14 +69,6 @@ def _block_median(model, x, y, batch):
     return float(np.median(timer.times))
 
 
-def _bootstrap_median(ratios, resamples, seed=0):
-    """95% percentile-bootstrap interval of the median of `ratios`."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(ratios), size=(resamples, len(ratios)))
-    medians = np.median(np.asarray(ratios)[picks], axis=1)
-    return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
-
-
 def _measure(strategy, jit_compile, args):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch * args.steps, args.timesteps, args.features))
@@ -109,7 +102,7 @@ def _measure(strategy, jit_compile, args):
     return {
         "times": {name: float(np.median(t)) for name, t in times.items()},
         "ratio": float(np.median(ratios)),
-        "bootstrap": _bootstrap_median(ratios, args.resamples),
+        "bootstrap": _common.median_interval(ratios, args.resamples),
         "quartiles": (
             float(np.percentile(ratios, 25)),
             float(np.percentile(ratios, 75)),

@@ -60,6 +60,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
+import _common  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -280,13 +281,6 @@ def memory_of(kinds, length, runs):
     return result
 
 
-def bootstrap_interval(ratios, rounds=2000, seed=0):
-    """95% percentile-bootstrap interval of the median of `ratios`."""
-    rng = np.random.default_rng(seed)
-    samples = rng.choice(np.asarray(ratios), size=(rounds, len(ratios)))
-    return [float(q) for q in np.percentile(np.median(samples, 1), [2.5, 97.5])]
-
-
 def run(length, args, device):
     x, y = data_for(length, args)
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
@@ -317,7 +311,9 @@ def run(length, args, device):
         "length": length,
         "step_seconds": {k: statistics.median(v) for k, v in times.items()},
         "step_ratio_vs_keras": {k: statistics.median(v) for k, v in ratios.items()},
-        "step_ratio_95_interval": {k: bootstrap_interval(v) for k, v in ratios.items()},
+        "step_ratio_95_interval": {
+            k: _common.median_interval(v) for k, v in ratios.items()
+        },
         **memory,
         "inference_max_abs_difference": float(np.abs(outputs[0] - outputs[1]).max()),
     }

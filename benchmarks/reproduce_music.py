@@ -19,17 +19,17 @@ Without `--data-dir` the builder downloads them.
 import argparse
 import datetime
 import json
-import os
 import pathlib
-import platform
 import subprocess
 import sys
 
+import _common
 import numpy as np
+
+from keras_rnncr.methods import METHODS, uses_omega
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATASETS = ("jsb_chorales", "nottingham", "muse_data")
-METHODS = ("sgd", "sgd-c", "sgd-cr")
 BUDGETS = {"jsb_chorales": 120.0, "nottingham": 330.0, "muse_data": 400.0}
 NAMES = {
     "jsb_chorales": "JSB Chorales",
@@ -141,7 +141,7 @@ def run(dataset, method, budget, args):
         "method": method,
         "units": summary["settings"]["units"],
         "learning_rate": summary["settings"]["learning_rate"],
-        "omega": summary["settings"]["omega"] if method == "sgd-cr" else 0.0,
+        "omega": summary["settings"]["omega"] if uses_omega(method) else 0.0,
         "batch_size": summary["settings"]["batch_size"],
         "budget_seconds": budget,
         "epochs": summary["epochs"],
@@ -167,17 +167,17 @@ def run(dataset, method, budget, args):
 
 def machine():
     return {
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
+        **_common.machine(),
         "threads": "1 intra-op, 1 inter-op (nice 10, shared with other jobs)",
     }
 
 
 def plot(runs, dataset, path):
-    from keras_rnncr.diagnostics.plots import _pyplot
+    import matplotlib
 
-    plt = _pyplot()
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     for entry in runs:
         curves = entry["curves"]
