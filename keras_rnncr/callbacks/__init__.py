@@ -1,7 +1,10 @@
 """Training callbacks for keras_rnncr."""
 
 from keras_rnncr.callbacks.clipping import ClippingLogger
-from keras_rnncr.callbacks.learning_rate_halving import HalveLearningRateOnIncrease
+from keras_rnncr.callbacks.learning_rate_halving import (
+    HalveLearningRateOnIncrease,
+    HalveLearningRateOnPlateau,
+)
 from keras_rnncr.callbacks.omega_scheduler import (
     InverseTimeOmega,
     OmegaScheduler,
@@ -18,6 +21,7 @@ from keras_rnncr.callbacks.time_budget import TimeBudget
 __all__ = [
     "ClippingLogger",
     "HalveLearningRateOnIncrease",
+    "HalveLearningRateOnPlateau",
     "InverseTimeOmega",
     "OmegaScheduler",
     "RNNDiagnostics",

@@ -1,4 +1,6 @@
-"""A callback that halves the learning rate whenever the epoch's error rises."""
+"""Callbacks that halve the learning rate: on a rise, or on a validation plateau."""
+
+import math
 
 import keras
 
@@ -22,6 +24,14 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
     that does not beat the best), this compares each epoch with the one just
     before it, which is what the paper describes. The learning rate in force
     for the next epoch is written to the logs as `learning_rate`.
+
+    Warning: with noisy epoch errors this rule halves at every upward
+    fluctuation, whether or not training has stopped progressing. In 41
+    epochs of 100 updates on Nottingham (SGD-CR, batch 4), the training error
+    of the epoch rose 13 times while the validation NLL fell from 6.95 to
+    4.27 nats: this rule would have cut the learning rate from 1.0 to 1.2e-4
+    in that time (issue 14). The music and text models use
+    `HalveLearningRateOnPlateau` instead.
 
     Args:
         monitor: str, the log entry to watch. Defaults to `"loss"`, the
@@ -67,14 +77,9 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        if self.monitor not in logs:
-            raise KeyError(
-                f"HalveLearningRateOnIncrease monitors `{self.monitor}`, which is "
-                f"not in the logs. Available: {sorted(logs)}."
-            )
-        current = float(logs[self.monitor])
+        current = _monitored(self, logs)
         optimizer = self.model.optimizer
-        learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        learning_rate = _learning_rate(optimizer)
         if self.previous is not None and current > self.previous + self.min_delta:
             new_rate = max(learning_rate * self.factor, self.min_learning_rate)
             if new_rate < learning_rate:
@@ -88,3 +93,189 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
                 learning_rate = new_rate
         self.previous = current
         logs["learning_rate"] = learning_rate
+
+
+class HalveLearningRateOnPlateau(keras.callbacks.Callback):
+    """Halves the learning rate when a validation error stops improving.
+
+    The learning-rate schedule of the music and text models. Pascanu, Mikolov
+    & Bengio, ICML 2013 (arXiv v2 appendix) halve the learning rate "whenever
+    the epoch error increases" without saying which error or how often it is
+    measured; taken literally (`HalveLearningRateOnIncrease`), that rule
+    reacts to every upward fluctuation of a noisy epoch error. Measured on
+    Nottingham (SGD-CR, batch 4, 41 epochs of 100 updates, issue 14), the
+    training error of the epoch rose 13 times and the validation NLL 11
+    times while the validation NLL fell from 6.95 to 4.27 nats: halving at
+    every rise would have cut the rate from 1.0 to 1.2e-4 (training error)
+    or 4.9e-4 (validation NLL) while the model was still learning quickly,
+    and issue 14 reports runs that ended at the trivial baselines that way
+    (the literal rule on the validation error reached the key-frequency
+    baseline to 0.01 nats). The fluctuations are short: in that run the
+    validation NLL never went more than 2 epochs without a new best. Here a
+    halving needs `patience` epochs in a row without a new best (by more than
+    `min_delta`), the count restarts after each halving, and at most
+    `max_halvings` are made:
+
+    ```python
+    if logs[monitor] < best - min_delta:
+        best, wait = logs[monitor], 0
+    else:
+        wait += 1
+        if wait >= patience and halvings < max_halvings:
+            learning_rate = max(learning_rate * factor, min_learning_rate)
+            halvings, wait = halvings + 1, 0
+        elif wait >= patience and stop_when_exhausted:
+            model.stop_training = True     # converged: no halving left
+    ```
+
+    A value that is not finite (NaN) counts as no improvement. The rate in
+    force for the next epoch is written to the logs as `learning_rate`, the
+    number of halvings so far as `halvings`.
+
+    Unlike `keras.callbacks.ReduceLROnPlateau`, the state (best value,
+    epochs without improvement, halvings) is kept across `fit` calls, can be
+    read and set with `get_state` / `set_state` (so that a resumed run,
+    `keras_rnncr.callbacks.TrainingCheckpoint`, continues the schedule where it
+    stopped) and is cleared by `reset_state`; the number of halvings is
+    capped, and training can stop once none is left.
+
+    Args:
+        monitor: str, the log entry to watch. Defaults to `"val_loss"`.
+        patience: positive int, epochs without a new best before a halving.
+            Defaults to 5.
+        factor: float in (0, 1), the multiplier. Defaults to `0.5`.
+        min_delta: float >= 0, the improvement a new best must exceed.
+            Defaults to 0.
+        max_halvings: int >= 0 or None (no limit), the most halvings.
+            Defaults to `None`.
+        min_learning_rate: float >= 0, the learning rate never goes below it;
+            a halving that would not lower it is not made (nor counted).
+            Defaults to 0.
+        stop_when_exhausted: bool, stop training when a plateau of `patience`
+            epochs is reached with no halving left. Defaults to `False`.
+        verbose: int, 1 prints a line at every halving or stop. Defaults to 0.
+
+    Example:
+
+    >>> halving = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+    ...     "val_loss", patience=5, max_halvings=6
+    ... )
+    >>> # model.fit(x, y, validation_data=..., callbacks=[halving])
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        patience=5,
+        factor=0.5,
+        min_delta=0.0,
+        max_halvings=None,
+        min_learning_rate=0.0,
+        stop_when_exhausted=False,
+        verbose=0,
+    ):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(
+                "Argument `monitor` must be the name of a logged quantity. "
+                f"Received: monitor={monitor!r}"
+            )
+        self.monitor = monitor
+        self.patience = _validation.check_positive_int("patience", patience)
+        self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
+        self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
+        self.max_halvings = _validation.check_non_negative_int(
+            "max_halvings", max_halvings, allow_none=True
+        )
+        self.min_learning_rate = _validation.check_non_negative_float(
+            "min_learning_rate", min_learning_rate
+        )
+        self.stop_when_exhausted = _validation.check_bool(
+            "stop_when_exhausted", stop_when_exhausted
+        )
+        self.verbose = verbose
+        self.reset_state()
+
+    def reset_state(self):
+        """Forgets the best value, the epochs without improvement and halvings."""
+        self.best = None
+        self.wait = 0
+        self.halvings = 0
+        self.stopped_epoch = None
+
+    def get_state(self):
+        """The schedule's state as a JSON-serializable dict."""
+        return {
+            "best": self.best,
+            "wait": self.wait,
+            "halvings": self.halvings,
+            "stopped_epoch": self.stopped_epoch,
+        }
+
+    def set_state(self, state):
+        """Restores a state from `get_state` (the learning rate itself lives in
+        the optimizer)."""
+        self.best = None if state["best"] is None else float(state["best"])
+        self.wait = int(state["wait"])
+        self.halvings = int(state["halvings"])
+        stopped = state.get("stopped_epoch")
+        self.stopped_epoch = None if stopped is None else int(stopped)
+
+    def _can_halve(self, learning_rate):
+        if self.max_halvings is not None and self.halvings >= self.max_halvings:
+            return False
+        # The rate is read back from a float32 variable: a "halving" to the floor
+        # must lower it by more than that rounding.
+        new_rate = max(learning_rate * self.factor, self.min_learning_rate)
+        return new_rate < learning_rate * (1 - 1e-6)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        current = _monitored(self, logs)
+        optimizer = self.model.optimizer
+        learning_rate = _learning_rate(optimizer)
+        improved = math.isfinite(current) and (
+            self.best is None or current < self.best - self.min_delta
+        )
+        if improved:
+            self.best, self.wait = current, 0
+        else:
+            self.wait += 1
+        if self.wait >= self.patience:
+            if self._can_halve(learning_rate):
+                new_rate = max(learning_rate * self.factor, self.min_learning_rate)
+                optimizer.learning_rate = new_rate
+                self.halvings += 1
+                self.wait = 0
+                if self.verbose:
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} has not improved on "
+                        f"{self.best} for {self.patience} epochs; learning rate "
+                        f"{learning_rate:g} -> {new_rate:g} (halving "
+                        f"{self.halvings})."
+                    )
+                learning_rate = new_rate
+            elif self.stop_when_exhausted:
+                self.stopped_epoch = epoch
+                self.model.stop_training = True
+                if self.verbose:
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} has not improved on "
+                        f"{self.best} for {self.patience} epochs and no halving is "
+                        "left: training stops."
+                    )
+        logs["learning_rate"] = learning_rate
+        logs["halvings"] = self.halvings
+
+
+def _monitored(callback, logs):
+    if callback.monitor not in logs:
+        raise KeyError(
+            f"{type(callback).__name__} monitors `{callback.monitor}`, which is "
+            f"not in the logs. Available: {sorted(logs)}."
+        )
+    return float(logs[callback.monitor])
+
+
+def _learning_rate(optimizer):
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))

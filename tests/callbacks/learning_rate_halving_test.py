@@ -1,4 +1,6 @@
-"""Tests of HalveLearningRateOnIncrease."""
+"""Tests of HalveLearningRateOnIncrease and HalveLearningRateOnPlateau."""
+
+import json
 
 import keras
 import numpy as np
@@ -87,3 +89,173 @@ def test_missing_monitor_names_the_available_logs():
 def test_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_rnncr.callbacks.HalveLearningRateOnIncrease(**kwargs)
+
+
+# ---------------------------------------------------------------- on plateau
+
+
+def _plateau_rates(callback, model, errors, monitor="val_loss", first_epoch=0):
+    callback.set_model(model)
+    rates, halvings = [], []
+    for epoch, error in enumerate(errors, start=first_epoch):
+        logs = {monitor: error}
+        callback.on_epoch_end(epoch, logs)
+        rates.append(logs["learning_rate"])
+        halvings.append(logs["halvings"])
+        if model.stop_training:
+            break
+    return rates, halvings
+
+
+# The validation NLL of a Nottingham run (SGD-CR, batch 4, 41 epochs of 100
+# updates; issue 14), to 3 decimals: it falls with short upward fluctuations
+# (at most 3 epochs without a new best at this rounding).
+_NOISY_DESCENT = [6.95, 6.587, 6.091, 5.574, 5.473, 5.233, 5.027, 5.121, 4.94]
+_NOISY_DESCENT += [4.879, 4.798, 4.731, 4.723, 4.641, 4.647, 4.595, 4.546, 4.547]
+_NOISY_DESCENT += [4.539, 4.518, 4.462, 4.459, 4.45, 4.418, 4.439, 4.457, 4.392]
+_NOISY_DESCENT += [4.393, 4.359, 4.413, 4.359, 4.372, 4.322, 4.313, 4.355, 4.295]
+_NOISY_DESCENT += [4.292, 4.301, 4.286, 4.268, 4.305]
+
+
+def test_plateau_keeps_the_rate_through_short_fluctuations():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(patience=5)
+    rates, halvings = _plateau_rates(plateau, model, _NOISY_DESCENT)
+    assert set(rates) == {1.0} and halvings[-1] == 0
+    # The literal rule of the paper halves at every rise.
+    literal = keras_rnncr.callbacks.HalveLearningRateOnIncrease("val_loss")
+    literal.set_model(_model(keras.optimizers.SGD(1.0)))
+    for epoch, error in enumerate(_NOISY_DESCENT):
+        logs = {"val_loss": error}
+        literal.on_epoch_end(epoch, logs)
+    assert logs["learning_rate"] < 1e-3
+
+
+def test_plateau_halves_after_patience_and_restarts_the_count():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(patience=2)
+    errors = [3.0, 2.0, 2.5, 2.1, 2.2, 2.3, 1.9, 2.0, 1.95, 1.0]
+    rates, halvings = _plateau_rates(plateau, model, errors)
+    # best 2.0 at epoch 2; epochs 3-4 do not beat it: halve at epoch 4; the
+    # count restarts, epochs 5-6 do not beat it either: halve at epoch 6; 1.9
+    # is a new best; 2.0 and 1.95 are not: halve at epoch 9.
+    assert rates == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125]
+    assert halvings == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]
+    assert plateau.best == 1.0 and plateau.wait == 0
+
+
+def test_plateau_min_delta_requires_a_real_improvement():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=2, min_delta=0.1
+    )
+    rates, _ = _plateau_rates(plateau, model, [2.0, 1.95, 1.92, 1.85, 1.5])
+    assert rates == [1.0, 1.0, 0.5, 0.5, 0.5]  # 1.85 < 1.9: a new best
+
+
+def test_plateau_nan_is_no_improvement():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(patience=1)
+    rates, _ = _plateau_rates(plateau, model, [float("nan"), 2.0, float("nan")])
+    assert rates == [0.5, 0.5, 0.25]
+    assert plateau.best == 2.0
+
+
+def test_plateau_caps_halvings_and_stops_when_exhausted():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=1, max_halvings=2, stop_when_exhausted=True
+    )
+    rates, halvings = _plateau_rates(plateau, model, [1.0, 1.0, 1.0, 1.0, 1.0])
+    assert rates == [1.0, 0.5, 0.25, 0.25]  # stops at the 4th epoch
+    assert halvings == [0, 1, 2, 2]
+    assert model.stop_training and plateau.stopped_epoch == 3
+
+
+def test_plateau_without_stop_keeps_training_at_the_last_rate():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=1, max_halvings=1
+    )
+    rates, _ = _plateau_rates(plateau, model, [1.0] * 5)
+    assert rates == [1.0, 0.5, 0.5, 0.5, 0.5] and not model.stop_training
+
+
+def test_plateau_floor_is_not_a_halving():
+    optimizer = keras_rnncr.optimizers.ClippedOptimizer(
+        keras.optimizers.SGD(1.0), threshold=8.0
+    )
+    model = _model(optimizer)
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=1, factor=0.1, min_learning_rate=0.05, stop_when_exhausted=True
+    )
+    rates, halvings = _plateau_rates(plateau, model, [1.0] * 5)
+    assert rates == pytest.approx([1.0, 0.1, 0.05, 0.05])
+    assert halvings == [0, 1, 2, 2]  # the step to the floor counts, not after
+    assert float(optimizer.inner_optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_plateau_state_restored_continues_the_schedule():
+    errors = [3.0, 2.0, 2.5, 2.1, 2.2, 2.3, 1.9, 2.0, 1.95, 1.96, 1.97, 1.98]
+    kwargs = dict(patience=2, max_halvings=3, stop_when_exhausted=True)
+    whole_model = _model(keras.optimizers.SGD(1.0))
+    whole = keras_rnncr.callbacks.HalveLearningRateOnPlateau(**kwargs)
+    expected = _plateau_rates(whole, whole_model, errors)
+    assert len(expected[0]) == 11  # stopped at the 11th epoch
+    for cut in range(1, len(expected[0])):
+        first_model = _model(keras.optimizers.SGD(1.0))
+        first = keras_rnncr.callbacks.HalveLearningRateOnPlateau(**kwargs)
+        head = _plateau_rates(first, first_model, errors[:cut])
+        state = json.loads(json.dumps(first.get_state()))  # as a checkpoint
+        second_model = _model(keras.optimizers.SGD(head[0][-1]))  # lr restored
+        second = keras_rnncr.callbacks.HalveLearningRateOnPlateau(**kwargs)
+        second.set_state(state)
+        tail = _plateau_rates(second, second_model, errors[cut:], first_epoch=cut)
+        assert (head[0] + tail[0], head[1] + tail[1]) == expected, cut
+        assert second.get_state() == whole.get_state()
+
+
+def test_plateau_state_lasts_across_fit_calls_until_reset():
+    model = _model(keras.optimizers.SGD(0.01))
+    x = np.ones((4, 2), "float32")
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau("loss", patience=50)
+    model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[plateau])
+    best = plateau.best
+    history = model.fit(x, x[:, :1], epochs=1, verbose=0, callbacks=[plateau])
+    assert plateau.best <= best and plateau.best is not None
+    assert history.history["learning_rate"] == [pytest.approx(0.01)]
+    assert history.history["halvings"] == [0]
+    plateau.reset_state()
+    assert plateau.get_state() == {
+        "best": None,
+        "wait": 0,
+        "halvings": 0,
+        "stopped_epoch": None,
+    }
+
+
+def test_plateau_missing_monitor_names_the_available_logs():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau("val_frame_nll")
+    plateau.set_model(model)
+    with pytest.raises(KeyError, match="Plateau monitors `val_frame_nll`"):
+        plateau.on_epoch_end(0, {"loss": 1.0})
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"monitor": ""}, "Argument `monitor` must be the name"),
+        ({"patience": 0}, "Argument `patience` must be a positive integer"),
+        ({"patience": 1.5}, "Argument `patience` must be a positive integer"),
+        ({"factor": 1.0}, r"Argument `factor` must be a float in \(0, 1\)"),
+        ({"min_delta": -1.0}, "Argument `min_delta` must be a non-negative"),
+        ({"max_halvings": -1}, "`max_halvings` must be a non-negative integer or"),
+        ({"max_halvings": 2.0}, "`max_halvings` must be a non-negative integer or"),
+        ({"min_learning_rate": float("nan")}, "Received: min_learning_rate=nan"),
+        ({"stop_when_exhausted": 1}, "`stop_when_exhausted` must be a bool"),
+    ],
+)
+def test_plateau_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        keras_rnncr.callbacks.HalveLearningRateOnPlateau(**kwargs)
