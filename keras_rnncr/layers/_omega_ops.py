@@ -21,6 +21,7 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from keras_rnncr import _private_apis
 from keras_rnncr.layers import _omega_math
 
 # Steps per compiled chunk of the streaming pass: each chunk's states are one
@@ -173,15 +174,6 @@ _THROUGH_ACTIVATION = {
 }
 
 
-def _recorded(tensor):
-    """Whether an active gradient tape records operations on `tensor`."""
-    try:
-        from tensorflow.python.eager import record
-    except ImportError:  # a TensorFlow without this module: assume it does
-        return True
-    return bool(record.should_record_backprop([tensor]))
-
-
 def activation_name(activation):
     """The name under which `fused_simple_rnn` knows `activation`, or None."""
     if activation is None:
@@ -291,7 +283,7 @@ def fused_simple_rnn(
 
     # The error of the inputs is computed only where a tape needs it (the
     # inputs come from trainable layers), as TensorFlow does for Keras's RNN.
-    inputs_need_gradient = _recorded(inputs)
+    inputs_need_gradient = _private_apis.tape_records(inputs)
 
     def compiled(function):
         if not jit_compile:

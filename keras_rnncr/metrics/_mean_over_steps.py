@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_rnncr import _validation
+from keras_rnncr import _private_apis, _validation
 
 
 class MeanOverSteps(keras.metrics.Metric):
@@ -26,7 +26,7 @@ class MeanOverSteps(keras.metrics.Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        mask = getattr(y_pred, "_keras_mask", None)
+        mask = _private_apis.keras_mask(y_pred)
         values = ops.cast(
             self.step_fn(y_true, y_pred, from_logits=self.from_logits),
             self.dtype,

@@ -6,7 +6,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from keras_rnncr import _validation
+from keras_rnncr import _private_apis, _validation
 from keras_rnncr.optimizers import _math
 from keras_rnncr.optimizers import thresholds as thresholds_lib
 
@@ -30,7 +30,7 @@ _REPLACE = (True, True, False, False, False, False)
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
-class ClippedOptimizer(keras.optimizers.Optimizer):
+class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optimizer):
     """An optimizer wrapper that clips the global gradient norm, then steps.
 
     Rescales the gradient that the wrapped optimizer receives so that its
@@ -347,7 +347,7 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
 
     def _assert_finite(self, norm, valid):
         """The in-step error of `nonfinite="raise"`; XLA removes it (warned)."""
-        if _in_xla_context() and not self._warned_xla:
+        if _private_apis.in_xla_context() and not self._warned_xla:
             self._warned_xla = True
             warnings.warn(
                 "ClippedOptimizer(nonfinite='raise') runs in an XLA-compiled "
@@ -492,13 +492,6 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
     def iterations(self):
         return self.inner_optimizer.iterations
 
-    @property
-    def _model_variables_moving_average(self):
-        # `keras.callbacks.SwapEMAWeights` unwraps one `inner_optimizer` level,
-        # so under a LossScaleOptimizer it finds this wrapper: show it the EMA
-        # variables of the inner optimizer.
-        return self.inner_optimizer._model_variables_moving_average
-
     def finalize_variable_values(self, var_list):
         # `fit` calls this when it ends: the last chance to raise an error
         # that XLA kept from raising in the step.
@@ -538,24 +531,3 @@ class ClippedOptimizer(keras.optimizers.Optimizer):
                 config["threshold"], custom_objects=custom_objects
             )
         return cls(inner, **config)
-
-
-def _in_xla_context():
-    """True while tracing a step that XLA compiles (`jit_compile=True`).
-
-    `tf.function(jit_compile=True)` traces under an XLA control-flow context
-    on the calling graph; there is no public API for it, so this looks for it
-    on the graph and its outer graphs and answers False if that fails.
-    """
-    graph = tf.compat.v1.get_default_graph()
-    while graph is not None:
-        try:
-            context = graph._get_control_flow_context()
-            while context is not None:
-                if context.IsXLAContext():
-                    return True
-                context = context.outer_context
-        except AttributeError:
-            return False
-        graph = getattr(graph, "outer_graph", None)
-    return False
