@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnncr.diagnostics.plots import _pyplot
+from keras_rnncr._plotting import pyplot
 
 
 def gradient_profile(
@@ -163,7 +163,7 @@ def plot_gradient_profile(profiles, path=None, title=None):
                 f"for label {label!r}"
             )
         curves[label] = np.where(profile > 0, profile, np.nan)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(5, 3.2))
     for label, profile in curves.items():
         axis.plot(np.arange(len(profile)), profile, label=str(label))

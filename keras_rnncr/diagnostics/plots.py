@@ -2,24 +2,7 @@
 
 import numpy as np
 
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Plotting needs matplotlib: `pip install matplotlib` (or the "
-            "`examples` extra of keras_rnncr)."
-        ) from error
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline"):
-        try:
-            import IPython  # noqa: F401  - keep inline backends in notebooks
-        except ImportError:
-            matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
+from keras_rnncr._plotting import pyplot
 
 # Curves with at most this many points are also drawn as markers, so that a
 # one-epoch run shows its points instead of empty panels.
@@ -75,7 +58,7 @@ def plot_history(
         )
     y_labels = dict(y_labels or {})
     reference_lines = dict(reference_lines or {})
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(
         1, len(keys), figsize=(3.2 * len(keys), 3), squeeze=False
     )

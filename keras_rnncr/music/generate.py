@@ -65,10 +65,10 @@ def save_piano_roll_png(roll, path, title=None):
     Returns:
         The matplotlib `Figure`.
     """
-    from keras_rnncr.diagnostics.plots import _pyplot
+    from keras_rnncr._plotting import pyplot
 
     roll = np.asarray(roll, dtype=bool)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(max(4.0, len(roll) / 25), 3))
     axis.imshow(
         roll.T,
