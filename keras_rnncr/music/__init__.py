@@ -12,6 +12,7 @@ from keras_rnncr.music.data import (
     count_frames,
     load_piano_rolls,
     next_frame_dataset,
+    next_frame_epochs,
     split_into_subsequences,
 )
 from keras_rnncr.music.generate import (
@@ -21,17 +22,23 @@ from keras_rnncr.music.generate import (
 )
 from keras_rnncr.music.losses import FrameNLLLoss
 from keras_rnncr.music.model import (
+    BATCH_SIZE,
+    MAX_HALVINGS,
     PAPER_SETTINGS,
+    PATIENCE,
     THRESHOLD,
     music_callbacks,
     music_model,
 )
 
 __all__ = [
+    "BATCH_SIZE",
     "DATASETS",
     "FrameNLLLoss",
+    "MAX_HALVINGS",
     "METHODS",
     "PAPER_SETTINGS",
+    "PATIENCE",
     "THRESHOLD",
     "baseline_nll",
     "best_mixing_weight",
@@ -41,6 +48,7 @@ __all__ = [
     "music_callbacks",
     "music_model",
     "next_frame_dataset",
+    "next_frame_epochs",
     "sample_piano_roll",
     "save_midi",
     "save_piano_roll_png",

@@ -124,10 +124,69 @@ def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
     ).apply(tf.data.experimental.assert_cardinality(len(rolls)))
     if shuffle:
         dataset = dataset.shuffle(len(rolls), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(
-        lambda x: (x[:-1], x[1:], tf.ones(tf.shape(x)[:1] - 1, tf.float32))
-    )
-    return dataset.padded_batch(batch_size).prefetch(2)
+    return dataset.map(_shift).padded_batch(batch_size).prefetch(2)
+
+
+def next_frame_epochs(rolls, batch_size, seed=0, initial_epoch=0):
+    """Endless training batches, each epoch in an order fixed by `(seed, epoch)`.
+
+    Like `next_frame_dataset(rolls, batch_size, shuffle=True)`, but the order
+    of epoch `e` is the permutation `np.random.default_rng([seed, e])` draws,
+    whatever the process has done before, and the epochs follow each other in
+    one dataset that never ends. A run resumed at epoch `e`
+    (`keras_rnncr.callbacks.TrainingCheckpoint`) with
+    `initial_epoch=e` therefore sees the batches the uninterrupted run saw.
+    A batch never mixes two epochs (the last one of an epoch may be smaller).
+    Pass `steps_per_epoch` to `fit`:
+
+    ```python
+    data, steps = next_frame_epochs(chunks, 4, seed=0, initial_epoch=epoch)
+    model.fit(data, steps_per_epoch=steps, initial_epoch=epoch, epochs=...)
+    ```
+
+    Args:
+        rolls: list of `(frames, keys)` arrays (sequences of fewer than 2
+            frames are dropped).
+        batch_size: positive int.
+        seed: int >= 0, the seed of the orders. Defaults to 0.
+        initial_epoch: int >= 0, the epoch of the first batch. Defaults to 0.
+
+    Returns:
+        `(dataset, steps_per_epoch)`: the endless dataset of float32
+        `(inputs, targets, frame_weights)` batches, as in `next_frame_dataset`,
+        and the number of batches in one epoch.
+    """
+    batch_size = _validation.check_positive_int("batch_size", batch_size)
+    seed = _validation.check_non_negative_int("seed", seed)
+    initial_epoch = _validation.check_non_negative_int("initial_epoch", initial_epoch)
+    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls if len(roll) >= 2]
+    if not rolls:
+        raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
+    num_keys = rolls[0].shape[1]
+
+    def one_epoch(epoch):
+        order = np.random.default_rng([seed, int(epoch)]).permutation(len(rolls))
+        for index in order:
+            yield rolls[index]
+
+    def epoch_batches(epoch):
+        return (
+            tf.data.Dataset.from_generator(
+                one_epoch,
+                args=(epoch,),
+                output_signature=tf.TensorSpec((None, num_keys), tf.float32),
+            )
+            .map(_shift)
+            .padded_batch(batch_size)
+        )
+
+    dataset = tf.data.Dataset.range(initial_epoch, np.iinfo(np.int64).max)
+    dataset = dataset.flat_map(epoch_batches).prefetch(2)
+    return dataset, -(-len(rolls) // batch_size)
+
+
+def _shift(x):
+    return x[:-1], x[1:], tf.ones(tf.shape(x)[:1] - 1, tf.float32)
 
 
 def count_frames(rolls):

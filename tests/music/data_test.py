@@ -82,3 +82,57 @@ def test_load_piano_rolls_from_a_manual_folder(tmp_path):
 def test_load_piano_rolls_rejects_unknown_dataset():
     with pytest.raises(ValueError, match="Argument `dataset` must be one of"):
         music.load_piano_rolls("bach")
+
+
+def _epochs_of(dataset, steps, epochs):
+    """The batches of `epochs` epochs as lists of per-row frame sums."""
+    batches = list(dataset.take(steps * epochs).as_numpy_iterator())
+    return [
+        [tuple(x[:, 0].sum(-1)) for x, _, _ in batches[e * steps : (e + 1) * steps]]
+        for e in range(epochs)
+    ]
+
+
+def test_next_frame_epochs_is_a_fixed_permutation_per_epoch():
+    # Sequence n holds n + 1 in every key of its first frame: rows identify it.
+    rolls = [np.full((n % 4 + 2, 88), n + 1, np.float32) for n in range(7)]
+    dataset, steps = music.next_frame_epochs(rolls, batch_size=3, seed=5)
+    assert steps == 3
+    epochs = _epochs_of(dataset, steps, 4)
+    for epoch in epochs:
+        assert [len(batch) for batch in epoch] == [3, 3, 1]  # never mixes epochs
+        seen = sorted(int(v) // 88 for batch in epoch for v in batch)
+        assert seen == list(range(1, 8))
+    assert len({tuple(map(tuple, epoch)) for epoch in epochs}) == 4  # reshuffled
+    # Resuming at epoch 2 gives epochs 2 and 3 again, from another process' view.
+    resumed, _ = music.next_frame_epochs(rolls, 3, seed=5, initial_epoch=2)
+    assert _epochs_of(resumed, steps, 2) == epochs[2:]
+    other, _ = music.next_frame_epochs(rolls, 3, seed=6)
+    assert _epochs_of(other, steps, 1) != epochs[:1]
+
+
+def test_next_frame_epochs_batches_match_next_frame_dataset():
+    rolls = [_roll(5, 1), _roll(3, 2), _roll(1, 4)]  # the 1-frame roll is dropped
+    dataset, steps = music.next_frame_epochs(rolls, batch_size=2)
+    assert steps == 1
+    ((inputs, targets, weights),) = list(dataset.take(1).as_numpy_iterator())
+    order = [0, 1] if weights[0].sum() == 4 else [1, 0]
+    for row, index in enumerate(order):
+        length = len(rolls[index]) - 1
+        np.testing.assert_array_equal(inputs[row, :length], rolls[index][:-1])
+        np.testing.assert_array_equal(targets[row, :length], rolls[index][1:])
+        assert weights[row].sum() == length
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 0}, "Argument `batch_size` must be a positive integer"),
+        ({"seed": -1}, "Argument `seed` must be a non-negative integer"),
+        ({"initial_epoch": 1.5}, "Argument `initial_epoch` must be a non-negative"),
+    ],
+)
+def test_next_frame_epochs_rejects_bad_arguments(kwargs, message):
+    arguments = {"batch_size": 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        music.next_frame_epochs([_roll(3)], **arguments)
