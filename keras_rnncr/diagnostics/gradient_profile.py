@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr._plotting import pyplot
+from keras_rnncr.layers import _omega_ops
 
 
 def gradient_profile(
@@ -237,46 +238,45 @@ class _probed:
         self.record["calls"] += 1
         if tf.nest.is_nested(mask):
             mask = mask[0]
-        steps = sequences.shape[1]
-        order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
         cell_kwargs = {}
         if "training" in inspect.signature(cell.call).parameters:
             cell_kwargs["training"] = training
+        inputs = tf.transpose(sequences, [1, 0, 2])
+        step_mask = None
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
             self.record["mask"] = mask.numpy()
-        states = list(tf.nest.flatten(initial_state))
-        output = None
-        outputs, probes = [], []
-        for t in order:
-            new_output, new_states = cell(sequences[:, t], states, **cell_kwargs)
-            new_states = tf.nest.flatten(new_states)
-            if new_output is not new_states[0]:
-                raise ValueError(
-                    f"Layer {layer.name!r}: the gradient profile needs a cell "
-                    "whose output is its first state (as SimpleRNNCell, GRUCell "
-                    f"and LSTMCell). {type(cell).__name__} returns a different "
-                    "output."
-                )
-            probe = tf.zeros_like(new_output)
+            step_mask = tf.transpose(mask)
+        if layer.go_backwards:
+            inputs = tf.reverse(inputs, [0])
+            step_mask = None if step_mask is None else tf.reverse(step_mask, [0])
+        probes = []
+
+        def step(x, states, step_mask):
+            output, new_states = cell(x, states, **cell_kwargs)
+            new_states = _omega_ops.cell_states(
+                layer,
+                output,
+                new_states,
+                "the gradient profile",
+                "as SimpleRNNCell, GRUCell and LSTMCell",
+            )
+            probe = tf.zeros_like(output)
             self.tape.watch(probe)
             probes.append(probe)
-            new_output = new_output + probe
-            new_states = [new_output, *new_states[1:]]
-            if mask is not None:
-                keep = mask[:, t, None]
-                new_states = [
-                    tf.where(keep, new, old) for new, old in zip(new_states, states)
-                ]
-                if layer.zero_output_for_mask or output is None:
-                    output = tf.where(keep, new_output, tf.zeros_like(new_output))
-                else:
-                    output = tf.where(keep, new_output, output)
-            else:
-                output = new_output
-            states = new_states
-            outputs.append(output)
+            output = output + probe
+            return output, [output, *new_states[1:]]
+
+        # Eager, so the loop runs the steps in Python and the tape sees each.
+        outputs, states = _omega_ops.recurrence_loop(
+            step,
+            inputs,
+            tf.nest.flatten(initial_state),
+            step_mask,
+            layer.zero_output_for_mask,
+        )
         self.record["probes"] = probes
+        last_output = outputs[-1]
         if layer.return_sequences:
-            return output, tf.stack(outputs, axis=1), states
-        return output, output[:, None], states
+            return last_output, tf.transpose(outputs, [1, 0, 2]), states
+        return last_output, last_output[:, None], states

@@ -824,6 +824,24 @@ def omega_probe(cell, kernel_indices, training, ratio="squared", masks=None):
     return probe
 
 
+def cell_states(layer, output, new_states, needed_by, reason):
+    """The flat new states of a step of `layer.cell`, whose output is the first.
+
+    Omega and `keras_rnncr.diagnostics.gradient_profile` take the output of a
+    step as its first state (the `h_t` that the next step reads); a cell that
+    returns anything else is refused with a `ValueError` that names the layer,
+    what needs it (`needed_by`) and why (`reason`).
+    """
+    new_states = tf.nest.flatten(new_states)
+    if output is not new_states[0]:
+        raise ValueError(
+            f"Layer {layer.name!r}: {needed_by} needs a cell whose output is its "
+            f"first state ({reason}). {type(layer.cell).__name__} returns a "
+            "different output."
+        )
+    return new_states
+
+
 def recurrence_loop(step, inputs, initial_states, step_mask, zero_output_for_mask):
     """Runs `step` over time-major `inputs` with Keras's masking semantics.
 
