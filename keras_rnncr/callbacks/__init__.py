@@ -17,6 +17,7 @@ from keras_rnncr.callbacks.spectral_radius import (
     spectral_radius,
 )
 from keras_rnncr.callbacks.time_budget import TimeBudget
+from keras_rnncr.callbacks.training_checkpoint import TrainingCheckpoint
 
 __all__ = [
     "ClippingLogger",
@@ -27,6 +28,7 @@ __all__ = [
     "RNNDiagnostics",
     "SpectralRadiusLogger",
     "TimeBudget",
+    "TrainingCheckpoint",
     "omega_layers",
     "recurrent_spectral_radii",
     "spectral_radius",
