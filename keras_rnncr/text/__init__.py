@@ -2,10 +2,16 @@
 
 from keras_rnncr.methods import METHODS  # re-exported: the home is keras_rnncr.methods
 from keras_rnncr.text.corpus import CORPORA, load_char_corpus
-from keras_rnncr.text.evaluation import evaluate_bits_per_character
+from keras_rnncr.text.evaluation import (
+    evaluate_bits_per_character,
+    unigram_bits_per_character,
+)
 from keras_rnncr.text.export import export_generator
 from keras_rnncr.text.model import (
+    BATCH_SIZE,
+    MAX_HALVINGS,
     PAPER_SETTINGS,
+    PATIENCE,
     char_callbacks,
     char_model,
     paper_settings,
@@ -21,9 +27,12 @@ from keras_rnncr.text.sampling import sample_text
 from keras_rnncr.text.vocabulary import CharVocabulary
 
 __all__ = [
+    "BATCH_SIZE",
     "CORPORA",
+    "MAX_HALVINGS",
     "METHODS",
     "PAPER_SETTINGS",
+    "PATIENCE",
     "CharVocabulary",
     "ResetStreamStates",
     "char_callbacks",
@@ -37,4 +46,5 @@ __all__ = [
     "stateful_layers",
     "stream_dataset",
     "stream_segments",
+    "unigram_bits_per_character",
 ]

@@ -1,4 +1,4 @@
-"""Tests for `keras_rnncr.text.evaluate_bits_per_character` and `char_callbacks`."""
+"""Tests of bits per character (a model, a unigram) and of `char_callbacks`."""
 
 import keras
 import numpy as np
@@ -46,3 +46,61 @@ def test_char_callbacks_follow_the_paper():
 def test_reset_stream_states_is_serializable():
     callback = text.ResetStreamStates()
     assert callback.get_config() == {}
+
+
+def test_char_callbacks_halve_on_a_plateau_only_when_asked():
+    plateau = text.char_callbacks("sgd-c", monitor="val_bits_per_character")[0]
+    assert isinstance(plateau, callbacks.HalveLearningRateOnPlateau)
+    assert (plateau.monitor, plateau.patience) == ("val_bits_per_character", 1)
+    assert plateau.max_halvings == text.MAX_HALVINGS
+    assert not plateau.stop_when_exhausted
+    plateau = text.char_callbacks(
+        "sgd", monitor="loss", patience=3, max_halvings=0, stop_when_exhausted=True
+    )[0]
+    assert (plateau.patience, plateau.max_halvings) == (3, 0)
+    assert plateau.stop_when_exhausted
+    assert not any(
+        isinstance(c, callbacks.HalveLearningRateOnPlateau)
+        for c in text.char_callbacks("sgd-cr", 5)
+    )
+
+
+def test_char_model_defaults_to_the_measured_batch_size():
+    model = text.char_model("sgd", 6, units=3)
+    assert model.input_shape == (text.BATCH_SIZE, None) == (8, None)
+
+
+def test_unigram_by_hand():
+    train = np.array([0, 0, 0, 1])  # counts + 1: 4, 2, 1 (vocabulary of 3)
+    ids = np.array([2, 0, 1, 0])
+    p = np.array([4, 2, 1]) / 7
+    expected = -np.mean(np.log2(p[[0, 1, 0]]))  # ids[1:]
+    assert text.unigram_bits_per_character(train, ids, vocab_size=3) == (
+        pytest.approx(expected)
+    )
+    # ahead=2 scores ids[2:]; the vocabulary defaults to the largest id + 1.
+    expected = -np.mean(np.log2(p[[1, 0]]))
+    assert text.unigram_bits_per_character(train, ids, ahead=2) == (
+        pytest.approx(expected)
+    )
+
+
+def test_a_uniform_model_of_the_right_size_costs_log2_of_the_vocabulary():
+    ids = np.tile(np.arange(4), 25)
+    assert text.unigram_bits_per_character(ids, ids) == pytest.approx(2.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"train_ids": np.ones((2, 2), int)}, "`train_ids` must be a 1-D array"),
+        ({"ids": np.array([0.5, 1.0])}, "`ids` must be a 1-D array of integer ids"),
+        ({"ids": np.array([1])}, "`ids` has no character 1 steps ahead"),
+        ({"ahead": 0}, "Argument `ahead` must be a positive integer"),
+        ({"vocab_size": 2}, "`vocab_size` must exceed every id \\(2\\)"),
+    ],
+)
+def test_unigram_rejects_bad_arguments(kwargs, message):
+    arguments = {"train_ids": np.array([0, 1, 2]), "ids": np.array([0, 1]), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        text.unigram_bits_per_character(**arguments)
