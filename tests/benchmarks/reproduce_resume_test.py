@@ -1,0 +1,78 @@
+"""The reproduction scripts, stopped by their time limit and rerun, give the
+results of one uninterrupted invocation (tiny models on the dummy data)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.dummy_data import dummy_data
+
+# Per-session timings differ between the two ways of running; nothing else may.
+_TIMINGS = {"train_seconds", "epoch_seconds", "finished", "wall_seconds"}
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in _TIMINGS}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _invoke_until_done(main, arguments, expected, limit=None):
+    """Invokes `main` (with `--time-limit` if given) until `expected` runs are done."""
+    invocations = 0
+    while True:
+        invocations += 1
+        extra = [] if limit is None else [f"--time-limit={limit}"]
+        results = main([*arguments, *extra])
+        if invocations > 20:
+            raise AssertionError("the benchmark makes no progress")
+        done = {(r["method"], r.get("seed"), r.get("ahead")) for r in results["runs"]}
+        if len(done) == expected:
+            return results, invocations
+
+
+@pytest.mark.slow
+def test_music_reproduction_resumes_to_the_uninterrupted_results(
+    tmp_path, load_benchmark
+):
+    pytest.importorskip("scipy", reason="the builder reads .mat files with scipy")
+    reproduce = load_benchmark("reproduce_music")
+    manual = dummy_data("polyphonic_music") / "manual"
+    common = [
+        "--datasets=jsb_chorales",
+        "--methods",
+        "sgd",
+        "sgd-cr",
+        "--seeds=0",
+        "--units=4",
+        "--max-epochs=5",
+        "--patience=1",
+        "--max-halvings=1",
+        f"--data-dir={manual}",
+        f"--tfds-dir={tmp_path / 'tfds'}",
+        "--verbose=0",
+    ]
+
+    def arguments(name):
+        return [
+            *common,
+            f"--work-dir={tmp_path / name}",
+            f"--results={tmp_path / name}",
+        ]
+
+    whole, invocations = _invoke_until_done(reproduce.main, arguments("whole"), 2)
+    assert invocations == 1
+    # A limit shorter than an epoch stops every invocation after one epoch.
+    cut, invocations = _invoke_until_done(reproduce.main, arguments("cut"), 2, 0.01)
+    assert invocations > 2
+    assert _without_timings(cut["runs"]) == _without_timings(whole["runs"])
+    for run in whole["runs"]:
+        assert len(run["curves"]["val_frame_nll"]) == run["epochs"]
+        assert np.isfinite(run["nll"]["test"])
+    report = (tmp_path / "cut" / "music_table1.md").read_text()
+    assert "key frequencies" in report and "Runs not finished" not in report
+    saved = json.loads((tmp_path / "cut" / "music_table1.json").read_text())
+    assert saved["command"].startswith("python benchmarks/reproduce_music.py")
