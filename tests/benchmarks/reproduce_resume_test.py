@@ -76,3 +76,45 @@ def test_music_reproduction_resumes_to_the_uninterrupted_results(
     assert "key frequencies" in report and "Runs not finished" not in report
     saved = json.loads((tmp_path / "cut" / "music_table1.json").read_text())
     assert saved["command"].startswith("python benchmarks/reproduce_music.py")
+
+
+@pytest.mark.slow
+def test_char_lm_reproduction_resumes_to_the_uninterrupted_results(
+    tmp_path, load_benchmark
+):
+    reproduce = load_benchmark("reproduce_char_lm")
+    manual = dummy_data("ptb_char") / "manual"
+    common = [
+        "--aheads",
+        "1",
+        "5",
+        "--methods",
+        "sgd-cr",
+        "--seeds=0",
+        "--units=4",
+        "--batch-size=2",
+        "--segment-length=10",
+        "--max-epochs=3",
+        "--patience=1",
+        "--max-halvings=1",
+        "--train-eval-chars=100",
+        f"--data-dir={manual}",
+        f"--tfds-dir={tmp_path / 'tfds'}",
+        "--verbose=0",
+    ]
+
+    def arguments(name):
+        return [
+            *common,
+            f"--work-dir={tmp_path / name}",
+            f"--results={tmp_path / name}",
+        ]
+
+    whole, invocations = _invoke_until_done(reproduce.main, arguments("whole"), 2)
+    assert invocations == 1
+    cut, invocations = _invoke_until_done(reproduce.main, arguments("cut"), 2, 0.01)
+    assert invocations > 2
+    assert _without_timings(cut["runs"]) == _without_timings(whole["runs"])
+    assert set(whole["unigram"]) == {"1", "5"}
+    report = (tmp_path / "cut" / "char_lm_table1.md").read_text()
+    assert "unigram" in report and "Runs not finished" not in report
