@@ -64,11 +64,18 @@ class OmegaScheduler(keras.callbacks.Callback):
     function. The value in force is written to the logs as `<layer>_alpha`, so it
     reaches History, the progress bar and TensorBoard.
 
+    Only layers that train through Omega's pass can be scheduled: those built
+    with `omega > 0` (the alpha of the first epoch, say) or
+    `omega_metrics=True`. A layer built with `omega=0` trains with the Keras
+    layer's own code; the scheduler leaves it out (no `<layer>_alpha`, and the
+    layer logs no `<layer>_omega`), and finding no other layer is an error.
+
     Args:
         schedule: callable `schedule(epoch) -> alpha` with `epoch` counted from
             0, e.g. `InverseTimeOmega(0.5)` for the paper's alpha = 1/(2t).
         layers: the Omega layers to schedule; `None` (default) finds every Omega
-            layer in the model, including inside `Bidirectional`.
+            layer in the model that trains through Omega's pass, including
+            inside `Bidirectional`.
 
     Example:
 
@@ -89,11 +96,21 @@ class OmegaScheduler(keras.callbacks.Callback):
         self.layers = layers
 
     def _targets(self):
-        targets = self.layers if self.layers is not None else omega_layers(self.model)
+        if self.layers is not None:
+            return self.layers
+        found = omega_layers(self.model)
+        targets = [layer for layer in found if layer.omega_metrics]
         if not targets:
+            hint = (
+                "pass `layers=` or use keras_rnncr.layers.SimpleRNN/RNN/GRU/LSTM"
+                if not found
+                else "its Omega layers were built with omega=0 and train with "
+                "Keras's own code; build them with omega=<alpha at the first "
+                "epoch> or omega_metrics=True"
+            )
             raise ValueError(
-                "OmegaScheduler found no keras_rnncr Omega layer in the model; pass "
-                "`layers=` or use keras_rnncr.layers.SimpleRNN/RNN/GRU/LSTM."
+                "OmegaScheduler found no keras_rnncr Omega layer in the model that "
+                f"trains through Omega's pass: {hint}."
             )
         return targets
 

@@ -6,8 +6,12 @@ import numbers
 import keras
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr.layers import _omega_math, _omega_ops
 from keras_rnncr.layers._omega_tracker import OmegaTracker
+
+BACKWARDS = ("auto", "streaming", "stored")
+JIT_COMPILES = (True, False, "auto")
 
 
 def _check_omega(omega):
@@ -34,6 +38,24 @@ def _check_ratio(omega_ratio):
     return omega_ratio
 
 
+def _check_backward(omega_backward):
+    if omega_backward not in BACKWARDS:
+        raise ValueError(
+            f"Argument `omega_backward` must be one of {BACKWARDS}. "
+            f"Received: omega_backward={omega_backward!r}"
+        )
+    return omega_backward
+
+
+def _check_jit_compile(omega_jit_compile):
+    if not (isinstance(omega_jit_compile, bool) or omega_jit_compile == "auto"):
+        raise ValueError(
+            f"Argument `omega_jit_compile` must be one of {JIT_COMPILES}. "
+            f"Received: omega_jit_compile={omega_jit_compile!r}"
+        )
+    return omega_jit_compile
+
+
 def _check_cell_dropout(cell):
     """Dropout in `cell` is supported if the cell's masks can be read back."""
     rates = {name: getattr(cell, name, 0) for name in ("dropout", "recurrent_dropout")}
@@ -54,19 +76,53 @@ def _check_cell_dropout(cell):
 class OmegaMixin:
     """Adds the Omega regularizer to a `keras.layers.RNN` subclass.
 
-    Placed before the Keras class in the bases, it replaces the training-time
-    recurrence; inference (`training=False`) is the Keras layer's own code.
+    Placed before the Keras class in the bases, it takes the Omega arguments
+    (`omega`, `omega_ratio`, `omega_metrics`, `omega_backward`,
+    `omega_jit_compile`, documented on the layers) and replaces the
+    training-time recurrence by Omega's pass, when the layer has one (built
+    with `omega > 0` or `omega_metrics=True`). Inference (`training=False`),
+    and training of a layer built with `omega=0`, are the Keras layer's own
+    code.
     """
 
-    def __init__(self, *args, omega=0.0, omega_ratio="squared", **kwargs):
+    def __init__(
+        self,
+        *args,
+        omega=0.0,
+        omega_ratio="squared",
+        omega_metrics=False,
+        omega_backward="auto",
+        omega_jit_compile="auto",
+        **kwargs,
+    ):
         omega = _check_omega(omega)
         omega_ratio = _check_ratio(omega_ratio)
+        omega_metrics = _validation.check_bool("omega_metrics", omega_metrics)
+        omega_backward = _check_backward(omega_backward)
+        omega_jit_compile = _check_jit_compile(omega_jit_compile)
         super().__init__(*args, **kwargs)
-        _check_cell_dropout(self.cell)
+        # Fixed at construction: a traced training step cannot change path.
+        self._omega_pass = omega > 0 or omega_metrics
+        if self._omega_pass:
+            _check_cell_dropout(self.cell)
         self._omega_value = omega
         self.omega_ratio = omega_ratio
+        self.omega_backward = omega_backward
+        self.omega_jit_compile = omega_jit_compile
         self._omega_variable = None
-        self.omega_tracker = OmegaTracker(name=f"{self.name}_omega")
+        self.omega_tracker = None
+        if self._omega_pass:
+            self.omega_tracker = OmegaTracker(name=f"{self.name}_omega")
+
+    @property
+    def omega_metrics(self):
+        """Whether training runs Omega's pass, which measures and logs Omega.
+
+        True for a layer built with `omega > 0` or `omega_metrics=True`; False
+        for one built with `omega=0` (and the default `omega_metrics=False`),
+        which trains with the Keras layer's own code.
+        """
+        return self._omega_pass
 
     @property
     def omega(self):
@@ -77,13 +133,22 @@ class OmegaMixin:
 
     @omega.setter
     def omega(self, value):
-        self._omega_value = _check_omega(value)
+        value = _check_omega(value)
+        if value > 0 and not self._omega_pass:
+            raise ValueError(
+                f"Argument `omega` must be 0 for layer {self.name!r}, built with "
+                "omega=0 and omega_metrics=False: it trains with the Keras "
+                "layer's own code, without Omega's pass. Build it with omega > 0 "
+                "(the alpha of the first epoch) or omega_metrics=True to change "
+                f"alpha during training. Received: omega={value!r}"
+            )
+        self._omega_value = value
         if self._omega_variable is not None:
             self._omega_variable.assign(self._omega_value)
 
     def build(self, sequences_shape, initial_state_shape=None):
         super().build(sequences_shape, initial_state_shape)
-        if self._omega_variable is None:
+        if self._omega_pass and self._omega_variable is None:
             with tf.init_scope():
                 self._omega_variable = tf.Variable(
                     self._omega_value,
@@ -94,6 +159,13 @@ class OmegaMixin:
                 )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self._omega_pass:
+            return super().inner_loop(
+                sequences=sequences,
+                initial_state=initial_state,
+                mask=mask,
+                training=training,
+            )
         if not training:
             self.omega_tracker.active = False
             return super().inner_loop(
@@ -132,17 +204,15 @@ class OmegaMixin:
 
     def _omega_jit(self, inputs):
         """Whether to compile the fused loops: `omega_jit_compile`, resolved."""
-        jit_compile = getattr(self, "omega_jit_compile", False)
-        if jit_compile == "auto":
+        if self.omega_jit_compile == "auto":
             return inputs.shape[0] is not None  # time-major: a fixed length
-        return jit_compile
+        return self.omega_jit_compile
 
     def _omega_backward(self, inputs):
         """The fused backward pass: `omega_backward`, resolved."""
-        backward = getattr(self, "omega_backward", "auto")
-        if backward == "auto":
+        if self.omega_backward == "auto":
             return "streaming" if self._omega_jit(inputs) else "stored"
-        return backward
+        return self.omega_backward
 
     def _add_probe_loss(self, probe):
         """Adds the zero probe whose gradient carries the loss scale to the loss.
@@ -237,7 +307,16 @@ class OmegaMixin:
 
     def get_config(self):
         config = super().get_config()
-        config.update({"omega": self.omega, "omega_ratio": self.omega_ratio})
+        config.update(
+            {
+                "omega": self.omega,
+                "omega_ratio": self.omega_ratio,
+                # The path, so that a layer scheduled down to omega=0 keeps it.
+                "omega_metrics": self._omega_pass,
+                "omega_backward": self.omega_backward,
+                "omega_jit_compile": self.omega_jit_compile,
+            }
+        )
         return config
 
 
@@ -273,6 +352,10 @@ class RNN(OmegaMixin, keras.layers.RNN):
     `recurrent_kernel`, with the step's inputs and states held fixed (a
     second-order derivative per step; slower than the fused path).
 
+    Built with `omega=0` (the default), the layer is `keras.layers.RNN`, in
+    training too: its own code, updates and speed, and no Omega measured,
+    unless `omega_metrics=True`.
+
     Args:
         cell: a Keras RNN cell whose output is its first state and that has a
             `recurrent_kernel` weight (e.g. `SimpleRNNCell`, `GRUCell`,
@@ -281,13 +364,26 @@ class RNN(OmegaMixin, keras.layers.RNN):
             sequence, drawn through `get_dropout_mask` and
             `get_recurrent_dropout_mask`): Omega's Jacobian is that of the
             dropped-out step, recurrent mask included.
-        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`, which
-            leaves the gradients those of `keras.layers.RNN` (Omega is still
-            measured and logged). Assign `layer.omega = value` to change it during
-            training without retracing (see
-            `keras_rnncr.callbacks.OmegaScheduler`).
+        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`: the
+            layer then trains with `keras.layers.RNN`'s own code (see
+            `omega_metrics`). A layer built with `omega > 0` takes Omega's
+            pass, and `layer.omega = value` changes alpha during training
+            without retracing (see `keras_rnncr.callbacks.OmegaScheduler`),
+            down to 0 included; it keeps the pass at 0.
         omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
             `"norm"` (Eq. 9).
+        omega_metrics: bool, whether a layer built with `omega=0` still trains
+            through Omega's pass (default False). True measures and logs Omega
+            at alpha = 0 (e.g. for an unregularized baseline) and lets `omega`
+            be raised during training, at the cost of that pass: at T=100 on a
+            2-core CPU, about Keras's step time for a `SimpleRNNCell`'s fused
+            pass, 3-4x for a `GRUCell`'s or `LSTMCell`'s generic one (see
+            `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
+            takes the pass and reports `omega_metrics=True`.
+        omega_backward, omega_jit_compile: the fused pass's options, as in
+            `keras_rnncr.layers.SimpleRNN` (both default to `"auto"`). They
+            apply to a `SimpleRNNCell` with a tanh, sigmoid, relu or linear
+            activation; the generic path of other cells ignores them.
         **kwargs: every other argument of `keras.layers.RNN` (`return_sequences`,
             `return_state`, `go_backwards`, `stateful`, `unroll`,
             `zero_output_for_mask`, ...).
@@ -296,8 +392,10 @@ class RNN(OmegaMixin, keras.layers.RNN):
     evaluate, export) the layer runs `keras.layers.RNN`'s own code, at no extra
     cost.
 
-    Logged metrics: `<name>_omega` (mean Omega of the epoch's batches) and
-    `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s logs.
+    Logged metrics: with Omega's pass (built with `omega > 0` or
+    `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
+    and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
+    logs; a layer built with `omega=0` logs neither.
 
     Example:
 

@@ -4,8 +4,6 @@ import keras
 
 from keras_rnncr.layers.omega_rnn import OmegaMixin
 
-BACKWARDS = ("auto", "streaming", "stored")
-
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
 class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
@@ -15,7 +13,9 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     arguments and, with `training=False`, runs its very code. In training, a fused
     back-propagation through time computes the total derivatives
     `delta_k = dE/dh_k`, Omega, and adds `omega * dOmega/dW_rec` to the gradient
-    of `recurrent_kernel` before the optimizer (and any clipping) sees it.
+    of `recurrent_kernel` before the optimizer (and any clipping) sees it. Built
+    with `omega=0` (the default), it trains with `keras.layers.SimpleRNN`'s own
+    code, unless `omega_metrics=True`.
 
     ```python
     h_k = activation(x_k @ kernel + h_{k-1} @ recurrent_kernel + bias)
@@ -42,13 +42,23 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
 
     Args:
         units: positive int, dimensionality of the output space.
-        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`, which
-            leaves the gradients those of `keras.layers.SimpleRNN` (Omega is still
-            measured and logged). Assign `layer.omega = value` to change it during
-            training without retracing (see
-            `keras_rnncr.callbacks.OmegaScheduler`).
+        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`: the
+            layer then trains with `keras.layers.SimpleRNN`'s own code, with
+            its updates and speed, and measures no Omega (see
+            `omega_metrics`). A layer built with `omega > 0` takes the fused
+            pass, and `layer.omega = value` changes alpha during training
+            without retracing (see `keras_rnncr.callbacks.OmegaScheduler`),
+            down to 0 included; it keeps the pass at 0.
         omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
             `"norm"` (Eq. 9).
+        omega_metrics: bool, whether a layer built with `omega=0` still trains
+            through the fused pass (default False). True measures and logs
+            Omega at alpha = 0 (e.g. for an unregularized baseline) and lets
+            `omega` be raised during training; the pass then gives Keras's
+            gradients up to rounding, at about Keras's step time (T=100 on a
+            2-core CPU, see `benchmarks/RESULTS.md`). A layer built with
+            `omega > 0` always takes the pass and reports
+            `omega_metrics=True`.
         omega_backward: how the fused back-propagation trades time for memory
             (same gradients up to rounding). `"streaming"` keeps only the
             states, as Keras does. When every step receives an error of its
@@ -76,8 +86,10 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
 
     Call arguments, input and output shapes: as `keras.layers.SimpleRNN`.
 
-    Logged metrics: `<name>_omega` (mean Omega of the epoch's batches) and
-    `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s logs.
+    Logged metrics: with the fused pass (built with `omega > 0` or
+    `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
+    and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
+    logs; a layer built with `omega=0` logs neither.
 
     Example:
 
@@ -91,26 +103,3 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     ...     loss="sparse_categorical_crossentropy",
     ... )
     """
-
-    def __init__(
-        self, *args, omega_backward="auto", omega_jit_compile="auto", **kwargs
-    ):
-        if omega_backward not in BACKWARDS:
-            raise ValueError(
-                f"Argument `omega_backward` must be one of {BACKWARDS}. "
-                f"Received: omega_backward={omega_backward!r}"
-            )
-        if not (isinstance(omega_jit_compile, bool) or omega_jit_compile == "auto"):
-            raise ValueError(
-                "Argument `omega_jit_compile` must be one of (True, False, 'auto'). "
-                f"Received: omega_jit_compile={omega_jit_compile!r}"
-            )
-        super().__init__(*args, **kwargs)
-        self.omega_backward = omega_backward
-        self.omega_jit_compile = omega_jit_compile
-
-    def get_config(self):
-        config = super().get_config()
-        config["omega_backward"] = self.omega_backward
-        config["omega_jit_compile"] = self.omega_jit_compile
-        return config

@@ -70,7 +70,9 @@ def music_model(
     `"sgd-c"` and `"sgd-cr"` clip the global gradient norm at `threshold`
     (with the released code's guard against non-finite norms), and
     `"sgd-cr"` adds the Omega regularizer, whose weight `omega` is set each
-    epoch by `music_callbacks` (alpha_t = omega / t).
+    epoch by `music_callbacks` (alpha_t = omega / t). Omega is measured and
+    logged (`rnn_omega`) for every method, so that the methods can be compared
+    (the layer's `omega_metrics=True`).
 
     Args:
         method: `"sgd"`, `"sgd-c"` or `"sgd-cr"`. Defaults to `"sgd-cr"`.
@@ -102,6 +104,7 @@ def music_model(
         recurrent_initializer=init["recurrent_initializer"],
         return_sequences=True,
         omega=setup.omega,
+        omega_metrics=True,  # Omega logged for every method, to compare
         name="rnn",
     )(inputs)
     outputs = keras.layers.Dense(

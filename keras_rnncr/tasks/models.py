@@ -26,6 +26,9 @@ def task_model(
     without momentum at learning rate 0.01, clipping threshold 1 (SGD-C) and the
     Omega weight alpha (SGD-CR; 4 in Figure 7). Heads as in the released code:
     softmax at the last step, at every step (memorization), or linear.
+    Omega is measured and logged (`rnn_omega`) for every method, so that the
+    methods can be compared (the layer's `omega_metrics=True`; its fused pass
+    takes about Keras's step time).
 
     Args:
         task: a name of `keras_rnncr.tasks.TASKS`.
@@ -56,6 +59,7 @@ def task_model(
         recurrent_initializer=init["recurrent_initializer"],
         return_sequences=spec.output_head == "softmax",
         omega=setup.omega,
+        omega_metrics=True,  # Omega logged for every method, to compare
         name="rnn",
     )
     linear = spec.output_head == "last_linear"

@@ -107,7 +107,8 @@ def char_model(
 
     Unset `learning_rate`, `threshold` and `omega` take the paper's values
     (`paper_settings`), rescaled from its summed-over-steps cost to the mean
-    used here.
+    used here. Omega is measured and logged (`rnn_omega`) for every method, so
+    that the methods can be compared (the layer's `omega_metrics=True`).
 
     Note: the paper states neither the batch size nor whether the output layer
     has a bias; like Mikolov's RNNLM, no layer has one here (`use_bias=False`).
@@ -190,6 +191,7 @@ def char_model(
         return_sequences=True,
         stateful=stateful,
         omega=setup.omega,
+        omega_metrics=True,  # Omega logged for every method, to compare
         name="rnn",
     )
     head = keras.layers.Dense(

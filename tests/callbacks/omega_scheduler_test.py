@@ -70,6 +70,42 @@ def test_scheduler_errors():
         )
 
 
+def test_scheduler_leaves_layers_built_at_zero_to_keras():
+    # A layer built with omega=0 trains with Keras's code: the scheduler leaves
+    # it at 0, and logs neither its alpha nor (the layer) its Omega.
+    inputs = keras.Input((5, 2))
+    plain = keras_rnncr.layers.SimpleRNN(3, return_sequences=True)
+    regularized = keras_rnncr.layers.SimpleRNN(3, omega=1.0)
+    model = keras.Model(inputs, keras.layers.Dense(1)(regularized(plain(inputs))))
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(1).normal(size=(8, 5, 2)).astype("float32")
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(
+        keras_rnncr.callbacks.InverseTimeOmega(0.5)
+    )
+    history = model.fit(
+        x, np.zeros((8, 1)), epochs=2, verbose=0, callbacks=[scheduler]
+    ).history
+    assert plain.omega == 0.0 and regularized.omega == 0.25
+    np.testing.assert_allclose(history[f"{regularized.name}_alpha"], [0.5, 0.25])
+    assert f"{regularized.name}_omega" in history
+    assert not [key for key in history if key.startswith(f"{plain.name}_")]
+
+
+def test_scheduler_refuses_a_model_whose_omega_layers_were_built_at_zero():
+    inputs = keras.Input((3, 1))
+    model = keras.Model(inputs, keras_rnncr.layers.GRU(2)(inputs))
+    model.compile("sgd", "mse")
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(lambda epoch: 1.0)
+    message = (
+        r"found no keras_rnncr Omega layer.*built with omega=0.*"
+        r"omega=<alpha at the first epoch> or omega_metrics=True"
+    )
+    with pytest.raises(ValueError, match=message):
+        model.fit(
+            np.zeros((2, 3, 1)), np.zeros((2, 2)), verbose=0, callbacks=[scheduler]
+        )
+
+
 def test_spectral_radius_logger():
     model = _model()
     x = np.zeros((4, 5, 2), "float32")

@@ -46,10 +46,14 @@ def _copy_weights(source, target):
     target.set_weights(source.get_weights())
 
 
-def test_omega_zero_gives_keras_gradients():
+def test_omega_pass_at_zero_gives_keras_gradients():
     keras.utils.set_random_seed(1)
     x, y = _data()
-    ours = _model(keras_rnncr.layers.SimpleRNN(UNITS, omega=0.0, dtype="float64"))
+    ours = _model(
+        keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=0.0, omega_metrics=True, dtype="float64"
+        )
+    )
     theirs = _model(keras.layers.SimpleRNN(UNITS, dtype="float64"))
     _copy_weights(ours, theirs)
     x = x.astype("float64")
@@ -182,8 +186,10 @@ def test_layers_get_their_own_alpha():
     keras.utils.set_random_seed(7)
     x, y = _data()
     x = x.astype("float64")
-    first = keras_rnncr.layers.SimpleRNN(UNITS, return_sequences=True, dtype="float64")
-    second = keras_rnncr.layers.LSTM(UNITS, dtype="float64")
+    first = keras_rnncr.layers.SimpleRNN(
+        UNITS, return_sequences=True, omega_metrics=True, dtype="float64"
+    )
+    second = keras_rnncr.layers.LSTM(UNITS, omega_metrics=True, dtype="float64")
     inputs = keras.Input((STEPS, FEATURES), dtype="float64")
     model = keras.Model(
         inputs, keras.layers.Dense(4, dtype="float64")(second(first(inputs)))
@@ -226,7 +232,10 @@ def test_bidirectional_logs_both_directions_and_matches_keras_inference():
 def test_stateful_carries_state_like_keras():
     keras.utils.set_random_seed(9)
     x, y = _data(batch=4)
-    ours = _model(keras_rnncr.layers.SimpleRNN(UNITS, stateful=True), batch_size=4)
+    ours = _model(
+        keras_rnncr.layers.SimpleRNN(UNITS, stateful=True, omega_metrics=True),
+        batch_size=4,
+    )
     theirs = _model(keras.layers.SimpleRNN(UNITS, stateful=True), batch_size=4)
     _copy_weights(ours, theirs)
     for model in (ours, theirs):
@@ -519,6 +528,18 @@ def test_export_serves_without_keras_rnncr(tmp_path):
     np.testing.assert_allclose(served, model.predict(x, verbose=0), atol=1e-5)
 
 
+# Every Omega layer, from its arguments (the mixin's and the Keras layer's).
+OMEGA_LAYERS = {
+    "simple_rnn": lambda **kw: keras_rnncr.layers.SimpleRNN(UNITS, **kw),
+    "rnn_simple_cell": lambda **kw: keras_rnncr.layers.RNN(
+        keras.layers.SimpleRNNCell(UNITS), **kw
+    ),
+    "gru": lambda **kw: keras_rnncr.layers.GRU(UNITS, **kw),
+    "lstm": lambda **kw: keras_rnncr.layers.LSTM(UNITS, **kw),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(OMEGA_LAYERS))
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -527,14 +548,36 @@ def test_export_serves_without_keras_rnncr(tmp_path):
         ({"omega": True}, "Received: omega=True"),
         ({"omega": float("nan")}, "Received: omega=nan"),
         ({"omega_ratio": "cubic"}, "Received: omega_ratio='cubic'"),
+        ({"omega_metrics": "yes"}, "Received: omega_metrics='yes'"),
+        ({"omega_metrics": 1}, "Received: omega_metrics=1"),
         ({"omega_backward": "lazy"}, "Received: omega_backward='lazy'"),
         ({"omega_jit_compile": "yes"}, "Received: omega_jit_compile='yes'"),
         ({"omega_jit_compile": 1}, "Received: omega_jit_compile=1"),
     ],
 )
-def test_argument_errors(kwargs, message):
+def test_argument_errors(layer, kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        keras_rnncr.layers.SimpleRNN(UNITS, **kwargs)
+        OMEGA_LAYERS[layer](**kwargs)
+
+
+@pytest.mark.parametrize("layer", sorted(OMEGA_LAYERS))
+def test_every_omega_layer_takes_the_fused_arguments_with_one_default(layer):
+    # The mixin reads omega_backward and omega_jit_compile, so RNN(SimpleRNNCell)
+    # takes SimpleRNN's defaults: compiled, streaming loops at a fixed length.
+    made = OMEGA_LAYERS[layer](omega=1.0)
+    assert made.omega_backward == "auto" and made.omega_jit_compile == "auto"
+    config = made.get_config()
+    assert config["omega_backward"] == "auto"
+    assert config["omega_jit_compile"] == "auto"
+    fixed, free = (keras.KerasTensor((n, None, FEATURES)) for n in (STEPS, None))
+    assert made._omega_jit(fixed) and not made._omega_jit(free)
+    assert made._omega_backward(fixed) == "streaming"
+    assert made._omega_backward(free) == "stored"
+    chosen = OMEGA_LAYERS[layer](
+        omega=1.0, omega_backward="stored", omega_jit_compile=True
+    )
+    clone = type(chosen).from_config(chosen.get_config())
+    assert (clone.omega_backward, clone.omega_jit_compile) == ("stored", True)
 
 
 def test_jit_compile_auto_follows_a_fixed_length():
@@ -653,7 +696,7 @@ def test_a_cell_whose_dropout_masks_cannot_be_read_back_is_refused():
     ],
     ids=["fused_streaming", "fused_stored", "generic_simple", "gru", "lstm"],
 )
-def test_omega_zero_with_dropout_trains_as_keras(ours, theirs):
+def test_omega_pass_at_zero_with_dropout_trains_as_keras(ours, theirs):
     # Same seed, same masks, same steps: two epochs of two masked batches give
     # Keras's losses and weights (the backward pass draws no new masks).
     x, y = _data(batch=8)
@@ -661,7 +704,7 @@ def test_omega_zero_with_dropout_trains_as_keras(ours, theirs):
     x[:3, -2:] = 0.0
     kwargs = {"dropout": 0.3, "recurrent_dropout": 0.4, "seed": 5, "dtype": "float64"}
     models = []
-    for layer in (ours(omega=0.0, **kwargs), theirs(**kwargs)):
+    for layer in (ours(omega=0.0, omega_metrics=True, **kwargs), theirs(**kwargs)):
         inputs = keras.Input((STEPS, FEATURES), dtype="float64")
         hidden = layer(keras.layers.Masking(0.0, dtype="float64")(inputs))
         model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(hidden))
@@ -684,3 +727,112 @@ def test_omega_zero_with_dropout_trains_as_keras(ours, theirs):
 def test_reference_module_is_independent():
     """The reference must not import the library it checks."""
     assert "keras_rnncr" not in open(ref.__file__).read().split('"""', 2)[2]
+
+
+# Each Omega layer with the Keras layer it replaces, from the same arguments.
+KERAS_TWINS = {
+    "simple_rnn": (keras_rnncr.layers.SimpleRNN, keras.layers.SimpleRNN),
+    "gru": (keras_rnncr.layers.GRU, keras.layers.GRU),
+    "lstm": (keras_rnncr.layers.LSTM, keras.layers.LSTM),
+    "rnn_simple_cell": (
+        lambda units, omega, **kw: keras_rnncr.layers.RNN(
+            keras.layers.SimpleRNNCell(units, **kw), omega=omega
+        ),
+        lambda units, **kw: keras.layers.RNN(keras.layers.SimpleRNNCell(units, **kw)),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "dropout",
+    [{}, {"dropout": 0.3, "recurrent_dropout": 0.4, "seed": 5}],
+    ids=["no_dropout", "dropout"],
+)
+@pytest.mark.parametrize("twin", sorted(KERAS_TWINS))
+def test_omega_zero_runs_keras_code_exactly(twin, dropout):
+    # Built with omega=0, the layer trains with the Keras layer's own code: the
+    # same float32 weights bit for bit after four fit steps, no probe loss, no
+    # Omega metric in the logs.
+    ours, theirs = KERAS_TWINS[twin]
+    x, y = _data(batch=8)
+    x[:3, -2:] = 0.0
+    models, layers = [], [ours(UNITS, omega=0.0, **dropout), theirs(UNITS, **dropout)]
+    for layer in layers:
+        inputs = keras.Input((STEPS, FEATURES))
+        hidden = layer(keras.layers.Masking(0.0)(inputs))
+        models.append(_model_of(inputs, keras.layers.Dense(4)(hidden)))
+    _copy_weights(models[0], models[1])
+    histories = [
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0).history
+        for model in models
+    ]
+    assert histories[0] == histories[1]  # same losses, and nothing else logged
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not layers[0].omega_metrics and layers[0].omega_tracker is None
+    models[0](x, training=True)
+    assert not models[0].losses
+
+
+def _model_of(inputs, outputs):
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
+@pytest.mark.parametrize("layer", sorted(OMEGA_LAYERS))
+def test_omega_metrics_measures_omega_at_zero_and_alpha_can_rise(layer):
+    keras.utils.set_random_seed(16)
+    x, y = _data()
+    made = OMEGA_LAYERS[layer](omega_metrics=True)
+    assert made.omega_metrics and made.get_config()["omega_metrics"] is True
+    model = _model(made)
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(lambda epoch: float(epoch))
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[scheduler]).history
+    assert history[f"{made.name}_omega"][0] > 0
+    assert 0 < history[f"{made.name}_omega_valid"][0] <= 1
+    assert history[f"{made.name}_alpha"] == [0.0, 1.0] and made.omega == 1.0
+
+
+def test_alpha_cannot_rise_on_a_layer_built_at_zero():
+    layer = keras_rnncr.layers.GRU(UNITS)
+    layer.omega = 0.0  # what it has: allowed
+    message = (
+        r"Argument `omega` must be 0 for layer '\w+', built with omega=0 and "
+        r"omega_metrics=False.*omega_metrics=True.*Received: omega=0.5"
+    )
+    with pytest.raises(ValueError, match=message):
+        layer.omega = 0.5
+    assert layer.omega == 0.0
+
+
+def test_config_keeps_the_training_path(tmp_path):
+    keras.utils.set_random_seed(17)
+    x, y = _data()
+    at_zero = keras_rnncr.layers.LSTM(UNITS)
+    assert at_zero.get_config()["omega_metrics"] is False
+    # Built with omega > 0 and scheduled down to 0: still Omega's pass, which a
+    # configuration with omega=0 must not lose.
+    decayed = keras_rnncr.layers.SimpleRNN(UNITS, omega=0.5)
+    assert decayed.omega_metrics
+    decayed.omega = 0.0
+    for layer in (at_zero, decayed):
+        clone = type(layer).from_config(layer.get_config())
+        assert clone.get_config() == layer.get_config()
+        assert clone.omega_metrics == layer.omega_metrics and clone.omega == 0.0
+        model = _model(layer)
+        model.fit(x, y, epochs=1, verbose=0)
+        path = tmp_path / f"{layer.name}.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path)
+        np.testing.assert_array_equal(
+            loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+        )
+        restored = loaded.layers[1]
+        assert type(restored) is type(layer)
+        assert restored.omega_metrics == layer.omega_metrics
+        logs = loaded.fit(x, y, epochs=1, verbose=0).history
+        assert (f"{restored.name}_omega" in logs) == layer.omega_metrics
