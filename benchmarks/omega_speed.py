@@ -1,19 +1,26 @@
-"""Step time and peak memory of the Omega SimpleRNN against Keras and a naive version.
+"""Step time and peak memory of the Omega layers against Keras and a naive version.
 
-Models identical but for the recurrent layer are trained with plain SGD on the
-same batches in the same process:
+Models identical but for the recurrent layer (`--layer`: SimpleRNN, GRU or
+LSTM) are trained with plain SGD on the same batches in the same process:
 
-* `keras`: `keras.layers.SimpleRNN` (no Omega), the baseline;
-* `keras_rnncr`: `keras_rnncr.layers.SimpleRNN(omega=2)` as it comes (with the
-  fixed length here, `"auto"` compiles the fused loops with XLA, also when the
-  model is not compiled, and takes the streaming pass);
-* `keras_rnncr_no_jit`: the streaming pass with `omega_jit_compile=False`;
-* `keras_rnncr_stored`: `omega_backward="stored"`, loops compiled;
-* `keras_rnncr_stored_no_jit`: the stored pass uncompiled (what `"auto"` takes
-  when the length is not fixed);
-* `two_tape`: a naive SGD-CR written as in the paper notes' recipe: a probe added
-  to every state gives dE/dh_k through a first tape, and a second tape
-  differentiates Omega with respect to the recurrent kernel (last-step loss only).
+* `keras`: the Keras layer (`keras.layers.SimpleRNN`, `GRU`, `LSTM`; no Omega),
+  the baseline;
+* `keras_rnncr`: the `keras_rnncr.layers` layer with `omega=--omega` (default 2)
+  as it comes. For SimpleRNN, with the fixed length here, `"auto"` compiles the
+  fused loops with XLA, also when the model is not compiled, and takes the
+  streaming pass; GRU and LSTM take the generic path. With `--omega 0` it is
+  built with omega=0 and trains with the Keras layer's own code;
+* `keras_rnncr_metrics`: the same with `omega_metrics=True`, which runs Omega's
+  pass (and logs Omega) even at `--omega 0`: what measuring Omega costs;
+* SimpleRNN only:
+  - `keras_rnncr_no_jit`: the streaming pass with `omega_jit_compile=False`;
+  - `keras_rnncr_stored`: `omega_backward="stored"`, loops compiled;
+  - `keras_rnncr_stored_no_jit`: the stored pass uncompiled (what `"auto"`
+    takes when the length is not fixed);
+  - `two_tape`: a naive SGD-CR written as in the paper notes' recipe: a probe
+    added to every state gives dE/dh_k through a first tape, and a second tape
+    differentiates Omega with respect to the recurrent kernel (last-step loss
+    only).
 
 The loss is on the last step (a classifier on the last state), or on every step
 with `--per-step-loss` (a classifier on every state, as for music and text).
@@ -36,13 +43,15 @@ processes (models taking turns), reported as the median over them:
   (`TF_CPP_VMODULE=bfc_allocator=3`). It is what the computation holds, free
   of the allocator's rounding, and repeats to within a fraction of a percent.
 
-Inference is compared output for output. Run:
+`--memory-runs 0` leaves memory out. Inference is compared output for output.
+Run:
 
     python benchmarks/omega_speed.py --lengths 100 500 --threads 1 --clock process
+    python benchmarks/omega_speed.py --layer gru --omega 0 --threads 0 --clock wall
 
 On a shared machine, `--threads 1 --clock process` times the CPU work of this
-process alone; the default wall clock with TensorFlow's thread pools suits a
-quiet machine or a GPU.
+process alone; the default wall clock with TensorFlow's thread pools is what a
+user gets, and suits a quiet machine or a GPU.
 """
 
 import os
@@ -67,11 +76,17 @@ import tensorflow as tf  # noqa: E402
 
 import keras_rnncr  # noqa: E402
 
-ALPHA = 2.0
+# The Keras layer and the keras_rnncr layer of each `--layer`.
+LAYERS = {
+    "simple_rnn": (keras.layers.SimpleRNN, keras_rnncr.layers.SimpleRNN),
+    "gru": (keras.layers.GRU, keras_rnncr.layers.GRU),
+    "lstm": (keras.layers.LSTM, keras_rnncr.layers.LSTM),
+}
 
-# Arguments of keras_rnncr.layers.SimpleRNN for each version measured.
+# Arguments of the keras_rnncr layer for each version measured.
 VERSIONS = {
     "keras_rnncr": {},
+    "keras_rnncr_metrics": {"omega_metrics": True},
     "keras_rnncr_no_jit": {"omega_backward": "streaming", "omega_jit_compile": False},
     "keras_rnncr_stored": {"omega_backward": "stored"},
     "keras_rnncr_stored_no_jit": {
@@ -79,6 +94,14 @@ VERSIONS = {
         "omega_jit_compile": False,
     },
 }
+
+# Versions that exist for SimpleRNN only (its fused pass, the naive SGD-CR).
+SIMPLE_RNN_ONLY = (
+    "keras_rnncr_no_jit",
+    "keras_rnncr_stored",
+    "keras_rnncr_stored_no_jit",
+    "two_tape",
+)
 
 # "process" counts the CPU time of this process only, which other jobs on a
 # shared machine disturb far less than wall time (use it with --threads 1).
@@ -105,9 +128,10 @@ class ProbedCell(keras.layers.SimpleRNNCell):
 class TwoTapeModel(keras.Model):
     """SGD-CR with an explicit probe tape and a second tape for Omega."""
 
-    def __init__(self, units, classes):
+    def __init__(self, units, classes, alpha):
         super().__init__()
         self.units = units
+        self.alpha = alpha
         self.rnn = keras.layers.RNN(ProbedCell(units), return_sequences=True)
         self.head = keras.layers.Dense(classes)
 
@@ -140,7 +164,7 @@ class TwoTapeModel(keras.Model):
             )
         omega_grad = second.gradient(omega, kernel)
         index = [v.path for v in variables].index(cell.recurrent_kernel.path)
-        grads[index] = grads[index] + ALPHA * omega_grad
+        grads[index] = grads[index] + self.alpha * omega_grad
         self.optimizer.apply(grads, variables)
         return {"loss": loss}
 
@@ -149,14 +173,18 @@ def build(kind, args, steps, jit_compile):
     inputs = keras.Input((steps, args.features))
     per_step = args.per_step_loss
     if kind == "two_tape":
-        model = TwoTapeModel(args.units, args.classes)
+        model = TwoTapeModel(args.units, args.classes, args.omega)
         model(np.zeros((1, steps, args.features), "float32"))
     else:
+        theirs, ours = LAYERS[args.layer]
         layer = (
-            keras.layers.SimpleRNN(args.units, return_sequences=per_step)
+            theirs(args.units, return_sequences=per_step)
             if kind == "keras"
-            else keras_rnncr.layers.SimpleRNN(
-                args.units, omega=ALPHA, return_sequences=per_step, **VERSIONS[kind]
+            else ours(
+                args.units,
+                omega=args.omega,
+                return_sequences=per_step,
+                **VERSIONS[kind],
             )
         )
         model = keras.Model(inputs, keras.layers.Dense(args.classes)(layer(inputs)))
@@ -285,7 +313,7 @@ def run(length, args, device):
     x, y = data_for(length, args)
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
     kinds = ["keras", *args.versions]
-    memory = memory_of(kinds, length, args.memory_runs)
+    memory = memory_of(kinds, length, args.memory_runs) if args.memory_runs else {}
     if not args.rounds:  # memory only
         return {"length": length, **memory}
     keras.utils.set_random_seed(0)
@@ -321,6 +349,13 @@ def run(length, args, device):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layer", choices=sorted(LAYERS), default="simple_rnn")
+    parser.add_argument(
+        "--omega",
+        type=float,
+        default=2.0,
+        help="alpha of the keras_rnncr layers (0: built with omega=0)",
+    )
     parser.add_argument("--lengths", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--units", type=int, default=128)
@@ -332,7 +367,7 @@ def main():
         "--memory-runs",
         type=int,
         default=5,
-        help="fresh processes per model for memory (medians reported)",
+        help="fresh processes per model for memory (medians reported; 0: none)",
     )
     parser.add_argument(
         "--per-step-loss",
@@ -346,18 +381,32 @@ def main():
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
+        "--note", help="free text kept in the JSON (e.g. what else ran meanwhile)"
+    )
+    parser.add_argument(
         "--versions",
         nargs="+",
         choices=[*VERSIONS, "two_tape"],
-        help="versions measured against Keras (default: all; two_tape only "
-        "with a last-step loss)",
+        help="versions measured against Keras (default: keras_rnncr, with "
+        "keras_rnncr_metrics at --omega 0; for simple_rnn at --omega > 0, all but "
+        "keras_rnncr_metrics; two_tape only with a last-step loss)",
     )
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
     if args.versions is None:
-        args.versions = [*VERSIONS] + ([] if args.per_step_loss else ["two_tape"])
+        if args.omega == 0:
+            args.versions = ["keras_rnncr", "keras_rnncr_metrics"]
+        elif args.layer == "simple_rnn":
+            args.versions = [v for v in VERSIONS if v != "keras_rnncr_metrics"]
+            args.versions += [] if args.per_step_loss else ["two_tape"]
+        else:
+            args.versions = ["keras_rnncr"]
     if args.per_step_loss and "two_tape" in args.versions:
         parser.error("--versions: two_tape has a last-step loss only")
+    if args.layer != "simple_rnn" and set(args.versions) & set(SIMPLE_RNN_ONLY):
+        parser.error(f"--versions: {', '.join(SIMPLE_RNN_ONLY)} are for simple_rnn")
+    if args.omega < 0:
+        parser.error(f"--omega must be >= 0. Received: {args.omega}")
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
@@ -383,7 +432,7 @@ def main():
         result = run(length, args, device)
         results.append(result)
         print(f"T={length}:", flush=True)
-        for kind in result["peak_memory_bytes"]:
+        for kind in ["keras", *args.versions]:
             line = f"  {kind:20s} "
             if "step_seconds" in result:
                 low, high = result["step_ratio_95_interval"][kind]
@@ -392,6 +441,9 @@ def main():
                     f"({result['step_ratio_vs_keras'][kind]:.3f}x, 95% "
                     f"{low:.3f}-{high:.3f}), "
                 )
+            if "peak_memory_bytes" not in result:
+                print(line.rstrip(", "), flush=True)
+                continue
             line += (
                 f"peak {result['peak_memory_bytes'][kind] / 2**20:6.2f} MiB "
                 f"({result['peak_memory_ratio_vs_keras'][kind]:.3f}x)"
