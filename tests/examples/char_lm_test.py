@@ -36,4 +36,17 @@ def test_example_writes_every_output(tmp_path, load_example):
     assert written["epochs"] == summary["epochs"] == 1
     assert written["settings"]["omega"] == 0.2
     assert set(written["bits_per_character"]) == {"train", "validation", "test"}
-    assert (output / "sample.txt").read_text().startswith("the ")
+    assert written["unigram_bits_per_character"]["test"] > 0
+    # PTB separates words with "_": the default prompt "the " is spelled so.
+    assert (output / "sample.txt").read_text().startswith("the_")
+
+
+def test_prompt_takes_the_spelling_of_the_corpus(load_example):
+    from keras_rnncr import text
+
+    prompt = load_example("char_lm")._prompt
+    # Real PTB has no unknown symbol and no space: "the " could not be encoded.
+    ptb = text.CharVocabulary("_aeht")
+    assert prompt("the ", ptb) == "the_"
+    assert ptb.encode(prompt("the ", ptb)).tolist() == ptb.encode("the_").tolist()
+    assert prompt("the ", text.CharVocabulary(" aeht_")) == "the "

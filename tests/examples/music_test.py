@@ -36,6 +36,9 @@ def test_example_writes_every_output(tmp_path, load_example):
     assert written["settings"]["units"] == 4
     assert written["settings"]["learning_rate"] == 1.0  # paper default kept
     assert set(written["nll"]) == {"train", "validation", "test"}
+    baselines = written["baselines"]
+    assert set(baselines["previous_frame"]) == {"train", "validation", "test"}
+    assert 0 <= baselines["mixing_weight"] <= 1
     assert written["history"]["rnn_alpha"] == [0.5, 0.25]
     assert summary["nll"] == written["nll"]
     model = keras.saving.load_model(output / "model.keras")
