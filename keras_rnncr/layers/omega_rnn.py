@@ -283,13 +283,13 @@ class OmegaMixin:
 
         def step(x, states, step_mask):
             output, new_states = cell(x, states, training=training)
-            new_states = tf.nest.flatten(new_states)
-            if output is not new_states[0]:
-                raise ValueError(
-                    f"Layer {self.name!r}: Omega needs a cell whose output is its "
-                    f"first state (dE/dh_k must include the output's term). "
-                    f"{type(cell).__name__} returns a different output."
-                )
+            new_states = _omega_ops.cell_states(
+                self,
+                output,
+                new_states,
+                "Omega",
+                "dE/dh_k must include the output's term",
+            )
             new_states = probe(
                 new_states,
                 x,

@@ -652,6 +652,29 @@ def test_unsupported_cells_raise_clear_errors():
         layer(x, training=True)
 
 
+def test_a_cell_whose_output_is_not_its_first_state_is_refused():
+    class CopyingCell(keras.layers.Layer):
+        state_size = UNITS
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight((input_shape[-1], UNITS))
+            self.recurrent_kernel = self.add_weight((UNITS, UNITS))
+
+        def call(self, x, states):
+            h = tf.tanh(x @ self.kernel + states[0] @ self.recurrent_kernel)
+            return h * 1.0, [h]
+
+    x, _ = _data()
+    layer = keras_rnncr.layers.RNN(CopyingCell(), omega=1.0, name="copying")
+    message = (
+        r"Layer 'copying': Omega needs a cell whose output is its first state "
+        r"\(dE/dh_k must include the output's term\). CopyingCell returns a "
+        r"different output."
+    )
+    with pytest.raises(ValueError, match=message):
+        layer(x, training=True)
+
+
 def test_a_cell_whose_dropout_masks_cannot_be_read_back_is_refused():
     class FreshMaskCell(keras.layers.SimpleRNNCell):
         """Without the mask methods, as a cell drawing masks at every call."""
