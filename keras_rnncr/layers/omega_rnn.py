@@ -73,6 +73,70 @@ def _check_cell_dropout(cell):
         )
 
 
+# The Omega layers' shared arguments and metrics, written once and formatted into
+# the docstrings of RNN, SimpleRNN, GRU and LSTM by `shared_omega_docs`, as Keras
+# formats `base_optimizer_keyword_args` into its optimizers' docstrings.
+omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
+            `0.0`: the layer then trains with the Keras layer's own code, with
+            its updates and speed, and measures no Omega (see `omega_metrics`).
+            A layer built with `omega > 0` takes Omega's pass, and
+            `layer.omega = value` changes alpha during training without
+            retracing (see `keras_rnncr.callbacks.OmegaScheduler`), down to 0
+            included; it keeps the pass at 0.
+        omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
+            `"norm"` (Eq. 9).
+        omega_metrics: bool, whether a layer built with `omega=0` still trains
+            through Omega's pass (default False). True measures and logs Omega
+            at alpha = 0 (e.g. for an unregularized baseline) and lets `omega`
+            be raised during training, at the cost of that pass: at T=100 on a
+            2-core CPU, about Keras's step time for the fused pass of a
+            `SimpleRNNCell` (whose gradients are then Keras's up to rounding),
+            3-4x for the generic pass of a `GRUCell` or an `LSTMCell` (see
+            `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
+            takes the pass and reports `omega_metrics=True`."""
+
+omega_fused_args = """omega_backward, omega_jit_compile: the fused pass's options, as in
+            `keras_rnncr.layers.SimpleRNN` (both default to `"auto"`). Only a
+            `SimpleRNNCell` with a tanh, sigmoid, relu or linear activation
+            takes the fused pass; the generic pass of other cells ignores them."""
+
+omega_layer_metrics = """Logged metrics: with Omega's pass (built with `omega > 0` or
+    `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
+    and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
+    logs; a layer built with `omega=0` logs neither."""
+
+# GRU and LSTM: everything after their first paragraph but the example.
+omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §3.3,
+    Eq. (10); the paper used a plain tanh/sigmoid RNN only, so this is an
+    extension.
+
+    Args:
+        units: positive int, dimensionality of the output space.
+        {omega_layer_args}
+        {omega_fused_args}
+        **kwargs: every argument of the Keras layer, `dropout` and
+            `recurrent_dropout` included: Omega's Jacobian is that of the
+            dropped-out step (the recurrent masks multiply `h_{{k-1}}` before
+            `recurrent_kernel`, the same masks at every step, as in Keras).
+
+    {omega_layer_metrics}"""
+
+_SHARED_DOCS = {
+    "omega_layer_args": omega_layer_args,
+    "omega_fused_args": omega_fused_args,
+    "omega_layer_metrics": omega_layer_metrics,
+    "omega_gated_layer_docs": omega_gated_layer_docs,
+}
+
+
+def shared_omega_docs(cls):
+    """Class decorator: formats the shared texts (`{{omega_layer_args}}`, ...) in."""
+    if cls.__doc__:  # None under `python -OO`
+        for name, text in _SHARED_DOCS.items():
+            cls.__doc__ = cls.__doc__.replace("{{" + name + "}}", text)
+    return cls
+
+
 class OmegaMixin:
     """Adds the Omega regularizer to a `keras.layers.RNN` subclass.
 
@@ -321,6 +385,7 @@ class OmegaMixin:
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
+@shared_omega_docs
 class RNN(OmegaMixin, keras.layers.RNN):
     """`keras.layers.RNN` with the Omega regularizer of Pascanu et al. (2013).
 
@@ -364,26 +429,8 @@ class RNN(OmegaMixin, keras.layers.RNN):
             sequence, drawn through `get_dropout_mask` and
             `get_recurrent_dropout_mask`): Omega's Jacobian is that of the
             dropped-out step, recurrent mask included.
-        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`: the
-            layer then trains with `keras.layers.RNN`'s own code (see
-            `omega_metrics`). A layer built with `omega > 0` takes Omega's
-            pass, and `layer.omega = value` changes alpha during training
-            without retracing (see `keras_rnncr.callbacks.OmegaScheduler`),
-            down to 0 included; it keeps the pass at 0.
-        omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
-            `"norm"` (Eq. 9).
-        omega_metrics: bool, whether a layer built with `omega=0` still trains
-            through Omega's pass (default False). True measures and logs Omega
-            at alpha = 0 (e.g. for an unregularized baseline) and lets `omega`
-            be raised during training, at the cost of that pass: at T=100 on a
-            2-core CPU, about Keras's step time for a `SimpleRNNCell`'s fused
-            pass, 3-4x for a `GRUCell`'s or `LSTMCell`'s generic one (see
-            `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
-            takes the pass and reports `omega_metrics=True`.
-        omega_backward, omega_jit_compile: the fused pass's options, as in
-            `keras_rnncr.layers.SimpleRNN` (both default to `"auto"`). They
-            apply to a `SimpleRNNCell` with a tanh, sigmoid, relu or linear
-            activation; the generic path of other cells ignores them.
+        {{omega_layer_args}}
+        {{omega_fused_args}}
         **kwargs: every other argument of `keras.layers.RNN` (`return_sequences`,
             `return_state`, `go_backwards`, `stateful`, `unroll`,
             `zero_output_for_mask`, ...).
@@ -392,10 +439,7 @@ class RNN(OmegaMixin, keras.layers.RNN):
     evaluate, export) the layer runs `keras.layers.RNN`'s own code, at no extra
     cost.
 
-    Logged metrics: with Omega's pass (built with `omega > 0` or
-    `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
-    and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
-    logs; a layer built with `omega=0` logs neither.
+    {{omega_layer_metrics}}
 
     Example:
 

@@ -2,10 +2,11 @@
 
 import keras
 
-from keras_rnncr.layers.omega_rnn import OmegaMixin
+from keras_rnncr.layers.omega_rnn import OmegaMixin, shared_omega_docs
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
+@shared_omega_docs
 class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
     """Fully-connected RNN trained with the Omega regularizer (SGD-CR).
 
@@ -42,23 +43,7 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
 
     Args:
         units: positive int, dimensionality of the output space.
-        omega: float >= 0, the weight alpha of Omega. Defaults to `0.0`: the
-            layer then trains with `keras.layers.SimpleRNN`'s own code, with
-            its updates and speed, and measures no Omega (see
-            `omega_metrics`). A layer built with `omega > 0` takes the fused
-            pass, and `layer.omega = value` changes alpha during training
-            without retracing (see `keras_rnncr.callbacks.OmegaScheduler`),
-            down to 0 included; it keeps the pass at 0.
-        omega_ratio: `"squared"` (default, Eq. 10 and the released code) or
-            `"norm"` (Eq. 9).
-        omega_metrics: bool, whether a layer built with `omega=0` still trains
-            through the fused pass (default False). True measures and logs
-            Omega at alpha = 0 (e.g. for an unregularized baseline) and lets
-            `omega` be raised during training; the pass then gives Keras's
-            gradients up to rounding, at about Keras's step time (T=100 on a
-            2-core CPU, see `benchmarks/RESULTS.md`). A layer built with
-            `omega > 0` always takes the pass and reports
-            `omega_metrics=True`.
+        {{omega_layer_args}}
         omega_backward: how the fused back-propagation trades time for memory
             (same gradients up to rounding). `"streaming"` keeps only the
             states, as Keras does. When every step receives an error of its
@@ -68,8 +53,11 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
             that product but keeps two more `(time, batch, units)` tensors; it
             is the faster of the two when the loops are not compiled. `"auto"`
             (default) takes `"streaming"` when the loops are compiled (see
-            `omega_jit_compile`), `"stored"` when not. See
-            `benchmarks/RESULTS.md` for measured times and peaks.
+            `omega_jit_compile`), `"stored"` when not. Measured at T=100
+            (batch 64, 128 units, a last-step loss, one CPU thread), in step
+            time and peak memory against Keras's: streaming 1.02x and 1.09x
+            compiled, 1.30x and 1.32x uncompiled; stored 0.89x and 4.3x
+            compiled, 1.09x and 3.8x uncompiled.
         omega_jit_compile: `"auto"` (default), True or False. True compiles
             the fused training loops with XLA (`tf.function(jit_compile=True)`),
             also when the model itself is not compiled: one fused computation
@@ -86,10 +74,7 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
 
     Call arguments, input and output shapes: as `keras.layers.SimpleRNN`.
 
-    Logged metrics: with the fused pass (built with `omega > 0` or
-    `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
-    and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
-    logs; a layer built with `omega=0` logs neither.
+    {{omega_layer_metrics}}
 
     Example:
 
