@@ -18,6 +18,23 @@ import keras
 from keras_rnncr import callbacks as rnncr_callbacks
 
 
+def set_threads(threads):
+    """Gives TensorFlow `threads` intra- and inter-op threads (0: its choice).
+
+    Call it before TensorFlow runs anything; if it already has (a second
+    `main` in one process), its threads are left as they are.
+    """
+    import tensorflow as tf
+
+    if not threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        print(f"TensorFlow already runs: --threads={threads} is not applied.")
+
+
 class Deadline:
     """The wall-clock limit of one invocation of a benchmark script."""
 

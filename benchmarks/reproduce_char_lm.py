@@ -74,7 +74,7 @@ def parse_args(argv=None):
         "--time-limit", type=float, help="seconds; then checkpoint and exit"
     )
     parser.add_argument("--checkpoint-every", type=float, default=300.0)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="0: TensorFlow's")
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     return parser.parse_args(argv)
@@ -197,10 +197,7 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
 def main(argv=None):
     args = parse_args(argv)
     deadline = _resumable.Deadline(args.time_limit)
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    _resumable.set_threads(args.threads)
     from keras_rnncr import text
 
     results_dir = pathlib.Path(args.results)
