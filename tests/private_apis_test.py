@@ -138,7 +138,7 @@ def test_inner_moving_averages():
     variable = keras.Variable([1.0, 2.0])
     inner.build([variable])
     wrapper = _Wrapper(inner)
-    averages = getattr(wrapper, "_model_variables_moving_average")
-    assert averages is getattr(inner, "_model_variables_moving_average")
+    averages = wrapper._model_variables_moving_average
+    assert averages is inner._model_variables_moving_average
     with pytest.raises(AttributeError):
-        getattr(_Wrapper(object()), "_model_variables_moving_average")
+        assert _Wrapper(object())._model_variables_moving_average
