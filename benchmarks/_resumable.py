@@ -8,9 +8,12 @@ and resumes the unfinished one from its checkpoint, epoch for epoch as if it
 had not been stopped.
 """
 
+import datetime
 import json
 import os
 import pathlib
+import shlex
+import sys
 import time
 
 import keras
@@ -143,3 +146,100 @@ def in_progress(directory):
         return None
     saved = json.loads(state.read_text())
     return saved["epochs_done"], saved["history"]
+
+
+def add_arguments(parser, data_help, work_dir):
+    """The arguments both reproduction scripts take, in one definition.
+
+    Runs, seeds and the learning-rate schedule (`--methods`, `--seeds` of
+    SGD-C and SGD-CR, `--sgd-seeds`, `--patience`, `--max-halvings`), where the
+    data and the results are (`--data-dir`, `--tfds-dir`, `--work-dir`,
+    `--results`) and how the invocation runs (`--time-limit`,
+    `--checkpoint-every`, `--threads`, `--verbose`, `--report-only`).
+    """
+    root = pathlib.Path(__file__).resolve().parent
+    parser.add_argument("--data-dir", help=data_help)
+    parser.add_argument("--tfds-dir", default=None, help="TFDS data_dir")
+    parser.add_argument("--work-dir", default=work_dir)
+    parser.add_argument("--results", default=str(root / "results"))
+    parser.add_argument("--methods", nargs="+", default=["sgd", "sgd-c", "sgd-cr"])
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1], help="of sgd-c and sgd-cr"
+    )
+    parser.add_argument("--sgd-seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--patience", type=int, help="default: the model's PATIENCE")
+    parser.add_argument(
+        "--max-halvings", type=int, help="default: the model's MAX_HALVINGS"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, help="seconds; then checkpoint and exit"
+    )
+    parser.add_argument("--checkpoint-every", type=float, default=300.0)
+    parser.add_argument("--threads", type=int, default=1, help="0: TensorFlow's")
+    parser.add_argument("--verbose", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true")
+
+
+def seeds_of(args, method):
+    """The seeds of `method`'s runs: `--sgd-seeds` for SGD, `--seeds` otherwise."""
+    return args.sgd_seeds if method == "sgd" else args.seeds
+
+
+def schedule_settings(args, module):
+    """Patience and halvings from the arguments, or `module`'s defaults."""
+    return dict(
+        patience=args.patience or module.PATIENCE,
+        max_halvings=module.MAX_HALVINGS
+        if args.max_halvings is None
+        else args.max_halvings,
+    )
+
+
+def command_line(script, argv):
+    """The command that runs (and continues) this invocation."""
+    given = sys.argv[1:] if argv is None else argv
+    return f"python benchmarks/{script} " + shlex.join(given)
+
+
+def may_start(trained, deadline, margin):
+    """Whether another run may start in this invocation.
+
+    The first run of an invocation always trains (at least an epoch), so that
+    every invocation makes progress; later ones need `margin` seconds left.
+    """
+    return not trained or not deadline.expired(margin=margin)
+
+
+def run_record(checkpoint, settings, steps, curve_keys):
+    """The part of a finished run's record both scripts share.
+
+    Args:
+        checkpoint: the run's `TrainingCheckpoint` after `train_resumably`.
+        settings: the run's settings (with `max_epochs`).
+        steps: updates per epoch.
+        curve_keys: the per-epoch log entries kept as curves, besides the
+            learning rate, gradient norm, clip rate and epoch seconds.
+    """
+    history = checkpoint.history
+    keys = (*curve_keys, "learning_rate", "grad_norm", "clipped", "epoch_seconds")
+    return {
+        "settings": settings,
+        "epochs": checkpoint.epochs_done,
+        "updates_per_epoch": steps,
+        "updates": checkpoint.epochs_done * steps,
+        "best_epoch": checkpoint.best_epoch + 1,
+        "train_seconds": float(sum(history["epoch_seconds"])),
+        "final_learning_rate": history["learning_rate"][-1],
+        "halvings": int(history["halvings"][-1]),
+        "converged": checkpoint.epochs_done < settings["max_epochs"],
+        "curves": {key: history[key] for key in keys if key in history},
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(),
+    }
+
+
+def print_stopped():
+    print(
+        "Stopped at the time limit with a checkpoint; run the same command "
+        "again to continue.",
+        flush=True,
+    )

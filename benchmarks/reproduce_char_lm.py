@@ -26,10 +26,7 @@ equal updates, the runs in progress) and `char_lm_table1.png` to `--results`.
 """
 
 import argparse
-import datetime
 import pathlib
-import shlex
-import sys
 
 import _common
 import _resumable
@@ -52,31 +49,16 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data-dir", help="folder with ptb.*.txt (TFDS manual_dir)")
-    parser.add_argument("--tfds-dir", default=None, help="TFDS data_dir")
-    parser.add_argument("--corpus", default="ptb", choices=["ptb", "offline"])
-    parser.add_argument("--work-dir", default="runs/char_lm_table1")
-    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("--aheads", type=int, nargs="+", default=[1, 5])
-    parser.add_argument("--methods", nargs="+", default=["sgd", "sgd-c", "sgd-cr"])
-    parser.add_argument(
-        "--seeds", type=int, nargs="+", default=[0, 1], help="of sgd-c and sgd-cr"
+    _resumable.add_arguments(
+        parser, "folder with ptb.*.txt (TFDS manual_dir)", "runs/char_lm_table1"
     )
-    parser.add_argument("--sgd-seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--corpus", default="ptb", choices=["ptb", "offline"])
+    parser.add_argument("--aheads", type=int, nargs="+", default=[1, 5])
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--batch-size", type=int, help="default: text.BATCH_SIZE")
     parser.add_argument("--segment-length", type=int, default=200)
-    parser.add_argument("--patience", type=int, help="default: text.PATIENCE")
-    parser.add_argument("--max-halvings", type=int, help="default: text.MAX_HALVINGS")
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--train-eval-chars", type=int, default=400_000)
-    parser.add_argument(
-        "--time-limit", type=float, help="seconds; then checkpoint and exit"
-    )
-    parser.add_argument("--checkpoint-every", type=float, default=300.0)
-    parser.add_argument("--threads", type=int, default=1, help="0: TensorFlow's")
-    parser.add_argument("--verbose", type=int, default=2)
-    parser.add_argument("--report-only", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -84,8 +66,7 @@ def run_list(args):
     runs = []
     for ahead in args.aheads:
         for method in args.methods:
-            seeds = args.sgd_seeds if method == "sgd" else args.seeds
-            runs += [(method, ahead, seed) for seed in seeds]
+            runs += [(method, ahead, s) for s in _resumable.seeds_of(args, method)]
     return runs
 
 
@@ -97,10 +78,7 @@ def settings_of(args, method, ahead):
         units=args.units,
         batch_size=args.batch_size or text.BATCH_SIZE,
         segment_length=args.segment_length,
-        patience=args.patience or text.PATIENCE,
-        max_halvings=text.MAX_HALVINGS
-        if args.max_halvings is None
-        else args.max_halvings,
+        **_resumable.schedule_settings(args, text),
         max_epochs=args.max_epochs,
     )
     return settings
@@ -162,35 +140,16 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
         )
         for split, limit in limits.items()
     }
-    history = checkpoint.history
     steps = int(train.cardinality())
+    record = _resumable.run_record(
+        checkpoint, settings, steps, ("bits_per_character", "val_bits_per_character")
+    )
     return {
         "method": method,
         "ahead": ahead,
         "seed": seed,
-        "settings": settings,
-        "epochs": checkpoint.epochs_done,
-        "updates_per_epoch": steps,
-        "updates": checkpoint.epochs_done * steps,
-        "best_epoch": checkpoint.best_epoch + 1,
-        "train_seconds": float(sum(history["epoch_seconds"])),
-        "final_learning_rate": history["learning_rate"][-1],
-        "halvings": int(history["halvings"][-1]),
-        "converged": checkpoint.epochs_done < settings["max_epochs"],
         "bits_per_character": bits,
-        "curves": {
-            key: history[key]
-            for key in (
-                "bits_per_character",
-                "val_bits_per_character",
-                "learning_rate",
-                "grad_norm",
-                "clipped",
-                "epoch_seconds",
-            )
-            if key in history
-        },
-        "finished": datetime.datetime.now(datetime.UTC).isoformat(),
+        **record,
     }
 
 
@@ -225,17 +184,12 @@ def main(argv=None):
     results["setup"]["vocabulary_size"] = vocabulary.size
     results["setup"]["characters"] = {s: int(len(v)) for s, v in ids.items()}
     if not args.report_only:
-        given = sys.argv[1:] if argv is None else argv
-        results["command"] = "python benchmarks/reproduce_char_lm.py " + shlex.join(
-            given
-        )
+        results["command"] = _resumable.command_line("reproduce_char_lm.py", argv)
     stopped = trained = False
     for method, ahead, seed in [] if args.report_only else run_list(args):
         if _done(results, method, ahead, seed):
             continue
-        # The first run of an invocation always trains (at least an epoch), so
-        # that every invocation makes progress; later ones need time.
-        if trained and deadline.expired(margin=60.0):
+        if not _resumable.may_start(trained, deadline, margin=60.0):
             stopped = True
             break
         trained = True
@@ -258,11 +212,7 @@ def main(argv=None):
         plot(results, results_dir / f"{RESULTS}.png")
     (results_dir / f"{RESULTS}.md").write_text(report(results, args))
     if stopped:
-        print(
-            "Stopped at the time limit with a checkpoint; run the same command "
-            "again to continue.",
-            flush=True,
-        )
+        _resumable.print_stopped()
     return results
 
 

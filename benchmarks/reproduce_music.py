@@ -30,10 +30,7 @@ Without `--data-dir` the builder downloads them.
 """
 
 import argparse
-import datetime
 import pathlib
-import shlex
-import sys
 
 import _common
 import _resumable
@@ -69,28 +66,11 @@ def parse_args(argv=None):
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data-dir", help="folder with the .mat files")
-    parser.add_argument("--tfds-dir", default=None, help="TFDS data_dir")
-    parser.add_argument("--work-dir", default="runs/music_table1")
-    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    _resumable.add_arguments(parser, "folder with the .mat files", "runs/music_table1")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--methods", nargs="+", default=["sgd", "sgd-c", "sgd-cr"])
-    parser.add_argument(
-        "--seeds", type=int, nargs="+", default=[0, 1], help="of sgd-c and sgd-cr"
-    )
-    parser.add_argument("--sgd-seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--units", type=int, help="default: the paper's")
     parser.add_argument("--batch-size", type=int, help="default: music.BATCH_SIZE")
-    parser.add_argument("--patience", type=int, help="default: music.PATIENCE")
-    parser.add_argument("--max-halvings", type=int, help="default: music.MAX_HALVINGS")
     parser.add_argument("--max-epochs", type=int, default=1000)
-    parser.add_argument(
-        "--time-limit", type=float, help="seconds; then checkpoint and exit"
-    )
-    parser.add_argument("--checkpoint-every", type=float, default=300.0)
-    parser.add_argument("--threads", type=int, default=1, help="0: TensorFlow's")
-    parser.add_argument("--verbose", type=int, default=2)
-    parser.add_argument("--report-only", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -98,8 +78,7 @@ def run_list(args):
     runs = []
     for dataset in args.datasets:
         for method in args.methods:
-            seeds = args.sgd_seeds if method == "sgd" else args.seeds
-            runs += [(dataset, method, seed) for seed in seeds]
+            runs += [(dataset, method, s) for s in _resumable.seeds_of(args, method)]
     return runs
 
 
@@ -111,10 +90,7 @@ def settings_of(args, dataset, method):
         settings["units"] = args.units
     settings.update(
         batch_size=args.batch_size or music.BATCH_SIZE,
-        patience=args.patience or music.PATIENCE,
-        max_halvings=music.MAX_HALVINGS
-        if args.max_halvings is None
-        else args.max_halvings,
+        **_resumable.schedule_settings(args, music),
         threshold=music.THRESHOLD,
         sequence_length=200,
         max_epochs=args.max_epochs,
@@ -178,36 +154,17 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
         )
         for split, pieces in rolls.items()
     }
-    history = checkpoint.history
     steps = -(-len(chunks) // settings["batch_size"])
+    record = _resumable.run_record(
+        checkpoint, settings, steps, ("frame_nll", "val_frame_nll")
+    )
     return {
         "dataset": dataset,
         "method": method,
         "seed": seed,
-        "settings": settings,
-        "epochs": checkpoint.epochs_done,
-        "updates_per_epoch": steps,
-        "updates": checkpoint.epochs_done * steps,
-        "best_epoch": checkpoint.best_epoch + 1,
-        "train_seconds": float(sum(history["epoch_seconds"])),
-        "final_learning_rate": history["learning_rate"][-1],
-        "halvings": int(history["halvings"][-1]),
-        "converged": checkpoint.epochs_done < settings["max_epochs"],
         "nll": nll,
         "baselines": baselines,
-        "curves": {
-            key: history[key]
-            for key in (
-                "frame_nll",
-                "val_frame_nll",
-                "learning_rate",
-                "grad_norm",
-                "clipped",
-                "epoch_seconds",
-            )
-            if key in history
-        },
-        "finished": datetime.datetime.now(datetime.UTC).isoformat(),
+        **record,
     }
 
 
@@ -224,8 +181,7 @@ def main(argv=None):
     )
     results.setdefault("baselines", {})
     if not args.report_only:
-        given = sys.argv[1:] if argv is None else argv
-        results["command"] = "python benchmarks/reproduce_music.py " + shlex.join(given)
+        results["command"] = _resumable.command_line("reproduce_music.py", argv)
     stopped = trained = False
     for dataset in [] if args.report_only else args.datasets:
         todo = [
@@ -242,9 +198,7 @@ def main(argv=None):
         baselines = music.trivial_baselines(rolls)
         results["baselines"][dataset] = baselines
         for _, method, seed in todo:
-            # The first run of an invocation always trains (at least an epoch),
-            # so that every invocation makes progress; later ones need time.
-            if trained and deadline.expired(margin=30.0):
+            if not _resumable.may_start(trained, deadline, margin=30.0):
                 stopped = True
                 break
             trained = True
@@ -273,11 +227,7 @@ def main(argv=None):
             plot(runs, results["baselines"].get(dataset), dataset, results_dir)
     (results_dir / f"{RESULTS}.md").write_text(report(results, args))
     if stopped:
-        print(
-            "Stopped at the time limit with a checkpoint; run the same command "
-            "again to continue.",
-            flush=True,
-        )
+        _resumable.print_stopped()
     return results
 
 

@@ -30,3 +30,26 @@ def pytest_collection_modifyitems(config, items):
     if helpers:
         config.hook.pytest_deselected(items=helpers)
         items[:] = [item for item in items if item not in helpers]
+
+
+def script_loader(monkeypatch, folder):
+    """`load(name)`: the script `<repo>/<folder>/<name>.py` as a fresh module.
+
+    The folder goes on `sys.path` for the test, so that the script's own
+    helpers (`examples/_cli.py`, `benchmarks/_resumable.py`...) import.
+    """
+    import importlib.util
+    import pathlib
+
+    directory = pathlib.Path(__file__).resolve().parents[1] / folder
+    monkeypatch.syspath_prepend(str(directory))
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(
+            f"{name}_{folder}", directory / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
