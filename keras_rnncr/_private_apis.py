@@ -7,7 +7,7 @@ fallback where one is safe. Checked with TensorFlow 2.21 and Keras 3.15.
 * `tape_records` reads `tensorflow.python.eager.record.should_record_backprop`:
   whether an active gradient tape records operations on a tensor. TensorFlow
   has no public form of it. The fused SimpleRNN pass of Omega
-  (`keras_rnncr.layers._omega_ops.fused_simple_rnn`) computes the error of its
+  (`keras_rnncr.layers._fused_simple_rnn.fused_simple_rnn`) computes the error of its
   inputs only when a tape needs it, as TensorFlow's own while-loop gradient
   does; without it the pass would always compute that error, the largest part
   of its extra memory. If the module moves, the import fails and the answer is

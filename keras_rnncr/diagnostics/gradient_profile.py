@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr._plotting import pyplot
-from keras_rnncr.layers import _omega_ops
+from keras_rnncr.layers import _omega_probe
 
 
 def gradient_profile(
@@ -254,7 +254,7 @@ class _probed:
 
         def step(x, states, step_mask):
             output, new_states = cell(x, states, **cell_kwargs)
-            new_states = _omega_ops.cell_states(
+            new_states = _omega_probe.cell_states(
                 layer,
                 output,
                 new_states,
@@ -268,7 +268,7 @@ class _probed:
             return output, [output, *new_states[1:]]
 
         # Eager, so the loop runs the steps in Python and the tape sees each.
-        outputs, states = _omega_ops.recurrence_loop(
+        outputs, states = _omega_probe.recurrence_loop(
             step,
             inputs,
             tf.nest.flatten(initial_state),

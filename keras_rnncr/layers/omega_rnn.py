@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnncr import _validation
-from keras_rnncr.layers import _omega_math, _omega_ops
+from keras_rnncr.layers import _fused_simple_rnn, _omega_math, _omega_probe
 from keras_rnncr.layers._omega_tracker import OmegaTracker
 
 BACKWARDS = ("auto", "streaming", "stored")
@@ -256,7 +256,7 @@ class OmegaMixin:
         cell = self.cell
         fused_activation = None
         if isinstance(cell, keras.layers.SimpleRNNCell):
-            fused_activation = _omega_ops.activation_name(cell.activation)
+            fused_activation = _fused_simple_rnn.activation_name(cell.activation)
         if fused_activation is not None:
             outputs, states = self._fused_loop(
                 inputs, initial_state, step_mask, alpha, fused_activation
@@ -302,7 +302,7 @@ class OmegaMixin:
         return_all = self.return_sequences or (
             step_mask is not None and self.zero_output_for_mask
         )
-        hidden, probe = _omega_ops.fused_simple_rnn(
+        hidden, probe = _fused_simple_rnn.fused_simple_rnn(
             inputs,
             initial_state[0],
             tf.convert_to_tensor(cell.kernel),
@@ -339,21 +339,21 @@ class OmegaMixin:
                 f"{type(cell).__name__} without one."
             )
         weights = [tf.convert_to_tensor(v) for v in variables]
-        accumulators, statistics, probe_loss = _omega_ops.omega_gate(
+        accumulators, statistics, probe_loss = _omega_probe.omega_gate(
             alpha, [weights[i] for i in kernel_indices], self.omega_tracker
         )
         self._add_probe_loss(probe_loss)
-        probe = _omega_ops.omega_probe(
+        probe = _omega_probe.omega_probe(
             cell,
             kernel_indices,
             training,
             ratio=self.omega_ratio,
-            masks=_omega_ops.dropout_masks(cell, inputs[0], initial_state[0]),
+            masks=_omega_probe.dropout_masks(cell, inputs[0], initial_state[0]),
         )
 
         def step(x, states, step_mask):
             output, new_states = cell(x, states, training=training)
-            new_states = _omega_ops.cell_states(
+            new_states = _omega_probe.cell_states(
                 self,
                 output,
                 new_states,
@@ -371,7 +371,7 @@ class OmegaMixin:
             )
             return new_states[0], new_states
 
-        return _omega_ops.recurrence_loop(
+        return _omega_probe.recurrence_loop(
             step, inputs, initial_state, step_mask, self.zero_output_for_mask
         )
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnncr.layers import _omega_ops
+from keras_rnncr.layers import _fused_simple_rnn
 from keras_rnncr.layers._omega_tracker import OmegaTracker
 
 STEPS, BATCH, FEATURES, UNITS = 9, 5, 3, 4
@@ -59,7 +59,7 @@ def _taped(
     tracker.active = True
     with tf.GradientTape() as tape:
         tape.watch(weights if watched is None else watched)
-        output, probe = _omega_ops.fused_simple_rnn(
+        output, probe = _fused_simple_rnn.fused_simple_rnn(
             *weights,
             tf.constant(alpha, tf.float32),
             tracker,
@@ -91,7 +91,7 @@ def _assert_same(streaming, stored, rtol=1e-10):
 def jit_compile(request, monkeypatch):
     """The fused loops uncompiled, compiled, or compiled in chunks of 4 steps."""
     if request.param == "chunks":  # 9 steps: chunks of 4 + 4 + 1
-        monkeypatch.setattr(_omega_ops, "CHUNK_STEPS", 4)
+        monkeypatch.setattr(_fused_simple_rnn, "CHUNK_STEPS", 4)
         return True
     return request.param
 
@@ -143,7 +143,7 @@ def test_refolded_route_when_the_guess_fails(monkeypatch, jit_compile):
     # Folding is tried whenever every direct error reaches the bound: with the
     # bound at zero, the zero errors of the vanishing case pass, the guessed
     # coefficient is wrong, and the loop runs again with the true one.
-    monkeypatch.setattr(_omega_ops, "FOLD_BOUND", 0.0)
+    monkeypatch.setattr(_fused_simple_rnn, "FOLD_BOUND", 0.0)
     weights, d_states = _vanishing_case()
     streaming, logged = _gradients(
         "streaming", weights, d_states, jit_compile=jit_compile
@@ -191,7 +191,7 @@ def test_inputs_error_only_when_a_tape_needs_it(backward, jit_compile):
 def test_last_state_only_in_compiled_chunks(monkeypatch, masked):
     # A loss on the last state alone (return_sequences=False), the states kept
     # in compiled chunks of 4 steps, against the stored pass.
-    monkeypatch.setattr(_omega_ops, "CHUNK_STEPS", 4)
+    monkeypatch.setattr(_fused_simple_rnn, "CHUNK_STEPS", 4)
     weights = _weights(tf.float64, seed=10)
     d_last = tf.constant(np.random.default_rng(11).normal(size=(BATCH, UNITS)))
     mask = None
