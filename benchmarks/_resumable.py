@@ -16,6 +16,7 @@ import shlex
 import sys
 import time
 
+import _common
 import keras
 
 from keras_rnncr import callbacks as rnncr_callbacks
@@ -243,3 +244,17 @@ def print_stopped():
         "again to continue.",
         flush=True,
     )
+
+
+def start(args, name):
+    """`(deadline, results_dir, path, results)` of an invocation.
+
+    Starts the clock of `--time-limit`, sets TensorFlow's threads and loads
+    the results JSON `<--results>/<name>.json` (or a new one with the machine).
+    """
+    deadline = Deadline(args.time_limit)
+    set_threads(args.threads)
+    results_dir = pathlib.Path(args.results)
+    path = results_dir / f"{name}.json"
+    machine = {**_common.machine(), "threads": args.threads}
+    return deadline, results_dir, path, load_results(path, {"machine": machine})

@@ -28,7 +28,6 @@ equal updates, the runs in progress) and `char_lm_table1.png` to `--results`.
 import argparse
 import pathlib
 
-import _common
 import _resumable
 import numpy as np
 
@@ -155,15 +154,9 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
 
 def main(argv=None):
     args = parse_args(argv)
-    deadline = _resumable.Deadline(args.time_limit)
-    _resumable.set_threads(args.threads)
+    deadline, results_dir, path, results = _resumable.start(args, RESULTS)
     from keras_rnncr import text
 
-    results_dir = pathlib.Path(args.results)
-    path = results_dir / f"{RESULTS}.json"
-    results = _resumable.load_results(
-        path, {"machine": {**_common.machine(), "threads": args.threads}}
-    )
     corpus = text.load_char_corpus(
         args.corpus, data_dir=args.tfds_dir, manual_dir=args.data_dir
     )

@@ -32,7 +32,6 @@ Without `--data-dir` the builder downloads them.
 import argparse
 import pathlib
 
-import _common
 import _resumable
 import numpy as np
 
@@ -170,15 +169,9 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
 
 def main(argv=None):
     args = parse_args(argv)
-    deadline = _resumable.Deadline(args.time_limit)
-    _resumable.set_threads(args.threads)
+    deadline, results_dir, path, results = _resumable.start(args, RESULTS)
     from keras_rnncr import music
 
-    results_dir = pathlib.Path(args.results)
-    path = results_dir / f"{RESULTS}.json"
-    results = _resumable.load_results(
-        path, {"machine": {**_common.machine(), "threads": args.threads}}
-    )
     results.setdefault("baselines", {})
     if not args.report_only:
         results["command"] = _resumable.command_line("reproduce_music.py", argv)
