@@ -58,12 +58,7 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(
-                "Argument `monitor` must be the name of a logged quantity. "
-                f"Received: monitor={monitor!r}"
-            )
-        self.monitor = monitor
+        self.monitor = _check_monitor(monitor)
         self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
         self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
         self.min_learning_rate = _validation.check_non_negative_float(
@@ -175,12 +170,7 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(
-                "Argument `monitor` must be the name of a logged quantity. "
-                f"Received: monitor={monitor!r}"
-            )
-        self.monitor = monitor
+        self.monitor = _check_monitor(monitor)
         self.patience = _validation.check_positive_int("patience", patience)
         self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
         self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
@@ -266,6 +256,15 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
                     )
         logs["learning_rate"] = learning_rate
         logs["halvings"] = self.halvings
+
+
+def _check_monitor(monitor):
+    if not isinstance(monitor, str) or not monitor:
+        raise ValueError(
+            "Argument `monitor` must be the name of a logged quantity. "
+            f"Received: monitor={monitor!r}"
+        )
+    return monitor
 
 
 def _monitored(callback, logs):
