@@ -356,17 +356,15 @@ def load_records(directory):
     )
 
 
-def latest_rate(record):
-    """Model updates per wall second of training in the latest session that ran."""
+def latest_rate(record, clock="wall_seconds"):
+    """Model updates per second (`clock`: `"wall_seconds"` or `"cpu_seconds"`)
+    of training in the latest session that ran."""
     for session in reversed(record["sessions"]):
         updates = session.get("end_update", session["start_update"])
         steps = updates - session["start_update"]
-        if steps and session["wall_seconds"]:
-            return (
-                steps
-                * session.get("stacked_runs", len(record["runs"]))
-                / (session["wall_seconds"])
-            )
+        if steps and session[clock]:
+            runs = session.get("stacked_runs", len(record["runs"]))
+            return steps * runs / session[clock]
     return float("nan")
 
 
@@ -377,7 +375,7 @@ def write_tables(records, path):
         + " | ".join(
             f"{m}: success / zero errors (runs), updates, last error %" for m in methods
         )
-        + " | updates/s | to finish |",
+        + " | updates/s (wall / CPU) | to finish |",
         "|---|---|---|" + "---|" * (len(methods) + 2),
     ]
     for record in records:
@@ -397,7 +395,7 @@ def write_tables(records, path):
             if last:
                 text += f", {min(last):.1f}-{max(last):.1f}"
             cells.append(text)
-        rate = latest_rate(record)
+        rate, cpu_rate = latest_rate(record), latest_rate(record, "cpu_seconds")
         remaining = sum(
             r["budget"] - r["updates"]
             for r in record["runs"]
@@ -407,7 +405,7 @@ def write_tables(records, path):
             f"| {record['task']} | {record['min_length']}-{record['max_length'] - 1} "
             f"| {record['scheme']} | "
             + " | ".join(cells)
-            + f" | {rate:.0f} | {remaining / rate / 3600:.1f} h |"
+            + f" | {rate:.0f} / {cpu_rate:.0f} | {remaining / cpu_rate / 3600:.1f} h |"
         )
     lines += [
         "",
@@ -415,10 +413,11 @@ def write_tables(records, path):
         "evaluation; zero errors: the released code's stopping rule (such runs stop). "
         "updates: range over the group's runs; last error: the latest screen "
         "(1,000 fresh sequences) of each run, range. updates/s: model updates "
-        "(all runs of the group) per wall second of training in its latest "
-        "session; to finish: the updates left to the running runs' budgets at "
-        "that rate (a projection, not a measurement; runs that succeed stop "
-        "earlier).",
+        "(all runs of the group) per wall second and per CPU second of training "
+        "in its latest session (one thread; on a shared machine the wall rate "
+        "is the lower); to finish: the updates left to the running runs' "
+        "budgets at the CPU rate, i.e. with a core of its own (a projection, "
+        "not a measurement; runs that succeed stop earlier).",
     ]
     path.write_text("\n".join(lines) + "\n")
 
