@@ -452,7 +452,16 @@ def plot(records, directory):
                     )
             if lengths:
                 axis.plot(lengths, rates, marker=marker, label=method.upper())
-        axis.set_title(f"{scheme}")
+        running = sum(r["status"] == "running" for g in group for r in g["runs"])
+        updates = [r["updates"] for g in group for r in g["runs"]]
+        title = scheme
+        if running and updates:
+            # A success rate of unfinished runs is a lower bound: say so.
+            title += (
+                f"\nso far: {running} runs in progress, "
+                f"{min(updates):,}-{max(updates):,} updates"
+            )
+        axis.set_title(title, fontsize=9)
         axis.set_xlabel("sequence length T (trained on [T, 1.1T))")
         axis.set_ylabel("rate of success (%)")
         axis.set_ylim(-5, 105)
