@@ -70,13 +70,17 @@ def activation_name(activation):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Recurrence:
-    """One SimpleRNN recurrence as its loops see it (tensors no tape records).
+    """One SimpleRNN recurrence as its loops see it.
+
+    The inputs, initial state and weights are taken through `tf.stop_gradient`
+    (the op's gradient is its own); the masks are the layer's.
 
     Attributes:
         inputs: `(time, batch, features)`.
         initial_state: `(batch, units)`.
         kernel: `(features, units)`.
-        bias: `(units,)`, zeros when the layer has none (`has_bias`).
+        bias: `(units,)`, zeros when the layer has none.
+        has_bias: whether the layer has a bias (whose gradient is returned).
         recurrent_kernel: `(units, units)`.
         activation: a name of `activation_name`.
         step_mask: bool `(time, batch)` or None; False marks a masked step.
@@ -86,6 +90,9 @@ class Recurrence:
         backward: `"stored"` or `"streaming"`.
         jit_compile: whether the loops are compiled with XLA.
         inputs_need_gradient: whether the backward pass returns `dE/dinputs`.
+        stacked_kernels: `[kernel; recurrent_kernel]` for the streaming pass's
+            one product per step (None for the stored pass), made once.
+        steps: the number of steps, a scalar tensor, read once.
     """
 
     inputs: tf.Tensor
@@ -102,13 +109,20 @@ class Recurrence:
     backward: str
     jit_compile: bool
     inputs_need_gradient: bool
+    stacked_kernels: tf.Tensor | None = dataclasses.field(init=False, default=None)
+    steps: tf.Tensor = dataclasses.field(init=False, default=None)
 
     def __post_init__(self):
-        # The streaming pass's kernels, `[kernel; recurrent_kernel]`, made once.
         stacked = None
-        if self.backward == "streaming":
+        if not self.stored:
             stacked = tf.concat([self.kernel, self.recurrent_kernel], 0)
         object.__setattr__(self, "stacked_kernels", stacked)
+        object.__setattr__(self, "steps", tf.shape(self.inputs)[0])
+
+    @property
+    def stored(self):
+        """Whether the backward pass is the stored one (else streaming)."""
+        return self.backward == "stored"
 
     @property
     def features(self):
@@ -117,10 +131,6 @@ class Recurrence:
     @property
     def units(self):
         return self.kernel.shape[1]
-
-    @property
-    def steps(self):
-        return tf.shape(self.inputs)[0]
 
     @property
     def statistics_dtype(self):
@@ -142,7 +152,7 @@ class Recurrence:
         at its next power of two); otherwise one run, `(None, None)`.
         """
         total = self.inputs.shape[0]
-        if self.jit_compile and self.backward == "streaming" and total is not None:
+        if self.jit_compile and not self.stored and total is not None:
             return [
                 (i, min(i + CHUNK_STEPS, total)) for i in range(0, total, CHUNK_STEPS)
             ]
@@ -164,14 +174,14 @@ class Recurrence:
         """What the forward steps read: the inputs (streaming), or their
         projections `inputs @ kernel + bias` for all steps at once (stored:
         fast, one more sequence held)."""
-        if self.backward == "streaming":
+        if not self.stored:
             return self.inputs
         projected = tf.matmul(self.inputs, self.kernel)
         return projected + self.bias if self.has_bias else projected
 
     def pre_activation(self, x, h):
         """The step's pre-activation from its `input_sequence` entry `x`."""
-        if self.backward == "stored":
+        if self.stored:
             return x + tf.matmul(self.masked(h), self.recurrent_kernel)
         if self.recurrent_mask is None:
             pre = tf.matmul(tf.concat([x, h], -1), self.stacked_kernels)
@@ -212,7 +222,7 @@ def forward_states(*, rnn):
     uncompiled and only the last state is returned)."""
     sequence = rnn.input_sequence()
     spans = rnn.spans
-    if len(spans) > 1:
+    if spans != [(None, None)]:
         forward_chunk = rnn.compiled(
             lambda xs, h0, mask: forward_loop(xs, h0, mask, rnn=rnn)[1].stack()
         )
@@ -244,7 +254,7 @@ def _all_states(states):
     return states[0] if len(states) == 1 else tf.concat(states, 0)
 
 
-def stored_loop(d_output, every_state, *, rnn):
+def stored_loop(d_output, every, *, rnn):
     """The backward steps, keeping the error `a` and transported error `v` of
     every step.
 
@@ -256,7 +266,7 @@ def stored_loop(d_output, every_state, *, rnn):
 
     def backward_step(t, carry, errors, transported, *delta_sq):
         delta = carry + d_output[t] if rnn.return_sequences else carry
-        a = rnn.through_activation(every_state[t], delta)
+        a = rnn.through_activation(every[t], delta)
         if step_mask is not None:
             keep = step_mask[t][:, None]
             a = tf.where(keep, a, tf.zeros_like(a))
@@ -328,7 +338,7 @@ def stored_gradients(states, d_output, d_probe, alpha, tracker, *, rnn):
 
 
 def streaming_loop(
-    states,
+    buffer,
     d_output,
     xs,
     mask,
@@ -343,8 +353,8 @@ def streaming_loop(
 ):
     """Backward steps over a run of steps, adding their weight products.
 
-    Steps are indexed within the run: `states` (a tensor, or the forward's
-    TensorArray when uncompiled and only the last state is returned),
+    Steps are indexed within the run: `buffer`, the run's states (a tensor,
+    or the forward's TensorArray when uncompiled and only the last state is returned),
     `d_output[t]`, `xs[t]`, `mask[t]`; `h_before` is the state before the run,
     and `carry`, `delta_sq`, `gradient` come from the steps after it. The sums,
     `gradient`, are a list of blocks of rows: `[bias, kernel]`, `recurrent`
@@ -357,10 +367,10 @@ def streaming_loop(
     stats_dtype, features = rnn.statistics_dtype, rnn.features
     n = tf.shape(xs)[0]
     ones = tf.ones_like(rnn.initial_state[:, :1], stats_dtype)
-    if isinstance(states, tf.TensorArray):
-        state_at = states.read
+    if isinstance(buffer, tf.TensorArray):
+        state_at = buffer.read
     else:
-        state_at = states.__getitem__
+        state_at = buffer.__getitem__
 
     def backward_step(t, h_prev, carry, delta_sq, gradient, d_inputs, norms):
         delta = carry + d_output[t] if rnn.return_sequences else carry
@@ -574,10 +584,10 @@ def fused_simple_rnn(
     recurrent_mask` (the recurrent part of `delta` at `t-1`, and the error that
     Omega_t compares with `delta`). With `delta`, the states and `f'` held fixed,
     `dOmega_t/dU = sum over b of outer(w[b], a[b])` with `w = 2 slope * v *
-    recurrent_mask` (`slope` from `omega_slope`). The gradient of Omega needs
-    `alpha * loss_scale / valid pairs` (see `omega_coefficient`), known only once
-    every step is done, so the two forms differ in when the weight products are
-    taken:
+    recurrent_mask` (`slope` from `_omega_math.omega_slope`). The gradient of
+    Omega needs `alpha * loss_scale / valid pairs` (see
+    `_omega_coefficient.omega_coefficient`), known only once every step is done,
+    so the two forms differ in when the weight products are taken:
 
     * `backward="stored"` keeps `a` and `v` of every step and, after the loop,
       folds Omega into the one product that gives the recurrent gradient,
@@ -608,12 +618,13 @@ def fused_simple_rnn(
         kernel: `(features, units)`; bias: `(units,)` or None.
         recurrent_kernel: `(units, units)`.
         alpha: float32 scalar tensor, the weight of Omega.
-        tracker: `OmegaTracker` to record Omega in (see `omega_coefficient`).
+        tracker: `OmegaTracker` to record Omega in (see
+            `_omega_coefficient.omega_coefficient`).
         activation: one of the names of `activation_name`.
         step_mask: optional bool `(time, batch)`; False marks a masked step.
         recurrent_mask: optional `(batch, units)` recurrent-dropout mask.
         return_sequences: return all states, or only the last one.
-        ratio: `"squared"` or `"norm"`, see `omega_pair_terms`.
+        ratio: `"squared"` or `"norm"`, see `_omega_math.omega_pair_terms`.
         backward: `"stored"` or `"streaming"`, see above.
         jit_compile: compile the forward loop and the backward loops with XLA
             (each distinct input shape is compiled once), as one fused
@@ -626,7 +637,7 @@ def fused_simple_rnn(
     Returns:
         `(states, loss_probe)`: all states `(time, batch, units)` or the last
         state `(batch, units)`, and a float32 zero scalar that must be added to
-        the loss (see `omega_coefficient`).
+        the loss (see `_omega_coefficient.omega_coefficient`).
     """
     has_bias = bias is not None
     if not has_bias:
@@ -641,7 +652,10 @@ def fused_simple_rnn(
         # steps (an eager tape would otherwise try to differentiate compiled
         # loops).
         rnn = Recurrence(
-            *(tf.stop_gradient(t) for t in (inputs, initial_state, kernel, bias)),
+            inputs=tf.stop_gradient(inputs),
+            initial_state=tf.stop_gradient(initial_state),
+            kernel=tf.stop_gradient(kernel),
+            bias=tf.stop_gradient(bias),
             has_bias=has_bias,
             recurrent_kernel=tf.stop_gradient(recurrent_kernel),
             activation=activation,
@@ -654,7 +668,7 @@ def fused_simple_rnn(
             inputs_need_gradient=inputs_need_gradient,
         )
         output, states = forward_states(rnn=rnn)
-        gradients = stored_gradients if backward == "stored" else streaming_gradients
+        gradients = stored_gradients if rnn.stored else streaming_gradients
 
         def grad(d_output, d_probe):
             return gradients(states, d_output, d_probe, alpha, tracker, rnn=rnn)

@@ -28,11 +28,12 @@ def _replica_count_and_sum(stats):
 def omega_coefficient(alpha, statistics, probe_gradient, tracker):
     """The factor that turns Omega's summed gradient into alpha * dOmega/dW.
 
-    Sums `statistics` (see `omega_statistics`) over replicas, records Omega and
-    the valid fraction in `tracker` (unless a pair's norms or the sums are not
-    finite: an overflowed step, which `LossScaleOptimizer` skips), and returns
-    `alpha * loss_scale / valid_pairs`, where the loss scale is read from the
-    gradient of the zero probe that the layer added to the loss:
+    Sums `statistics` (see `_omega_math.omega_statistics`) over replicas,
+    records Omega and the valid fraction in `tracker` (unless a pair's norms or
+    the sums are not finite: an overflowed step, which `LossScaleOptimizer`
+    skips), and returns `alpha * loss_scale / valid_pairs`, where the loss scale
+    is read from the gradient of the zero probe that the layer added to the
+    loss:
     `d(scaled loss)/d(probe) = loss_scale / replicas` (1/replicas under
     `tf.distribute`, times the dynamic scale under `LossScaleOptimizer`). A loss
     that leaves out the layer's losses gives zero there, read as unscaled.
@@ -75,7 +76,7 @@ def sequence_omega(
 
     Takes `||v||^2` and `||delta||^2` of every pair, leaves out masked steps and
     pairs under the bound, records Omega through `omega_coefficient` and returns
-    its coefficient with the per-pair `slope` of `omega_pair_terms`.
+    its coefficient with the per-pair `slope` of `_omega_math.omega_pair_terms`.
     """
     valid = _omega_math.valid_pairs(delta_sq, step_mask)
     omega, slope = _omega_math.omega_pair_terms(transported_sq, delta_sq, valid, ratio)

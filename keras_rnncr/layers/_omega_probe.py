@@ -37,8 +37,9 @@ def omega_gate(alpha, kernels, tracker):
 
     Returns:
         `(accumulators, statistics, loss_probe)`: zeros shaped like each kernel,
-        a zero vector for `omega_statistics`, and a float32 zero scalar that must
-        be added to the loss (its gradient is the loss scale).
+        a zero vector for `_omega_math.omega_statistics`, and a float32 zero
+        scalar that must be added to the loss (its gradient is the loss
+        scale).
     """
 
     stats_dtype = statistics_dtype(kernels[0].dtype)
@@ -110,9 +111,9 @@ def omega_probe(cell, kernel_indices, training, ratio="squared", masks=None):
     d(new_states)/d(states)` and Omega_k, and differentiates Omega_k with respect
     to `weights[i]` for `i` in `kernel_indices`, holding `inputs`, `states` and
     `delta` fixed (second-order autodiff). Masked pairs are neither valid nor
-    counted, as in `sequence_omega`. With dropout, the step is recomputed with
-    the forward pass's `masks` (see `dropout_masks`): the Jacobian is that of
-    the dropped-out step.
+    counted, as in `_omega_coefficient.sequence_omega`. With dropout, the step
+    is recomputed with the forward pass's `masks` (see `dropout_masks`): the
+    Jacobian is that of the dropped-out step.
     """
     variables = list(cell.weights)
     stats_dtype = statistics_dtype(cell.compute_dtype)
