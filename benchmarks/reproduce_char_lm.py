@@ -31,7 +31,6 @@ import pathlib
 import _resumable
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Pascanu, Mikolov & Bengio, ICML 2013, Table 1: (train, test) bits per character.
 PAPER = {
     ("sgd", 1): (1.46, 1.50),

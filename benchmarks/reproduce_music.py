@@ -35,7 +35,6 @@ import pathlib
 import _resumable
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATASETS = ("jsb_chorales", "nottingham", "muse_data")
 NAMES = {
     "jsb_chorales": "JSB Chorales",
