@@ -122,7 +122,7 @@ omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §
     {omega_layer_metrics}
 
     Speed: training with Omega's pass runs the cell step by step (the generic
-    second-order pass), measured at 2.6-4x Keras's step time on a 2-core CPU at
+    second-order pass), measured at 2-4x Keras's step time on a 2-core CPU at
     100 steps. These are CPU figures: on a GPU, Keras's layer trains with
     cuDNN, which a step-by-step loop does not match, and no GPU speed has been
     measured."""
