@@ -7,7 +7,12 @@ import keras
 import tensorflow as tf
 
 from keras_rnncr import _validation
-from keras_rnncr.layers import _fused_simple_rnn, _omega_math, _omega_probe
+from keras_rnncr.layers import (
+    _fused_gated,
+    _fused_simple_rnn,
+    _omega_math,
+    _omega_probe,
+)
 from keras_rnncr.layers._omega_tracker import OmegaTracker
 
 BACKWARDS = ("auto", "streaming", "stored")
@@ -54,6 +59,14 @@ def _check_jit_compile(omega_jit_compile):
             f"Received: omega_jit_compile={omega_jit_compile!r}"
         )
     return omega_jit_compile
+
+
+def _per_gate(masks, gates):
+    """A cell's dropout masks as one per gate (Keras draws a list, one per gate,
+    when the cell's `implementation` is 1, and one mask otherwise)."""
+    if isinstance(masks, (list, tuple)):
+        return list(masks)
+    return [masks] * gates
 
 
 def _check_cell_dropout(cell):
@@ -257,9 +270,14 @@ class OmegaMixin:
         fused_activation = None
         if isinstance(cell, keras.layers.SimpleRNNCell):
             fused_activation = _fused_simple_rnn.activation_name(cell.activation)
+        gated = _fused_gated.cell_kind(cell)
         if fused_activation is not None:
             outputs, states = self._fused_loop(
                 inputs, initial_state, step_mask, alpha, fused_activation
+            )
+        elif gated is not None:
+            outputs, states = self._gated_loop(
+                inputs, initial_state, step_mask, alpha, gated
             )
         else:
             outputs, states = self._probed_loop(
@@ -325,6 +343,54 @@ class OmegaMixin:
         if step_mask is not None and self.zero_output_for_mask:
             outputs = tf.where(step_mask[..., None], hidden, tf.zeros_like(hidden))
         return outputs, [hidden[-1]]
+
+    def _gated_loop(self, inputs, initial_state, step_mask, alpha, kind):
+        cell = self.cell
+        gates = _fused_gated.GATES[kind]
+        kernel = tf.convert_to_tensor(cell.kernel)
+        input_masks = recurrent_masks = None
+        if 0.0 < cell.dropout < 1.0:
+            input_masks = _per_gate(cell.get_dropout_mask(inputs[0]), gates)
+        if 0.0 < cell.recurrent_dropout < 1.0:
+            recurrent_masks = _per_gate(
+                cell.get_recurrent_dropout_mask(initial_state[0]), gates
+            )
+        if input_masks is None:
+            projected = _fused_gated._matmul(inputs, kernel)
+        else:
+            projected = tf.concat(
+                [
+                    _fused_gated._matmul(inputs * m, k)
+                    for m, k in zip(input_masks, tf.split(kernel, gates, -1))
+                ],
+                -1,
+            )
+        recurrent_bias = None
+        if cell.use_bias:
+            bias = tf.convert_to_tensor(cell.bias)
+            if kind == "gru":
+                bias, recurrent_bias = bias[0], bias[1]
+            projected = projected + bias
+        states, probe = _fused_gated.fused_gated(
+            kind,
+            projected,
+            list(initial_state),
+            tf.convert_to_tensor(cell.recurrent_kernel),
+            recurrent_bias,
+            alpha,
+            self.omega_tracker,
+            cell.activation,
+            cell.recurrent_activation,
+            step_mask=step_mask,
+            recurrent_masks=recurrent_masks,
+            ratio=self.omega_ratio,
+            jit_compile=self._omega_jit(inputs),
+        )
+        self._add_probe_loss(probe)
+        outputs = states[0]
+        if step_mask is not None and self.zero_output_for_mask:
+            outputs = tf.where(step_mask[..., None], outputs, tf.zeros_like(outputs))
+        return outputs, [s[-1] for s in states]
 
     def _probed_loop(self, inputs, initial_state, step_mask, alpha, training):
         cell = self.cell

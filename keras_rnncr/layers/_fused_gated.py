@@ -1,0 +1,455 @@
+"""GRU and LSTM recurrences whose backward pass also yields Omega's gradient.
+
+`fused_gated` is a custom-gradient op over the recurrent part of a Keras
+`GRUCell` (`reset_after=True`) or `LSTMCell`: it takes the input projections of
+every step (`inputs @ kernel + input bias`, formed outside by ordinary ops, so
+that input dropout, the kernel and the bias are differentiated by TensorFlow)
+and runs the recurrence. Its backward pass is one loop over the steps that does
+what back-propagation through time needs and no more: for each step, the
+error of the step's elementwise part (the `core`, the step without its
+recurrent product) and `v = delta_k @ ds_k/ds_{k-1}`, the error carried one
+step back, which is also the transported error that Omega_k compares with
+`delta_k`. Everything else is taken after the loop, for all steps at once, as
+large products:
+
+* the recurrent kernel's gradient, `h_{k-1}^T @ g_k` over all `(step, example)`
+  pairs;
+* Omega's gradient. With `u_k = 2 coefficient slope_k v_k` (held fixed, as are
+  the step's input, previous states and `delta_k`), `dOmega/dU = sum_k
+  d<u_k, v_k(U)>/dU`, and `v_k = d_core/ds (direct) + (g_k @ U^T) * mask`, with
+  `g_k` the error of the recurrent pre-activation `a_k = (h_{k-1} * mask) @ U`.
+  So `dOmega/dU = h_in^T @ G + u_in^T @ g` where `w = u_in @ U` and `G =
+  d/da [<u, d_core/ds> + <w, d_core/da>]`, a second derivative of the
+  elementwise core only, taken by automatic differentiation over all steps at
+  once. This is the full derivative through the gates (what the generic pass,
+  `_omega_probe`, computes step by step), not one with the gates' derivatives
+  held fixed.
+
+Per step, the loops take one `(batch, units) x (units, gates * units)` product
+forward and one back, as Keras's own layers do (theirs take one more per step,
+for the kernel's gradient); the rest are the after-loop products, which run
+much faster per multiply-add than the steps' small ones.
+"""
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from keras_rnncr.layers._omega_coefficient import (
+    keep_if_finite,
+    sequence_omega,
+    statistics_dtype,
+)
+
+GATES = {"gru": 3, "lstm": 4}
+
+
+def cell_kind(cell):
+    """`"gru"` or `"lstm"` for a cell `fused_gated` runs, else None."""
+    if isinstance(cell, keras.layers.GRUCell) and cell.reset_after:
+        return "gru"
+    if isinstance(cell, keras.layers.LSTMCell):
+        return "lstm"
+    return None
+
+
+def gru_core(x, a, states, activation, recurrent_activation):
+    """Keras's GRU step (reset_after) from its projections: `x` the input's,
+    `a` the recurrent one's with its bias, each `[z, r, h]`."""
+    (h,) = states
+    x_z, x_r, x_h = tf.split(x, 3, axis=-1)
+    a_z, a_r, a_h = tf.split(a, 3, axis=-1)
+    z = recurrent_activation(x_z + a_z)
+    r = recurrent_activation(x_r + a_r)
+    candidate = activation(x_h + r * a_h)
+    return [z * h + (1 - z) * candidate]
+
+
+def lstm_core(x, a, states, activation, recurrent_activation):
+    """Keras's LSTM step from its projections, each `[i, f, c, o]`."""
+    _, c = states
+    i, f, g, o = tf.split(x + a, 4, axis=-1)
+    c = recurrent_activation(f) * c + recurrent_activation(i) * activation(g)
+    return [recurrent_activation(o) * activation(c), c]
+
+
+_CORES = {"gru": gru_core, "lstm": lstm_core}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GatedRecurrence:
+    """One GRU or LSTM recurrence as its loops see it.
+
+    Attributes:
+        kind: `"gru"` or `"lstm"`.
+        projected: `(time, batch, gates * units)`, the input projections with
+            the input bias.
+        initial_states: list of `(batch, units)`: `[h]` or `[h, c]`.
+        recurrent_kernel: `(units, gates * units)`.
+        recurrent_bias: `(gates * units,)` (GRU) or None.
+        recurrent_masks: None, or one `(batch, units)` recurrent-dropout mask
+            per gate.
+        activation, recurrent_activation: the cell's.
+        step_mask: bool `(time, batch)` or None; False marks a masked step.
+        ratio: `"squared"` or `"norm"`.
+        jit_compile: whether the loops are compiled with XLA.
+    """
+
+    kind: str
+    projected: tf.Tensor
+    initial_states: list
+    recurrent_kernel: tf.Tensor
+    recurrent_bias: tf.Tensor | None
+    recurrent_masks: list | None
+    activation: object
+    recurrent_activation: object
+    step_mask: tf.Tensor | None
+    ratio: str
+    jit_compile: bool
+
+    @property
+    def units(self):
+        return self.recurrent_kernel.shape[0]
+
+    @property
+    def gates(self):
+        return GATES[self.kind]
+
+    @property
+    def statistics_dtype(self):
+        return statistics_dtype(self.projected.dtype)
+
+    def compiled(self, function):
+        if not self.jit_compile:
+            return function
+        return tf.function(function, jit_compile=True, autograph=False)
+
+    def core(self, x, a, states):
+        return _CORES[self.kind](
+            x, a, states, self.activation, self.recurrent_activation
+        )
+
+    def _gate_kernels(self, kernel):
+        return tf.split(kernel, self.gates, axis=-1)
+
+    def recurrent_product(self, h, kernel=None):
+        """`(h * mask) @ U` per gate, `(..., units) -> (..., gates * units)`."""
+        kernel = self.recurrent_kernel if kernel is None else kernel
+        if self.recurrent_masks is None:
+            return _matmul(h, kernel)
+        return tf.concat(
+            [
+                _matmul(h * tf.cast(m, h.dtype), k)
+                for m, k in zip(self.recurrent_masks, self._gate_kernels(kernel))
+            ],
+            -1,
+        )
+
+    def recurrent_transpose(self, g):
+        """The error of `h` from that of `recurrent_product`'s output."""
+        if self.recurrent_masks is None:
+            return tf.matmul(g, self.recurrent_kernel, transpose_b=True)
+        parts = zip(
+            self.recurrent_masks,
+            tf.split(g, self.gates, -1),
+            self._gate_kernels(self.recurrent_kernel),
+        )
+        return tf.add_n([tf.matmul(e, k, transpose_b=True) * m for m, e, k in parts])
+
+    def recurrent_outer(self, h, g):
+        """`sum over pairs of outer((h * mask), g)` per gate: `(units, gates * units)`."""
+        h = tf.reshape(h, [-1, h.shape[-1]])
+        g = tf.reshape(g, [-1, g.shape[-1]])
+        if self.recurrent_masks is None:
+            return tf.matmul(h, g, transpose_a=True)
+        steps = tf.shape(h)[0] // tf.shape(self.recurrent_masks[0])[0]
+        blocks = []
+        for m, e in zip(self.recurrent_masks, tf.split(g, self.gates, -1)):
+            m = tf.tile(tf.cast(m, h.dtype), [steps, 1])
+            blocks.append(tf.matmul(h * m, e, transpose_a=True))
+        return tf.concat(blocks, -1)
+
+    def recurrent_pre_activation(self, h):
+        a = self.recurrent_product(h)
+        return a if self.recurrent_bias is None else a + self.recurrent_bias
+
+
+def _matmul(h, kernel):
+    if h.shape.rank == 2:
+        return tf.matmul(h, kernel)
+    flat = tf.matmul(tf.reshape(h, [-1, h.shape[-1]]), kernel)
+    return tf.reshape(flat, tf.concat([tf.shape(h)[:-1], [kernel.shape[-1]]], 0))
+
+
+def forward_loop(*, rnn):
+    """Every step's states, a list of `(time, batch, units)`."""
+    xs, step_mask = rnn.projected, rnn.step_mask
+    n = tf.shape(xs)[0]
+    count = len(rnn.initial_states)
+
+    def forward_step(t, states, buffers):
+        new = rnn.core(xs[t], rnn.recurrent_pre_activation(states[0]), states)
+        if step_mask is not None:
+            keep = step_mask[t][:, None]
+            new = [tf.where(keep, n_, s) for n_, s in zip(new, states)]
+        return t + 1, new, [b.write(t, s) for b, s in zip(buffers, new)]
+
+    _, _, buffers = tf.while_loop(
+        lambda t, *_: t < n,
+        forward_step,
+        (
+            0,
+            list(rnn.initial_states),
+            [tf.TensorArray(xs.dtype, size=n) for _ in range(count)],
+        ),
+        maximum_iterations=n,
+    )
+    return [b.stack() for b in buffers]
+
+
+def backward_loop(d_states, previous, pre_activations, *, rnn):
+    """The backward steps: each step's errors, from the last step to the first.
+
+    Args:
+        d_states: per state, `(time, batch, units)`: the error arriving at each
+            step's state from outside the recurrence (the outputs' and the
+            final states').
+        previous: per state, `(time, batch, units)`: the states each step read.
+        pre_activations: `(time, batch, gates * units)`, each step's
+            `recurrent_pre_activation`.
+
+    Returns:
+        `(deltas, d_projected, d_pre, transported, d_initial)`: `delta_k =
+        dE/ds_k` of each state (zero on masked steps), the errors of the
+        projections and of the recurrent pre-activations, the transported
+        errors `v_k`, and the errors of the initial states.
+    """
+    xs, step_mask = rnn.projected, rnn.step_mask
+    n = tf.shape(xs)[0]
+    count = len(rnn.initial_states)
+
+    def backward_step(t, carry, deltas, d_xs, d_as, transported):
+        delta = [c + d[t] for c, d in zip(carry, d_states)]
+        kept = delta
+        if step_mask is not None:
+            keep = step_mask[t][:, None]
+            kept = [tf.where(keep, d, tf.zeros_like(d)) for d in delta]
+        x, a = xs[t], pre_activations[t]
+        states = [p[t] for p in previous]
+        with tf.GradientTape() as tape:
+            tape.watch([x, a, *states])
+            new = rnn.core(x, a, states)
+        d_x, d_a, *direct = tape.gradient(
+            new, [x, a, *states], output_gradients=kept, unconnected_gradients="zero"
+        )
+        v = list(direct)
+        v[0] = v[0] + rnn.recurrent_transpose(d_a)
+        carry = v
+        if step_mask is not None:
+            carry = [tf.where(keep, v_, d) for v_, d in zip(v, delta)]
+        return (
+            t - 1,
+            carry,
+            [b.write(t, d) for b, d in zip(deltas, kept)],
+            d_xs.write(t, d_x),
+            d_as.write(t, d_a),
+            [b.write(t, v_) for b, v_ in zip(transported, v)],
+        )
+
+    def arrays():
+        return [tf.TensorArray(xs.dtype, size=n) for _ in range(count)]
+
+    _, d_initial, deltas, d_xs, d_as, transported = tf.while_loop(
+        lambda t, *_: t >= 0,
+        backward_step,
+        (
+            n - 1,
+            [tf.zeros_like(s) for s in rnn.initial_states],
+            arrays(),
+            tf.TensorArray(xs.dtype, size=n),
+            tf.TensorArray(xs.dtype, size=n),
+            arrays(),
+        ),
+        maximum_iterations=n,
+    )
+    return (
+        [d.stack() for d in deltas],
+        d_xs.stack(),
+        d_as.stack(),
+        [v.stack() for v in transported],
+        d_initial,
+    )
+
+
+def omega_second_order(deltas, previous, pre_activations, u, w, *, rnn):
+    """`G = d/da [<u, d_core/ds> + <w, d_core/da>]` over all steps at once.
+
+    With `delta`, the projections and the previous states held fixed: the part
+    of Omega's gradient that goes through the gates' and activations' own
+    derivatives.
+    """
+    with tf.GradientTape() as outer:
+        outer.watch(pre_activations)
+        with tf.GradientTape() as inner:
+            inner.watch([pre_activations, *previous])
+            new = rnn.core(rnn.projected, pre_activations, previous)
+        d_a, *direct = inner.gradient(
+            new,
+            [pre_activations, *previous],
+            output_gradients=deltas,
+            unconnected_gradients="zero",
+        )
+        objective = tf.reduce_sum(w * d_a) + tf.add_n(
+            [tf.reduce_sum(u_ * d) for u_, d in zip(u, direct)]
+        )
+    return outer.gradient(objective, pre_activations, unconnected_gradients="zero")
+
+
+def gated_gradients(everything, d_outputs, d_probe, alpha, tracker, *, rnn):
+    """The gradients of the recurrence, Omega's folded into the recurrent kernel's."""
+    stats_dtype = rnn.statistics_dtype
+    previous = [
+        tf.concat([s0[None], s[:-1]], 0) for s0, s in zip(rnn.initial_states, everything)
+    ]
+    pre_activations = rnn.recurrent_pre_activation(previous[0])
+    deltas, d_projected, d_pre, transported, d_initial = rnn.compiled(
+        lambda d, p, a: backward_loop(d, p, a, rnn=rnn)
+    )(d_outputs, previous, pre_activations)
+    d_recurrent = rnn.recurrent_outer(previous[0], d_pre)
+    d_bias = None
+    if rnn.recurrent_bias is not None:
+        d_bias = tf.reduce_sum(d_pre, [0, 1])
+
+    def norms(parts):
+        return tf.add_n(
+            [tf.reduce_sum(tf.square(tf.cast(p, stats_dtype)), -1) for p in parts]
+        )
+
+    coefficient, slope = sequence_omega(
+        norms(transported),
+        norms(deltas),
+        rnn.step_mask,
+        rnn.ratio,
+        alpha,
+        d_probe,
+        tracker,
+    )
+    scale = (2.0 * coefficient * slope)[..., None]
+    u = [scale * tf.cast(v, stats_dtype) for v in transported]
+    kernel = tf.cast(rnn.recurrent_kernel, stats_dtype)
+    w = rnn.recurrent_product(u[0], kernel)
+    cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre_activations)]
+    count = len(deltas)
+    deltas_s, previous_s, pre_s = cast[:count], cast[count:-1], cast[-1]
+    if rnn.projected.dtype != stats_dtype:
+        rnn = dataclasses.replace(
+            rnn,
+            projected=tf.cast(rnn.projected, stats_dtype),
+            recurrent_kernel=kernel,
+        )
+    second = rnn.compiled(
+        lambda d, p, a, u_, w_: omega_second_order(d, p, a, u_, w_, rnn=rnn)
+    )(deltas_s, previous_s, pre_s, u, w)
+    d_omega = rnn.recurrent_outer(previous_s[0], second) + rnn.recurrent_outer(
+        u[0], tf.cast(d_pre, stats_dtype)
+    )
+    (d_omega,) = keep_if_finite([d_omega], alpha)
+    d_recurrent = tf.cast(d_recurrent, stats_dtype) + d_omega
+    return d_projected, d_initial, d_recurrent, d_bias
+
+
+def fused_gated(
+    kind,
+    projected,
+    initial_states,
+    recurrent_kernel,
+    recurrent_bias,
+    alpha,
+    tracker,
+    activation,
+    recurrent_activation,
+    step_mask=None,
+    recurrent_masks=None,
+    ratio="squared",
+    jit_compile=False,
+):
+    """A GRU (reset_after) or LSTM recurrence whose backward pass yields Omega's gradient.
+
+    Forward, time-major, with `a` the recurrent pre-activation:
+
+    ```python
+    a[t] = concat over gates g of (h[t-1] * recurrent_masks[g]) @ U[:, g]
+    a[t] += recurrent_bias                          # GRU
+    states[t] = core(projected[t], a[t], states[t-1])  # gru_core / lstm_core
+    states[t] = where(step_mask[t], states[t], states[t-1])
+    ```
+
+    Backward: see the module's docstring. The result equals the generic pass's
+    (`_omega_probe`): Omega_k's derivative through everything in step k that
+    depends on the recurrent kernel, the step's input, previous states and
+    `delta_k` held fixed, `delta_k` taken over all of the cell's states.
+
+    Args:
+        kind: `"gru"` or `"lstm"` (see `cell_kind`).
+        projected: `(time, batch, gates * units)`.
+        initial_states: list of `(batch, units)`: `[h]` or `[h, c]`.
+        recurrent_kernel: `(units, gates * units)`.
+        recurrent_bias: `(gates * units,)` for a GRU with a bias, else None.
+        alpha: float32 scalar tensor, the weight of Omega.
+        tracker: `OmegaTracker` (see `_omega_coefficient.omega_coefficient`).
+        activation, recurrent_activation: the cell's.
+        step_mask: optional bool `(time, batch)`.
+        recurrent_masks: optional list of one `(batch, units)` mask per gate.
+        ratio: `"squared"` or `"norm"`.
+        jit_compile: compile the loops with XLA.
+
+    Returns:
+        `(states, loss_probe)`: every step's states (a list, `(time, batch,
+        units)` each), and a float32 zero scalar that must be added to the loss.
+    """
+    has_bias = recurrent_bias is not None
+    count = len(initial_states)
+    if not has_bias:
+        recurrent_bias = tf.zeros([recurrent_kernel.shape[-1]], recurrent_kernel.dtype)
+
+    @tf.custom_gradient
+    def recurrence(projected, recurrent_kernel, recurrent_bias, alpha, *initial):
+        rnn = GatedRecurrence(
+            kind=kind,
+            projected=tf.stop_gradient(projected),
+            initial_states=[tf.stop_gradient(s) for s in initial],
+            recurrent_kernel=tf.stop_gradient(recurrent_kernel),
+            recurrent_bias=tf.stop_gradient(recurrent_bias) if has_bias else None,
+            recurrent_masks=recurrent_masks,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            step_mask=step_mask,
+            ratio=ratio,
+            jit_compile=jit_compile,
+        )
+        everything = rnn.compiled(lambda: forward_loop(rnn=rnn))()
+
+        def grad(*upstream):
+            *d_states, d_probe = upstream
+            d_states = [
+                tf.zeros_like(s) if d is None else d for d, s in zip(d_states, everything)
+            ]
+            d_projected, d_initial, d_recurrent, d_bias = gated_gradients(
+                everything, d_states, d_probe, alpha, tracker, rnn=rnn
+            )
+            return (
+                d_projected,
+                tf.cast(d_recurrent, recurrent_kernel.dtype),
+                d_bias if has_bias else tf.zeros_like(recurrent_bias),
+                None,
+                *d_initial,
+            )
+
+        return (*everything, tf.zeros([], tf.float32)), grad
+
+    *states, probe = recurrence(
+        projected, recurrent_kernel, recurrent_bias, alpha, *initial_states
+    )
+    assert len(states) == count
+    return states, probe
