@@ -37,7 +37,7 @@ import keras
 import tensorflow as tf
 
 from keras_rnncr.layers._omega_coefficient import (
-    keep_if_finite,
+    all_finite,
     sequence_omega,
     statistics_dtype,
 )
@@ -93,7 +93,8 @@ class GatedRecurrence:
         activation, recurrent_activation: the cell's.
         step_mask: bool `(time, batch)` or None; False marks a masked step.
         ratio: `"squared"` or `"norm"`.
-        jit_compile: whether the loops are compiled with XLA.
+        jit_compile: whether the backward loop and Omega's second-order pass
+            are compiled with XLA (the forward loop never is).
     """
 
     kind: str
@@ -119,6 +120,13 @@ class GatedRecurrence:
     @property
     def statistics_dtype(self):
         return statistics_dtype(self.projected.dtype)
+
+    @property
+    def projection_error_differs(self):
+        """Whether the projections' error differs from the recurrent
+        pre-activations' (the LSTM adds the two; the GRU's reset gate
+        multiplies the recurrent candidate's term)."""
+        return self.kind == "gru"
 
     def compiled(self, function):
         if not self.jit_compile:
@@ -183,29 +191,34 @@ def _matmul(h, kernel):
 
 
 def forward_loop(*, rnn):
-    """Every step's states, a list of `(time, batch, units)`."""
+    """`(states, pre_activations)`: every step's states, a list of `(time,
+    batch, units)`, and its `recurrent_pre_activation`, kept for the backward
+    pass."""
     xs, step_mask = rnn.projected, rnn.step_mask
     n = tf.shape(xs)[0]
     count = len(rnn.initial_states)
 
-    def forward_step(t, states, buffers):
-        new = rnn.core(xs[t], rnn.recurrent_pre_activation(states[0]), states)
+    def forward_step(t, states, buffers, pre_buffer):
+        a = rnn.recurrent_pre_activation(states[0])
+        new = rnn.core(xs[t], a, states)
         if step_mask is not None:
             keep = step_mask[t][:, None]
             new = [tf.where(keep, n_, s) for n_, s in zip(new, states)]
-        return t + 1, new, [b.write(t, s) for b, s in zip(buffers, new)]
+        buffers = [b.write(t, s) for b, s in zip(buffers, new)]
+        return t + 1, new, buffers, pre_buffer.write(t, a)
 
-    _, _, buffers = tf.while_loop(
+    _, _, buffers, pre_buffer = tf.while_loop(
         lambda t, *_: t < n,
         forward_step,
         (
             0,
             list(rnn.initial_states),
             [tf.TensorArray(xs.dtype, size=n) for _ in range(count)],
+            tf.TensorArray(xs.dtype, size=n),
         ),
         maximum_iterations=n,
     )
-    return [b.stack() for b in buffers]
+    return [b.stack() for b in buffers], pre_buffer.stack()
 
 
 def backward_loop(d_states, previous, pre_activations, *, rnn):
@@ -252,7 +265,7 @@ def backward_loop(d_states, previous, pre_activations, *, rnn):
             t - 1,
             carry,
             [b.write(t, d) for b, d in zip(deltas, kept)],
-            d_xs.write(t, d_x),
+            d_xs.write(t, d_x) if rnn.projection_error_differs else d_xs,
             d_as.write(t, d_a),
             [b.write(t, v_) for b, v_ in zip(transported, v)],
         )
@@ -267,16 +280,17 @@ def backward_loop(d_states, previous, pre_activations, *, rnn):
             n - 1,
             [tf.zeros_like(s) for s in rnn.initial_states],
             arrays(),
-            tf.TensorArray(xs.dtype, size=n),
+            tf.TensorArray(xs.dtype, size=n if rnn.projection_error_differs else 0),
             tf.TensorArray(xs.dtype, size=n),
             arrays(),
         ),
         maximum_iterations=n,
     )
+    d_as = d_as.stack()
     return (
         [d.stack() for d in deltas],
-        d_xs.stack(),
-        d_as.stack(),
+        d_xs.stack() if rnn.projection_error_differs else d_as,
+        d_as,
         [v.stack() for v in transported],
         d_initial,
     )
@@ -306,17 +320,15 @@ def omega_second_order(deltas, previous, pre_activations, u, w, *, rnn):
     return outer.gradient(objective, pre_activations, unconnected_gradients="zero")
 
 
-def gated_gradients(everything, d_outputs, d_probe, alpha, tracker, *, rnn):
-    """The gradients of the recurrence, Omega's folded into the recurrent kernel's."""
+def gated_gradients(everything, pre_activations, d_outputs, d_probe, alpha, tracker, *, rnn):
+    """The gradients of the recurrence, Omega's added to the recurrent kernel's."""
     stats_dtype = rnn.statistics_dtype
     previous = [
         tf.concat([s0[None], s[:-1]], 0) for s0, s in zip(rnn.initial_states, everything)
     ]
-    pre_activations = rnn.recurrent_pre_activation(previous[0])
     deltas, d_projected, d_pre, transported, d_initial = rnn.compiled(
         lambda d, p, a: backward_loop(d, p, a, rnn=rnn)
     )(d_outputs, previous, pre_activations)
-    d_recurrent = rnn.recurrent_outer(previous[0], d_pre)
     d_bias = None
     if rnn.recurrent_bias is not None:
         d_bias = tf.reduce_sum(d_pre, [0, 1])
@@ -335,27 +347,38 @@ def gated_gradients(everything, d_outputs, d_probe, alpha, tracker, *, rnn):
         d_probe,
         tracker,
     )
-    scale = (2.0 * coefficient * slope)[..., None]
-    u = [scale * tf.cast(v, stats_dtype) for v in transported]
-    kernel = tf.cast(rnn.recurrent_kernel, stats_dtype)
-    w = rnn.recurrent_product(u[0], kernel)
-    cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre_activations)]
-    count = len(deltas)
-    deltas_s, previous_s, pre_s = cast[:count], cast[count:-1], cast[-1]
-    if rnn.projected.dtype != stats_dtype:
-        rnn = dataclasses.replace(
-            rnn,
-            projected=tf.cast(rnn.projected, stats_dtype),
-            recurrent_kernel=kernel,
-        )
-    second = rnn.compiled(
-        lambda d, p, a, u_, w_: omega_second_order(d, p, a, u_, w_, rnn=rnn)
-    )(deltas_s, previous_s, pre_s, u, w)
-    d_omega = rnn.recurrent_outer(previous_s[0], second) + rnn.recurrent_outer(
-        u[0], tf.cast(d_pre, stats_dtype)
-    )
-    (d_omega,) = keep_if_finite([d_omega], alpha)
-    d_recurrent = tf.cast(d_recurrent, stats_dtype) + d_omega
+
+    def plain():
+        return tf.cast(rnn.recurrent_outer(previous[0], d_pre), stats_dtype)
+
+    def with_omega():
+        # Omega's rows, `h_in^T @ G + u_in^T @ g`, added to back-propagation's
+        # `h_in^T @ g`: two products instead of three.
+        scale = (2.0 * coefficient * slope)[..., None]
+        u = [scale * tf.cast(v, stats_dtype) for v in transported]
+        kernel = tf.cast(rnn.recurrent_kernel, stats_dtype)
+        w = rnn.recurrent_product(u[0], kernel)
+        cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre_activations)]
+        count = len(deltas)
+        deltas_s, previous_s, pre_s = cast[:count], cast[count:-1], cast[-1]
+        stats_rnn = rnn
+        if rnn.projected.dtype != stats_dtype:
+            stats_rnn = dataclasses.replace(
+                rnn,
+                projected=tf.cast(rnn.projected, stats_dtype),
+                recurrent_kernel=kernel,
+            )
+        second = stats_rnn.compiled(
+            lambda d, p, a, u_, w_: omega_second_order(d, p, a, u_, w_, rnn=stats_rnn)
+        )(deltas_s, previous_s, pre_s, u, w)
+        d_pre_s = tf.cast(d_pre, stats_dtype)
+        total = rnn.recurrent_outer(
+            previous_s[0], d_pre_s + second
+        ) + rnn.recurrent_outer(u[0], d_pre_s)
+        # `keep_if_finite`'s rule: Omega's part alone is dropped if not finite.
+        return tf.cond(all_finite(total), lambda: total, plain)
+
+    d_recurrent = tf.cond(alpha > 0.0, with_omega, plain)
     return d_projected, d_initial, d_recurrent, d_bias
 
 
@@ -402,14 +425,14 @@ def fused_gated(
         step_mask: optional bool `(time, batch)`.
         recurrent_masks: optional list of one `(batch, units)` mask per gate.
         ratio: `"squared"` or `"norm"`.
-        jit_compile: compile the loops with XLA.
+        jit_compile: compile the backward loop and Omega's second-order pass
+            with XLA (see `GatedRecurrence`).
 
     Returns:
         `(states, loss_probe)`: every step's states (a list, `(time, batch,
         units)` each), and a float32 zero scalar that must be added to the loss.
     """
     has_bias = recurrent_bias is not None
-    count = len(initial_states)
     if not has_bias:
         recurrent_bias = tf.zeros([recurrent_kernel.shape[-1]], recurrent_kernel.dtype)
 
@@ -428,7 +451,10 @@ def fused_gated(
             ratio=ratio,
             jit_compile=jit_compile,
         )
-        everything = rnn.compiled(lambda: forward_loop(rnn=rnn))()
+        # Never compiled: TensorFlow's own ops ran the forward steps in 11-12
+        # ms where XLA's CPU code took 21-22 ms (GRU, batch 64, 128 units, 100
+        # steps, with one thread or two), as its products are slower.
+        everything, pre_activations = forward_loop(rnn=rnn)
 
         def grad(*upstream):
             *d_states, d_probe = upstream
@@ -436,7 +462,7 @@ def fused_gated(
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_states, everything)
             ]
             d_projected, d_initial, d_recurrent, d_bias = gated_gradients(
-                everything, d_states, d_probe, alpha, tracker, rnn=rnn
+                everything, pre_activations, d_states, d_probe, alpha, tracker, rnn=rnn
             )
             return (
                 d_projected,
@@ -451,5 +477,4 @@ def fused_gated(
     *states, probe = recurrence(
         projected, recurrent_kernel, recurrent_bias, alpha, *initial_states
     )
-    assert len(states) == count
     return states, probe

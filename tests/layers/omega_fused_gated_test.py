@@ -1,0 +1,113 @@
+"""The fused GRU/LSTM pass of Omega against the generic one, and who takes which.
+
+`omega_correctness_test.py` checks both cells' default forms against the float64
+reference; here the fused pass (`_fused_gated`) is compared with the generic
+second-order pass (`_omega_probe`) where the reference has no equations: other
+activations, no bias, `go_backwards`, return_sequences with a mask and
+recurrent dropout per gate.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_rnncr
+from keras_rnncr.layers import _fused_gated, _omega_probe
+
+BATCH, STEPS, FEATURES, UNITS = 3, 6, 4, 5
+
+
+def _gradients(layer_kwargs, layer_class, generic, monkeypatch, masked):
+    """Loss, gradients and Omega of one training step, float64."""
+    if generic:
+        monkeypatch.setattr(_fused_gated, "cell_kind", lambda cell: None)
+    keras.utils.set_random_seed(3)
+    layer = layer_class(UNITS, dtype="float64", **layer_kwargs)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(BATCH, STEPS, FEATURES)))
+    mask = None
+    if masked:
+        mask = tf.constant(np.arange(STEPS)[None] < np.array([[STEPS], [4], [2]]))
+    layer(x, mask=mask)  # build
+    target = tf.constant(rng.normal(size=(BATCH, UNITS)))
+    with tf.GradientTape() as tape:
+        keras.utils.set_random_seed(4)  # the same dropout masks both times
+        out = layer(x, mask=mask, training=True)
+        if layer_kwargs.get("return_sequences"):
+            out = tf.reduce_mean(out, 1)
+        loss = tf.reduce_sum(tf.square(out - target)) + tf.add_n(
+            [tf.cast(v, tf.float64) for v in layer.losses]
+        )
+    grads = tape.gradient(loss, layer.trainable_weights)
+    return [g.numpy() for g in grads], layer.omega_tracker.result()
+
+
+CASES = {
+    "gru_relu_hard_sigmoid": (
+        keras_rnncr.layers.GRU,
+        {"activation": "relu", "recurrent_activation": "hard_sigmoid"},
+        False,
+    ),
+    "gru_no_bias_backwards": (
+        keras_rnncr.layers.GRU,
+        {"use_bias": False, "go_backwards": True},
+        True,
+    ),
+    "gru_sequences_recurrent_dropout": (
+        keras_rnncr.layers.GRU,
+        {"return_sequences": True, "recurrent_dropout": 0.4, "dropout": 0.2},
+        True,
+    ),
+    "lstm_elu": (keras_rnncr.layers.LSTM, {"activation": "elu"}, True),
+    "lstm_sequences_recurrent_dropout_norm": (
+        keras_rnncr.layers.LSTM,
+        {"return_sequences": True, "recurrent_dropout": 0.3, "omega_ratio": "norm"},
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fused_gated_pass_equals_generic_pass(case, monkeypatch):
+    layer_class, kwargs, masked = CASES[case]
+    kwargs = {"omega": 3.0, **kwargs}
+    fused, fused_omega = _gradients(kwargs, layer_class, False, monkeypatch, masked)
+    generic, generic_omega = _gradients(kwargs, layer_class, True, monkeypatch, masked)
+    for f, g in zip(fused, generic):
+        np.testing.assert_allclose(f, g, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        list(fused_omega.values()), list(generic_omega.values()), rtol=1e-6
+    )
+    assert len(fused_omega) == 2
+    # Omega changes the recurrent kernel's gradient here: the check has teeth.
+    plain, _ = _gradients(
+        {**kwargs, "omega": 0.0, "omega_metrics": True}, layer_class, False, monkeypatch, masked
+    )
+    assert not np.allclose(fused[1], plain[1])
+
+
+def test_which_cells_take_the_fused_gated_pass():
+    assert _fused_gated.cell_kind(keras.layers.GRUCell(2)) == "gru"
+    assert _fused_gated.cell_kind(keras.layers.LSTMCell(2)) == "lstm"
+    # reset_before multiplies the state by r before the product: generic pass.
+    assert _fused_gated.cell_kind(keras.layers.GRUCell(2, reset_after=False)) is None
+    assert _fused_gated.cell_kind(keras.layers.SimpleRNNCell(2)) is None
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_takes_the_pass_its_form_allows(reset_after, monkeypatch):
+    probes = []
+    original = _omega_probe.omega_probe
+    monkeypatch.setattr(
+        _omega_probe,
+        "omega_probe",
+        lambda *a, **k: probes.append(1) or original(*a, **k),
+    )
+    layer = keras_rnncr.layers.GRU(3, omega=1.0, reset_after=reset_after)
+    x = np.ones((2, 4, 2), "float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x, training=True)) + tf.add_n(layer.losses)
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert all(g is not None and np.all(np.isfinite(g)) for g in grads)
+    assert bool(probes) == (not reset_after)
