@@ -320,11 +320,14 @@ def omega_second_order(deltas, previous, pre_activations, u, w, *, rnn):
     return outer.gradient(objective, pre_activations, unconnected_gradients="zero")
 
 
-def gated_gradients(everything, pre_activations, d_outputs, d_probe, alpha, tracker, *, rnn):
+def gated_gradients(
+    everything, pre_activations, d_outputs, d_probe, alpha, tracker, *, rnn
+):
     """The gradients of the recurrence, Omega's added to the recurrent kernel's."""
     stats_dtype = rnn.statistics_dtype
     previous = [
-        tf.concat([s0[None], s[:-1]], 0) for s0, s in zip(rnn.initial_states, everything)
+        tf.concat([s0[None], s[:-1]], 0)
+        for s0, s in zip(rnn.initial_states, everything)
     ]
     deltas, d_projected, d_pre, transported, d_initial = rnn.compiled(
         lambda d, p, a: backward_loop(d, p, a, rnn=rnn)
@@ -459,7 +462,8 @@ def fused_gated(
         def grad(*upstream):
             *d_states, d_probe = upstream
             d_states = [
-                tf.zeros_like(s) if d is None else d for d, s in zip(d_states, everything)
+                tf.zeros_like(s) if d is None else d
+                for d, s in zip(d_states, everything)
             ]
             d_projected, d_initial, d_recurrent, d_bias = gated_gradients(
                 everything, pre_activations, d_states, d_probe, alpha, tracker, rnn=rnn

@@ -82,7 +82,11 @@ def test_fused_gated_pass_equals_generic_pass(case, monkeypatch):
     assert len(fused_omega) == 2
     # Omega changes the recurrent kernel's gradient here: the check has teeth.
     plain, _ = _gradients(
-        {**kwargs, "omega": 0.0, "omega_metrics": True}, layer_class, False, monkeypatch, masked
+        {**kwargs, "omega": 0.0, "omega_metrics": True},
+        layer_class,
+        False,
+        monkeypatch,
+        masked,
     )
     assert not np.allclose(fused[1], plain[1])
 
