@@ -166,7 +166,7 @@ class GatedRecurrence:
         return tf.add_n([tf.matmul(e, k, transpose_b=True) * m for m, e, k in parts])
 
     def recurrent_outer(self, h, g):
-        """`sum over pairs of outer((h * mask), g)` per gate: `(units, gates * units)`."""
+        """The sum over pairs of `outer(h * mask, g)` per gate."""
         h = tf.reshape(h, [-1, h.shape[-1]])
         g = tf.reshape(g, [-1, g.shape[-1]])
         if self.recurrent_masks is None:
@@ -400,7 +400,7 @@ def fused_gated(
     ratio="squared",
     jit_compile=False,
 ):
-    """A GRU (reset_after) or LSTM recurrence whose backward pass yields Omega's gradient.
+    """A GRU (reset_after) or LSTM recurrence whose backward pass yields Omega.
 
     Forward, time-major, with `a` the recurrent pre-activation:
 
