@@ -8,7 +8,8 @@ LSTM) are trained with plain SGD on the same batches in the same process:
 * `keras_rnncr`: the `keras_rnncr.layers` layer with `omega=--omega` (default 2)
   as it comes. For SimpleRNN, with the fixed length here, `"auto"` compiles the
   fused loops with XLA, also when the model is not compiled, and takes the
-  streaming pass; GRU and LSTM take the generic path. With `--omega 0` it is
+  streaming pass; GRU and LSTM take the fused gated pass (its backward loop
+  compiled, its forward loop not). With `--omega 0` it is
   built with omega=0 and trains with the Keras layer's own code;
 * `keras_rnncr_metrics`: the same with `omega_metrics=True`, which runs Omega's
   pass (and logs Omega) even at `--omega 0`: what measuring Omega costs;

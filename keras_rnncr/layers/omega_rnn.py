@@ -103,15 +103,23 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
             at alpha = 0 (e.g. for an unregularized baseline) and lets `omega`
             be raised during training, at the cost of that pass: at T=100 on a
             2-core CPU, about Keras's step time for the fused pass of a
-            `SimpleRNNCell` (whose gradients are then Keras's up to rounding),
-            3-4x for the generic pass of a `GRUCell` or an `LSTMCell` (see
+            `SimpleRNNCell` (whose gradients are then Keras's up to rounding);
+            for a `GRUCell` or an `LSTMCell`, their fused pass without Omega's
+            products (3.2x and 4.0x Keras's step time with the generic pass it
+            replaced; the fused pass at alpha = 0 is not measured yet; see
             `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
             takes the pass and reports `omega_metrics=True`."""
 
-omega_fused_args = """omega_backward, omega_jit_compile: the fused pass's options, as in
-            `keras_rnncr.layers.SimpleRNN` (both default to `"auto"`). Only a
-            `SimpleRNNCell` with a tanh, sigmoid, relu or linear activation
-            takes the fused pass; the generic pass of other cells ignores them."""
+omega_fused_args = """omega_backward, omega_jit_compile: the fused passes' options (both
+            default to `"auto"`). A `SimpleRNNCell` with a tanh, sigmoid, relu
+            or linear activation takes the fused SimpleRNN pass, with both (see
+            `keras_rnncr.layers.SimpleRNN`). A `GRUCell` with `reset_after=True`
+            (Keras's default) and an `LSTMCell` take the fused gated pass, which
+            keeps every step's errors (as `omega_backward="stored"` does, so it
+            ignores `omega_backward`), and whose backward loop
+            `omega_jit_compile` compiles with XLA (`"auto"`: when the number of
+            steps is fixed). Other cells take the generic pass, which ignores
+            both."""
 
 omega_layer_metrics = """Logged metrics: with Omega's pass (built with `omega > 0` or
     `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
@@ -134,10 +142,15 @@ omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §
 
     {omega_layer_metrics}
 
-    Speed: training with Omega's pass runs the cell step by step (the generic
-    second-order pass), measured at 2-4x Keras's step time on a 2-core CPU at
-    100 steps. These are CPU figures: on a GPU, Keras's layer trains with
-    cuDNN, which a step-by-step loop does not match, and no GPU speed has been
+    Speed: with `reset_after=True` (the GRU's default) and for the LSTM,
+    training with Omega's pass takes the fused gated pass (one compiled
+    backward loop; Omega's second derivative through the gates from products
+    over all steps), measured with alpha = 2 on a 2-core CPU, wall clock: GRU
+    1.47x Keras's step time at 100 steps and 1.61x at 500, LSTM 1.7-2.1x, at
+    4-5x Keras's memory (`benchmarks/RESULTS.md`). A GRU with
+    `reset_after=False` takes the generic second-order pass, step by step
+    (2-4x). These are CPU figures: on a GPU, Keras's layer trains with cuDNN,
+    which a step-by-step loop does not match, and no GPU speed has been
     measured."""
 
 _SHARED_DOCS = {
@@ -487,7 +500,11 @@ class RNN(OmegaMixin, keras.layers.RNN):
     over all of the cell's states (e.g. `[h, c]` for LSTM), and the derivative of
     Omega_k goes through everything in the step that depends on
     `recurrent_kernel`, with the step's inputs and states held fixed (a
-    second-order derivative per step; slower than the fused path).
+    second-order derivative). A `GRUCell` (`reset_after=True`) and an
+    `LSTMCell` get it from a fused pass: one backward loop for
+    back-propagation through time and the transported errors, and the rest
+    in products over all steps after it; other cells, from a second-order
+    autodiff pass per step (slower).
 
     Built with `omega=0` (the default), the layer is `keras.layers.RNN`, in
     training too: its own code, updates and speed, and no Omega measured,
