@@ -36,13 +36,18 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from keras_rnncr.layers import _omega_math
 from keras_rnncr.layers._omega_coefficient import (
-    all_finite,
+    keep_if_finite,
     sequence_omega,
     statistics_dtype,
 )
 
 GATES = {"gru": 3, "lstm": 4}
+
+# Steps per run of the backward pass (see `spans`): its per-pair temporaries
+# (errors, transported errors, Omega's products) are held for one run at a time.
+CHUNK_STEPS = 32
 
 
 def cell_kind(cell):
@@ -221,26 +226,28 @@ def forward_loop(*, rnn):
     return [b.stack() for b in buffers], pre_buffer.stack()
 
 
-def backward_loop(d_states, previous, pre_activations, *, rnn):
-    """The backward steps: each step's errors, from the last step to the first.
+def backward_loop(d_states, previous, pre_activations, xs, step_mask, carry, *, rnn):
+    """The backward steps over a run of steps, from its last step to its first.
 
     Args:
-        d_states: per state, `(time, batch, units)`: the error arriving at each
+        d_states: per state, `(steps, batch, units)`: the error arriving at each
             step's state from outside the recurrence (the outputs' and the
             final states').
-        previous: per state, `(time, batch, units)`: the states each step read.
-        pre_activations: `(time, batch, gates * units)`, each step's
+        previous: per state, `(steps, batch, units)`: the states each step read.
+        pre_activations: `(steps, batch, gates * units)`, each step's
             `recurrent_pre_activation`.
+        xs: `(steps, batch, gates * units)`, the steps' projections.
+        step_mask: bool `(steps, batch)` or None.
+        carry: per state, the error carried back from the step after the run.
 
     Returns:
-        `(deltas, d_projected, d_pre, transported, d_initial)`: `delta_k =
-        dE/ds_k` of each state (zero on masked steps), the errors of the
-        projections and of the recurrent pre-activations, the transported
-        errors `v_k`, and the errors of the initial states.
+        `(deltas, d_projected, d_pre, transported, carry)`: `delta_k = dE/ds_k`
+        of each state (zero on masked steps), the errors of the projections and
+        of the recurrent pre-activations, the transported errors `v_k`, and the
+        error carried back to the state before the run.
     """
-    xs, step_mask = rnn.projected, rnn.step_mask
     n = tf.shape(xs)[0]
-    count = len(rnn.initial_states)
+    count = len(carry)
 
     def backward_step(t, carry, deltas, d_xs, d_as, transported):
         delta = [c + d[t] for c, d in zip(carry, d_states)]
@@ -278,7 +285,7 @@ def backward_loop(d_states, previous, pre_activations, *, rnn):
         backward_step,
         (
             n - 1,
-            [tf.zeros_like(s) for s in rnn.initial_states],
+            list(carry),
             arrays(),
             tf.TensorArray(xs.dtype, size=n if rnn.projection_error_differs else 0),
             tf.TensorArray(xs.dtype, size=n),
@@ -296,7 +303,7 @@ def backward_loop(d_states, previous, pre_activations, *, rnn):
     )
 
 
-def omega_second_order(deltas, previous, pre_activations, u, w, *, rnn):
+def omega_second_order(deltas, previous, pre_activations, xs, u, w, *, rnn):
     """`G = d/da [<u, d_core/ds> + <w, d_core/da>]` over all steps at once.
 
     With `delta`, the projections and the previous states held fixed: the part
@@ -307,7 +314,7 @@ def omega_second_order(deltas, previous, pre_activations, u, w, *, rnn):
         outer.watch(pre_activations)
         with tf.GradientTape() as inner:
             inner.watch([pre_activations, *previous])
-            new = rnn.core(rnn.projected, pre_activations, previous)
+            new = rnn.core(xs, pre_activations, previous)
         d_a, *direct = inner.gradient(
             new,
             [pre_activations, *previous],
@@ -320,69 +327,104 @@ def omega_second_order(deltas, previous, pre_activations, u, w, *, rnn):
     return outer.gradient(objective, pre_activations, unconnected_gradients="zero")
 
 
-def gated_gradients(
-    everything, pre_activations, d_outputs, d_probe, alpha, tracker, *, rnn
-):
-    """The gradients of the recurrence, Omega's added to the recurrent kernel's."""
+def spans(rnn):
+    """`(start, end)` of each run of steps whose backward pass is taken at once:
+    chunks of `CHUNK_STEPS` when the loops are compiled and the number of
+    steps is known, else one run of all steps `(None, None)`."""
+    total = rnn.projected.shape[0]
+    if rnn.jit_compile and total is not None:
+        return [(i, min(i + CHUNK_STEPS, total)) for i in range(0, total, CHUNK_STEPS)]
+    return [(None, None)]
+
+
+def chunk_gradients(everything, pre_activations, d_outputs, carry, alpha, span, *, rnn):
+    """The backward pass over one run of steps, `span = (start, end)`.
+
+    Returns `(carry, d_projected, sums, norms)`: the error carried to the
+    state before the run, the projections' errors, the run's sums `(h_in^T @
+    g, Omega's rows, the recurrent bias's error)` (Omega's rows without the
+    coefficient, which needs every pair), and the pairs' `(||v||^2,
+    ||delta||^2)`.
+    """
     stats_dtype = rnn.statistics_dtype
-    previous = [
-        tf.concat([s0[None], s[:-1]], 0)
-        for s0, s in zip(rnn.initial_states, everything)
-    ]
-    deltas, d_projected, d_pre, transported, d_initial = rnn.compiled(
-        lambda d, p, a: backward_loop(d, p, a, rnn=rnn)
-    )(d_outputs, previous, pre_activations)
-    d_bias = None
-    if rnn.recurrent_bias is not None:
-        d_bias = tf.reduce_sum(d_pre, [0, 1])
+    start, end = span
+    part = slice(start, end)
+    if not start:
+        before = slice(None, -1 if end is None else end - 1)
+        previous = [
+            tf.concat([s0[None], s[before]], 0)
+            for s0, s in zip(rnn.initial_states, everything)
+        ]
+    else:
+        previous = [s[start - 1 : end - 1] for s in everything]
+    pre, xs = pre_activations[part], rnn.projected[part]
+    step_mask = None if rnn.step_mask is None else rnn.step_mask[part]
+    deltas, d_projected, d_pre, transported, carry = rnn.compiled(
+        lambda d, p, a, x, m, c: backward_loop(d, p, a, x, m, c, rnn=rnn)
+    )([d[part] for d in d_outputs], previous, pre, xs, step_mask, carry)
+    plain = tf.cast(rnn.recurrent_outer(previous[0], d_pre), stats_dtype)
 
     def norms(parts):
         return tf.add_n(
             [tf.reduce_sum(tf.square(tf.cast(p, stats_dtype)), -1) for p in parts]
         )
 
-    coefficient, slope = sequence_omega(
-        norms(transported),
-        norms(deltas),
-        rnn.step_mask,
-        rnn.ratio,
-        alpha,
-        d_probe,
-        tracker,
-    )
+    transported_sq, delta_sq = norms(transported), norms(deltas)
+    valid = _omega_math.valid_pairs(delta_sq, step_mask)
+    slope = _omega_math.omega_slope(transported_sq, delta_sq, valid, rnn.ratio)
 
-    def plain():
-        return tf.cast(rnn.recurrent_outer(previous[0], d_pre), stats_dtype)
-
-    def with_omega():
-        # Omega's rows, `h_in^T @ G + u_in^T @ g`, added to back-propagation's
-        # `h_in^T @ g`: two products instead of three.
-        scale = (2.0 * coefficient * slope)[..., None]
-        u = [scale * tf.cast(v, stats_dtype) for v in transported]
+    def omega_rows():
+        # `h_in^T @ G + u_in^T @ g`, with `u = 2 slope v` (the coefficient
+        # comes after the last run).
+        u = [(2.0 * slope)[..., None] * tf.cast(v, stats_dtype) for v in transported]
         kernel = tf.cast(rnn.recurrent_kernel, stats_dtype)
         w = rnn.recurrent_product(u[0], kernel)
-        cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre_activations)]
+        cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre, xs, d_pre)]
         count = len(deltas)
-        deltas_s, previous_s, pre_s = cast[:count], cast[count:-1], cast[-1]
-        stats_rnn = rnn
-        if rnn.projected.dtype != stats_dtype:
-            stats_rnn = dataclasses.replace(
-                rnn,
-                projected=tf.cast(rnn.projected, stats_dtype),
-                recurrent_kernel=kernel,
-            )
-        second = stats_rnn.compiled(
-            lambda d, p, a, u_, w_: omega_second_order(d, p, a, u_, w_, rnn=stats_rnn)
-        )(deltas_s, previous_s, pre_s, u, w)
-        d_pre_s = tf.cast(d_pre, stats_dtype)
-        total = rnn.recurrent_outer(
-            previous_s[0], d_pre_s + second
-        ) + rnn.recurrent_outer(u[0], d_pre_s)
-        # `keep_if_finite`'s rule: Omega's part alone is dropped if not finite.
-        return tf.cond(all_finite(total), lambda: total, plain)
+        deltas_s, previous_s = cast[:count], cast[count : 2 * count]
+        pre_s, xs_s, d_pre_s = cast[2 * count :]
+        second = rnn.compiled(
+            lambda d, p, a, x, u_, w_: omega_second_order(d, p, a, x, u_, w_, rnn=rnn)
+        )(deltas_s, previous_s, pre_s, xs_s, u, w)
+        return rnn.recurrent_outer(previous_s[0], second) + rnn.recurrent_outer(
+            u[0], d_pre_s
+        )
 
-    d_recurrent = tf.cond(alpha > 0.0, with_omega, plain)
-    return d_projected, d_initial, d_recurrent, d_bias
+    rows = tf.cond(alpha > 0.0, omega_rows, lambda: tf.zeros_like(plain))
+    d_bias = tf.reduce_sum(d_pre, [0, 1])
+    return carry, d_projected, (plain, rows, d_bias), (transported_sq, delta_sq)
+
+
+def gated_gradients(
+    everything, pre_activations, d_outputs, d_probe, alpha, tracker, *, rnn
+):
+    """The gradients of the recurrence, Omega's added to the recurrent kernel's.
+
+    The backward pass runs over `spans(rnn)` from the last run of steps to the
+    first, so that its per-pair temporaries are a run's, not the sequence's.
+    """
+    carry = [tf.zeros_like(s) for s in rnn.initial_states]
+    d_projected, norms, sums = [], [], None
+    for span in reversed(spans(rnn)):
+        carry, d_part, part_sums, part_norms = chunk_gradients(
+            everything, pre_activations, d_outputs, carry, alpha, span, rnn=rnn
+        )
+        d_projected.insert(0, d_part)
+        norms.insert(0, part_norms)
+        if sums is not None:
+            part_sums = [a + b for a, b in zip(sums, part_sums)]
+        sums = part_sums
+    d_projected = d_projected[0] if len(d_projected) == 1 else tf.concat(d_projected, 0)
+    transported_sq = tf.concat([n[0] for n in norms], 0)
+    delta_sq = tf.concat([n[1] for n in norms], 0)
+    coefficient, _ = sequence_omega(
+        transported_sq, delta_sq, rnn.step_mask, rnn.ratio, alpha, d_probe, tracker
+    )
+    plain, rows, d_bias = sums
+    (rows,) = keep_if_finite([coefficient * rows], alpha)
+    if rnn.recurrent_bias is None:
+        d_bias = None
+    return d_projected, carry, plain + rows, d_bias
 
 
 def fused_gated(

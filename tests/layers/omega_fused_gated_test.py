@@ -18,17 +18,17 @@ from keras_rnncr.layers import _fused_gated, _omega_probe
 BATCH, STEPS, FEATURES, UNITS = 3, 6, 4, 5
 
 
-def _gradients(layer_kwargs, layer_class, generic, monkeypatch, masked):
+def _gradients(layer_kwargs, layer_class, generic, monkeypatch, masked, steps=STEPS):
     """Loss, gradients and Omega of one training step, float64."""
     if generic:
         monkeypatch.setattr(_fused_gated, "cell_kind", lambda cell: None)
     keras.utils.set_random_seed(3)
     layer = layer_class(UNITS, dtype="float64", **layer_kwargs)
     rng = np.random.default_rng(0)
-    x = tf.constant(rng.normal(size=(BATCH, STEPS, FEATURES)))
+    x = tf.constant(rng.normal(size=(BATCH, steps, FEATURES)))
     mask = None
     if masked:
-        mask = tf.constant(np.arange(STEPS)[None] < np.array([[STEPS], [4], [2]]))
+        mask = tf.constant(np.arange(steps)[None] < np.array([[steps], [4], [2]]))
     layer(x, mask=mask)  # build
     target = tf.constant(rng.normal(size=(BATCH, UNITS)))
     with tf.GradientTape() as tape:
@@ -60,6 +60,7 @@ CASES = {
         True,
     ),
     "lstm_elu": (keras_rnncr.layers.LSTM, {"activation": "elu"}, True),
+    "gru_uncompiled": (keras_rnncr.layers.GRU, {"omega_jit_compile": False}, True),
     "lstm_sequences_recurrent_dropout_norm": (
         keras_rnncr.layers.LSTM,
         {"return_sequences": True, "recurrent_dropout": 0.3, "omega_ratio": "norm"},
@@ -89,6 +90,19 @@ def test_fused_gated_pass_equals_generic_pass(case, monkeypatch):
         masked,
     )
     assert not np.allclose(fused[1], plain[1])
+
+
+@pytest.mark.parametrize(
+    "layer_class", [keras_rnncr.layers.GRU, keras_rnncr.layers.LSTM]
+)
+def test_runs_of_steps_add_up(layer_class, monkeypatch):
+    """70 steps: the backward pass in runs of 32, 32 and 6 steps (compiled)."""
+    steps = 2 * _fused_gated.CHUNK_STEPS + 6
+    kwargs = {"omega": 3.0, "return_sequences": True}
+    fused, _ = _gradients(kwargs, layer_class, False, monkeypatch, True, steps)
+    generic, _ = _gradients(kwargs, layer_class, True, monkeypatch, True, steps)
+    for f, g in zip(fused, generic):
+        np.testing.assert_allclose(f, g, rtol=1e-9, atol=1e-12)
 
 
 def test_which_cells_take_the_fused_gated_pass():
