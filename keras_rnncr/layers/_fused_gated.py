@@ -196,43 +196,37 @@ def _matmul(h, kernel):
 
 
 def forward_loop(*, rnn):
-    """`(states, pre_activations)`: every step's states, a list of `(time,
-    batch, units)`, and its `recurrent_pre_activation`, kept for the backward
-    pass."""
+    """Every step's states, a list of `(time, batch, units)`."""
     xs, step_mask = rnn.projected, rnn.step_mask
     n = tf.shape(xs)[0]
     count = len(rnn.initial_states)
 
-    def forward_step(t, states, buffers, pre_buffer):
-        a = rnn.recurrent_pre_activation(states[0])
-        new = rnn.core(xs[t], a, states)
+    def forward_step(t, states, buffers):
+        new = rnn.core(xs[t], rnn.recurrent_pre_activation(states[0]), states)
         if step_mask is not None:
             keep = step_mask[t][:, None]
             new = [tf.where(keep, n_, s) for n_, s in zip(new, states)]
-        buffers = [b.write(t, s) for b, s in zip(buffers, new)]
-        return t + 1, new, buffers, pre_buffer.write(t, a)
+        return t + 1, new, [b.write(t, s) for b, s in zip(buffers, new)]
 
-    _, _, buffers, pre_buffer = tf.while_loop(
+    _, _, buffers = tf.while_loop(
         lambda t, *_: t < n,
         forward_step,
         (
             0,
             list(rnn.initial_states),
             [tf.TensorArray(xs.dtype, size=n) for _ in range(count)],
-            tf.TensorArray(xs.dtype, size=n),
         ),
         maximum_iterations=n,
     )
-    return [b.stack() for b in buffers], pre_buffer.stack()
+    return [b.stack() for b in buffers]
 
 
 def backward_loop(d_states, previous, pre_activations, xs, step_mask, carry, *, rnn):
     """The backward steps over a run of steps, from its last step to its first.
 
     Args:
-        d_states: per state, `(steps, batch, units)`: the error arriving at each
-            step's state from outside the recurrence (the outputs' and the
-            final states').
+        d_states: per state, `(steps, batch, units)` or None (none): the error
+            arriving at each step's state from the outputs.
         previous: per state, `(steps, batch, units)`: the states each step read.
         pre_activations: `(steps, batch, gates * units)`, each step's
             `recurrent_pre_activation`.
@@ -250,7 +244,7 @@ def backward_loop(d_states, previous, pre_activations, xs, step_mask, carry, *, 
     count = len(carry)
 
     def backward_step(t, carry, deltas, d_xs, d_as, transported):
-        delta = [c + d[t] for c, d in zip(carry, d_states)]
+        delta = [c if d is None else c + d[t] for c, d in zip(carry, d_states)]
         kept = delta
         if step_mask is not None:
             keep = step_mask[t][:, None]
@@ -337,7 +331,7 @@ def spans(rnn):
     return [(None, None)]
 
 
-def chunk_gradients(everything, pre_activations, d_outputs, carry, alpha, span, *, rnn):
+def chunk_gradients(everything, d_outputs, carry, alpha, span, *, rnn):
     """The backward pass over one run of steps, `span = (start, end)`.
 
     Returns `(carry, d_projected, sums, norms)`: the error carried to the
@@ -357,11 +351,20 @@ def chunk_gradients(everything, pre_activations, d_outputs, carry, alpha, span, 
         ]
     else:
         previous = [s[start - 1 : end - 1] for s in everything]
-    pre, xs = pre_activations[part], rnn.projected[part]
+    # The run's recurrent pre-activations, again, in one product: cheaper
+    # than a sequence of them kept from the forward pass.
+    pre, xs = rnn.recurrent_pre_activation(previous[0]), rnn.projected[part]
     step_mask = None if rnn.step_mask is None else rnn.step_mask[part]
     deltas, d_projected, d_pre, transported, carry = rnn.compiled(
         lambda d, p, a, x, m, c: backward_loop(d, p, a, x, m, c, rnn=rnn)
-    )([d[part] for d in d_outputs], previous, pre, xs, step_mask, carry)
+    )(
+        [None if d is None else d[part] for d in d_outputs],
+        previous,
+        pre,
+        xs,
+        step_mask,
+        carry,
+    )
     plain = tf.cast(rnn.recurrent_outer(previous[0], d_pre), stats_dtype)
 
     def norms(parts):
@@ -395,19 +398,21 @@ def chunk_gradients(everything, pre_activations, d_outputs, carry, alpha, span, 
     return carry, d_projected, (plain, rows, d_bias), (transported_sq, delta_sq)
 
 
-def gated_gradients(
-    everything, pre_activations, d_outputs, d_probe, alpha, tracker, *, rnn
-):
+def gated_gradients(everything, d_sequence, d_final, d_probe, alpha, tracker, *, rnn):
     """The gradients of the recurrence, Omega's added to the recurrent kernel's.
+
+    `d_sequence` is the error of the output sequence (the `h` of every step)
+    or None, `d_final` that of the final states.
 
     The backward pass runs over `spans(rnn)` from the last run of steps to the
     first, so that its per-pair temporaries are a run's, not the sequence's.
     """
-    carry = [tf.zeros_like(s) for s in rnn.initial_states]
+    carry = list(d_final)
+    d_outputs = [d_sequence] + [None] * (len(carry) - 1)
     d_projected, norms, sums = [], [], None
     for span in reversed(spans(rnn)):
         carry, d_part, part_sums, part_norms = chunk_gradients(
-            everything, pre_activations, d_outputs, carry, alpha, span, rnn=rnn
+            everything, d_outputs, carry, alpha, span, rnn=rnn
         )
         d_projected.insert(0, d_part)
         norms.insert(0, part_norms)
@@ -441,6 +446,7 @@ def fused_gated(
     recurrent_masks=None,
     ratio="squared",
     jit_compile=False,
+    return_sequences=True,
 ):
     """A GRU (reset_after) or LSTM recurrence whose backward pass yields Omega.
 
@@ -472,10 +478,12 @@ def fused_gated(
         ratio: `"squared"` or `"norm"`.
         jit_compile: compile the backward loop and Omega's second-order pass
             with XLA (see `GatedRecurrence`).
+        return_sequences: whether to return every step's `h`.
 
     Returns:
-        `(states, loss_probe)`: every step's states (a list, `(time, batch,
-        units)` each), and a float32 zero scalar that must be added to the loss.
+        `(sequence, final_states, loss_probe)`: every step's `h`, `(time,
+        batch, units)` (None unless `return_sequences`), the final states (a
+        list), and a float32 zero scalar that must be added to the loss.
     """
     has_bias = recurrent_bias is not None
     if not has_bias:
@@ -499,16 +507,17 @@ def fused_gated(
         # Never compiled: TensorFlow's own ops ran the forward steps in 11-12
         # ms where XLA's CPU code took 21-22 ms (GRU, batch 64, 128 units, 100
         # steps, with one thread or two), as its products are slower.
-        everything, pre_activations = forward_loop(rnn=rnn)
+        everything = forward_loop(rnn=rnn)
+        finals = [s[-1] for s in everything]
 
         def grad(*upstream):
-            *d_states, d_probe = upstream
-            d_states = [
-                tf.zeros_like(s) if d is None else d
-                for d, s in zip(d_states, everything)
+            d_sequence = upstream[0] if return_sequences else None
+            d_final = upstream[int(return_sequences) : -1]
+            d_final = [
+                tf.zeros_like(s) if d is None else d for d, s in zip(d_final, finals)
             ]
             d_projected, d_initial, d_recurrent, d_bias = gated_gradients(
-                everything, pre_activations, d_states, d_probe, alpha, tracker, rnn=rnn
+                everything, d_sequence, d_final, upstream[-1], alpha, tracker, rnn=rnn
             )
             return (
                 d_projected,
@@ -518,9 +527,11 @@ def fused_gated(
                 *d_initial,
             )
 
-        return (*everything, tf.zeros([], tf.float32)), grad
+        sequence = [everything[0]] if return_sequences else []
+        return (*sequence, *finals, tf.zeros([], tf.float32)), grad
 
-    *states, probe = recurrence(
+    *outputs, probe = recurrence(
         projected, recurrent_kernel, recurrent_bias, alpha, *initial_states
     )
-    return states, probe
+    sequence = outputs.pop(0) if return_sequences else None
+    return sequence, outputs, probe

@@ -384,7 +384,10 @@ class OmegaMixin:
             if kind == "gru":
                 bias, recurrent_bias = bias[0], bias[1]
             projected = projected + bias
-        states, probe = _fused_gated.fused_gated(
+        return_all = self.return_sequences or (
+            step_mask is not None and self.zero_output_for_mask
+        )
+        sequence, finals, probe = _fused_gated.fused_gated(
             kind,
             projected,
             list(initial_state),
@@ -398,12 +401,14 @@ class OmegaMixin:
             recurrent_masks=recurrent_masks,
             ratio=self.omega_ratio,
             jit_compile=self._omega_jit(inputs),
+            return_sequences=return_all,
         )
         self._add_probe_loss(probe)
-        outputs = states[0]
+        if not return_all:
+            return finals[0][None], finals
         if step_mask is not None and self.zero_output_for_mask:
-            outputs = tf.where(step_mask[..., None], outputs, tf.zeros_like(outputs))
-        return outputs, [s[-1] for s in states]
+            sequence = tf.where(step_mask[..., None], sequence, tf.zeros_like(sequence))
+        return sequence, finals
 
     def _probed_loop(self, inputs, initial_state, step_mask, alpha, training):
         cell = self.cell
