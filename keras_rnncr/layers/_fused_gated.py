@@ -4,12 +4,13 @@
 `GRUCell` (`reset_after=True`) or `LSTMCell`: it takes the input projections of
 every step (`inputs @ kernel + input bias`, formed outside by ordinary ops, so
 that input dropout, the kernel and the bias are differentiated by TensorFlow)
-and runs the recurrence. Its backward pass is one loop over the steps that does
-what back-propagation through time needs and no more: for each step, the
-error of the step's elementwise part (the `core`, the step without its
-recurrent product) and `v = delta_k @ ds_k/ds_{k-1}`, the error carried one
-step back, which is also the transported error that Omega_k compares with
-`delta_k`. Everything else is taken after the loop, for all steps at once, as
+and runs the recurrence. Its backward pass goes over runs of `CHUNK_STEPS`
+steps (`spans`), from the last. For each run, one loop over its steps does what
+back-propagation through time needs and no more: for each step, the error of
+the step's elementwise part (the `core`, the step without its recurrent
+product) and `v = delta_k @ ds_k/ds_{k-1}`, the error carried one step back,
+which is also the transported error that Omega_k compares with `delta_k`.
+Everything else is taken after the run's loop, for all its steps at once, as
 large products:
 
 * the recurrent kernel's gradient, `h_{k-1}^T @ g_k` over all `(step, example)`
@@ -20,15 +21,16 @@ large products:
   `g_k` the error of the recurrent pre-activation `a_k = (h_{k-1} * mask) @ U`.
   So `dOmega/dU = h_in^T @ G + u_in^T @ g` where `w = u_in @ U` and `G =
   d/da [<u, d_core/ds> + <w, d_core/da>]`, a second derivative of the
-  elementwise core only, taken by automatic differentiation over all steps at
-  once. This is the full derivative through the gates (what the generic pass,
+  elementwise core only, taken by automatic differentiation over the run's
+  steps at once. Omega's coefficient needs every pair's norms, so Omega's sums
+  are kept apart and scaled after the last run. This is the full derivative through the gates (what the generic pass,
   `_omega_probe`, computes step by step), not one with the gates' derivatives
   held fixed.
 
 Per step, the loops take one `(batch, units) x (units, gates * units)` product
 forward and one back, as Keras's own layers do (theirs take one more per step,
-for the kernel's gradient); the rest are the after-loop products, which run
-much faster per multiply-add than the steps' small ones.
+for the kernel's gradient); the rest are the runs' products, which run much
+faster per multiply-add than the steps' small ones.
 """
 
 import dataclasses
@@ -298,7 +300,7 @@ def backward_loop(d_states, previous, pre_activations, xs, step_mask, carry, *, 
 
 
 def omega_second_order(deltas, previous, pre_activations, xs, u, w, *, rnn):
-    """`G = d/da [<u, d_core/ds> + <w, d_core/da>]` over all steps at once.
+    """`G = d/da [<u, d_core/ds> + <w, d_core/da>]` over a run of steps at once.
 
     With `delta`, the projections and the previous states held fixed: the part
     of Omega's gradient that goes through the gates' and activations' own

@@ -104,10 +104,9 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
             be raised during training, at the cost of that pass: at T=100 on a
             2-core CPU, about Keras's step time for the fused pass of a
             `SimpleRNNCell` (whose gradients are then Keras's up to rounding);
-            for a `GRUCell` or an `LSTMCell`, their fused pass without Omega's
-            products (3.2x and 4.0x Keras's step time with the generic pass it
-            replaced; the fused pass at alpha = 0 is not measured yet; see
-            `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
+            for a `GRUCell` (`reset_after=True`) or an `LSTMCell`, their fused
+            pass without Omega's products, measured at 1.11x and 1.05x Keras's
+            step time (see `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
             takes the pass and reports `omega_metrics=True`."""
 
 omega_fused_args = """omega_backward, omega_jit_compile: the fused passes' options (both
@@ -143,11 +142,11 @@ omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §
     {omega_layer_metrics}
 
     Speed: with `reset_after=True` (the GRU's default) and for the LSTM,
-    training with Omega's pass takes the fused gated pass (one compiled
-    backward loop; Omega's second derivative through the gates from products
-    over all steps), measured with alpha = 2 on a 2-core CPU, wall clock: GRU
-    1.47x Keras's step time at 100 steps and 1.61x at 500, LSTM 1.7-2.1x, at
-    4-5x Keras's memory (`benchmarks/RESULTS.md`). A GRU with
+    training with Omega's pass takes the fused gated pass (compiled backward
+    loops; Omega's second derivative through the gates from products over
+    runs of steps), measured with alpha = 2 on a 2-core CPU, wall clock:
+    GRU 1.21x Keras's step time at 100 steps and 1.25x at 500, LSTM 2.0x and
+    1.9x, at 2.2-3.6x Keras's memory (`benchmarks/RESULTS.md`). A GRU with
     `reset_after=False` takes the generic second-order pass, step by step
     (2-4x). These are CPU figures: on a GPU, Keras's layer trains with cuDNN,
     which a step-by-step loop does not match, and no GPU speed has been
@@ -506,10 +505,10 @@ class RNN(OmegaMixin, keras.layers.RNN):
     Omega_k goes through everything in the step that depends on
     `recurrent_kernel`, with the step's inputs and states held fixed (a
     second-order derivative). A `GRUCell` (`reset_after=True`) and an
-    `LSTMCell` get it from a fused pass: one backward loop for
-    back-propagation through time and the transported errors, and the rest
-    in products over all steps after it; other cells, from a second-order
-    autodiff pass per step (slower).
+    `LSTMCell` get it from a fused pass: backward loops for back-propagation
+    through time and the transported errors, and the rest in products over
+    runs of steps; other cells, from a second-order autodiff pass per step
+    (slower).
 
     Built with `omega=0` (the default), the layer is `keras.layers.RNN`, in
     training too: its own code, updates and speed, and no Omega measured,
