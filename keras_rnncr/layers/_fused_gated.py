@@ -23,9 +23,9 @@ large products:
   d/da [<u, d_core/ds> + <w, d_core/da>]`, a second derivative of the
   elementwise core only, taken by automatic differentiation over the run's
   steps at once. Omega's coefficient needs every pair's norms, so Omega's sums
-  are kept apart and scaled after the last run. This is the full derivative through the gates (what the generic pass,
-  `_omega_probe`, computes step by step), not one with the gates' derivatives
-  held fixed.
+  are kept apart and scaled after the last run. This is the full derivative
+  through the gates (what the generic pass, `_omega_probe`, computes step by
+  step), not one with the gates' derivatives held fixed.
 
 Per step, the loops take one `(batch, units) x (units, gates * units)` product
 forward and one back, as Keras's own layers do (theirs take one more per step,

@@ -106,8 +106,9 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
             `SimpleRNNCell` (whose gradients are then Keras's up to rounding);
             for a `GRUCell` (`reset_after=True`) or an `LSTMCell`, their fused
             pass without Omega's products, measured at 1.11x and 1.05x Keras's
-            step time (see `benchmarks/RESULTS.md`). A layer built with `omega > 0` always
-            takes the pass and reports `omega_metrics=True`."""
+            step time (see `benchmarks/RESULTS.md`). A layer built with
+            `omega > 0` always takes the pass and reports
+            `omega_metrics=True`."""
 
 omega_fused_args = """omega_backward, omega_jit_compile: the fused passes' options (both
             default to `"auto"`). A `SimpleRNNCell` with a tanh, sigmoid, relu
