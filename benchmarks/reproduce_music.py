@@ -69,6 +69,13 @@ def parse_args(argv=None):
     parser.add_argument("--units", type=int, help="default: the paper's")
     parser.add_argument("--batch-size", type=int, help="default: music.BATCH_SIZE")
     parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="also sample a piano roll from each dataset's best finished SGD-CR "
+        "run (music_sample_<dataset>.png)",
+    )
+    parser.add_argument("--sample-frames", type=int, default=200)
     return parser.parse_args(argv)
 
 
@@ -212,6 +219,8 @@ def main(argv=None):
             )
         if stopped:
             break
+    if args.samples:
+        write_samples(results, args, results_dir)
     _resumable.save_results(path, results)
     for dataset in DATASETS:
         runs = [e for e in results["runs"] if e["dataset"] == dataset]
@@ -221,6 +230,69 @@ def main(argv=None):
     if stopped:
         _resumable.print_stopped()
     return results
+
+
+def best_run(results, dataset, method="sgd-cr"):
+    """The finished run of `method` on `dataset` with the lowest test NLL."""
+    runs = [
+        e for e in results["runs"] if e["dataset"] == dataset and e["method"] == method
+    ]
+    return min(runs, key=lambda e: e["nll"]["test"], default=None)
+
+
+def write_samples(results, args, results_dir):
+    """A piano roll sampled from each dataset's best SGD-CR model, from silence.
+
+    The model is rebuilt with the run's settings and given the variables of its
+    best validation epoch (the run's `best.npz` in `--work-dir`); the roll is
+    drawn by `keras_rnncr.music.sample_piano_roll` with seed 0 and saved as
+    `music_sample_<dataset>.png` and `.npz`.
+    """
+    import keras
+
+    from keras_rnncr import music
+    from keras_rnncr.callbacks import TrainingCheckpoint
+
+    samples = results.setdefault("samples", {})
+    for dataset in DATASETS:
+        run = best_run(results, dataset)
+        if run is None:
+            continue
+        settings = settings_of(args, dataset, run["method"])
+        keras.utils.clear_session()
+        model = music.music_model(
+            run["method"],
+            units=settings["units"],
+            learning_rate=settings["learning_rate"],
+            threshold=settings["threshold"],
+            omega=settings["omega"],
+            seed=run["seed"],
+        )
+        directory = (
+            pathlib.Path(args.work_dir)
+            / dataset
+            / (f"{run['method']}_seed{run['seed']}")
+        )
+        TrainingCheckpoint(directory, monitor="val_frame_nll").restore_best_weights(
+            model
+        )
+        roll = music.sample_piano_roll(model, args.sample_frames, seed=0)
+        stem = results_dir / f"music_sample_{dataset}"
+        title = (
+            f"{NAMES[dataset]}: sampled from the SGD-CR model, seed {run['seed']} "
+            f"(test NLL {run['nll']['test']:.2f})"
+        )
+        music.save_piano_roll_png(roll, stem.with_suffix(".png"), title=title)
+        np.savez_compressed(stem.with_suffix(".npz"), roll=roll)
+        samples[dataset] = {
+            "method": run["method"],
+            "seed": run["seed"],
+            "test_nll": run["nll"]["test"],
+            "frames": args.sample_frames,
+            "notes_per_frame": float(roll.sum(1).mean()),
+            "files": [stem.with_suffix(".png").name, stem.with_suffix(".npz").name],
+        }
+        print(f"{dataset}: sample written to {stem}.png", flush=True)
 
 
 def _done(results, dataset, method, seed):
@@ -375,6 +447,24 @@ def report(results, args):
     for dataset in DATASETS:
         if any(e["dataset"] == dataset for e in runs):
             lines.append(f"\n![{NAMES[dataset]}]({RESULTS}_{dataset}.png)")
+    samples = results.get("samples", {})
+    if samples:
+        lines += [
+            "",
+            "## Sampled piano rolls",
+            "",
+            "Drawn from silence, key by key from the model's Bernoulli outputs "
+            "(`keras_rnncr.music.sample_piano_roll`, seed 0), by the best SGD-CR "
+            "model of each dataset (variables of its best validation epoch); "
+            "written with `--samples`.",
+        ]
+        for dataset, sample in sorted(samples.items()):
+            lines.append(
+                f"\n{NAMES[dataset]}: SGD-CR seed {sample['seed']} (test NLL "
+                f"{sample['test_nll']:.2f}), {sample['frames']} frames, "
+                f"{sample['notes_per_frame']:.1f} keys down per frame on average."
+                f"\n\n![{NAMES[dataset]} sample](music_sample_{dataset}.png)"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -76,6 +76,15 @@ def test_music_reproduction_resumes_to_the_uninterrupted_results(
     assert "key frequencies" in report and "Runs not finished" not in report
     saved = json.loads((tmp_path / "cut" / "music_table1.json").read_text())
     assert saved["command"].startswith("python benchmarks/reproduce_music.py")
+    # A sample from the best SGD-CR model, rebuilt from its best weights.
+    reproduce.main([*arguments("cut"), "--report-only", "--samples"])
+    sample = json.loads((tmp_path / "cut" / "music_table1.json").read_text())
+    sample = sample["samples"]["jsb_chorales"]
+    assert sample["method"] == "sgd-cr" and sample["frames"] == 200
+    roll = np.load(tmp_path / "cut" / "music_sample_jsb_chorales.npz")["roll"]
+    assert roll.shape == (200, 88) and roll.dtype == bool
+    assert (tmp_path / "cut" / "music_sample_jsb_chorales.png").stat().st_size > 0
+    assert "Sampled piano rolls" in (tmp_path / "cut" / "music_table1.md").read_text()
 
 
 @pytest.mark.slow
