@@ -57,6 +57,13 @@ def parse_args(argv=None):
     parser.add_argument("--segment-length", type=int, default=200)
     parser.add_argument("--max-epochs", type=int, default=50)
     parser.add_argument("--train-eval-chars", type=int, default=400_000)
+    parser.add_argument(
+        "--samples",
+        action="store_true",
+        help="also sample text from the best finished next-character SGD-CR "
+        "model, after the first characters of the test set",
+    )
+    parser.add_argument("--sample-chars", type=int, default=400)
     return parser.parse_args(argv)
 
 
@@ -199,6 +206,8 @@ def main(argv=None):
             f"(unigram {unigram:.3f})",
             flush=True,
         )
+    if args.samples:
+        write_sample(results, args, vocabulary, corpus["test"])
     _resumable.save_results(path, results)
     if results["runs"]:
         plot(results, results_dir / f"{RESULTS}.png")
@@ -206,6 +215,52 @@ def main(argv=None):
     if stopped:
         _resumable.print_stopped()
     return results
+
+
+PROMPT_CHARS = 100
+
+
+def write_sample(results, args, vocabulary, test_text):
+    """Text sampled from the best next-character SGD-CR model, into `results`.
+
+    The model is rebuilt with the run's settings and given the variables of its
+    best validation epoch; `keras_rnncr.text.sample_text` (temperature 1, seed 0)
+    continues the first `PROMPT_CHARS` characters of the test set.
+    """
+    import keras
+
+    from keras_rnncr import text
+    from keras_rnncr.callbacks import TrainingCheckpoint
+
+    runs = [r for r in results["runs"] if r["method"] == "sgd-cr" and r["ahead"] == 1]
+    if not runs:
+        return
+    run = min(runs, key=lambda r: r["bits_per_character"]["test"])
+    settings = settings_of(args, run["method"], 1)
+    keras.utils.clear_session()
+    model = text.char_model(
+        run["method"],
+        vocabulary.size,
+        units=settings["units"],
+        ahead=1,
+        batch_size=settings["batch_size"],
+        segment_length=settings["segment_length"],
+        seed=run["seed"],
+    )
+    directory = pathlib.Path(args.work_dir) / "ahead1" / f"sgd-cr_seed{run['seed']}"
+    checkpoint = TrainingCheckpoint(directory, monitor="val_bits_per_character")
+    checkpoint.restore_best_weights(model)
+    prompt = test_text[:PROMPT_CHARS]
+    results["sample"] = {
+        "method": run["method"],
+        "seed": run["seed"],
+        "test_bits_per_character": run["bits_per_character"]["test"],
+        "prompt": prompt,
+        "text": text.sample_text(
+            model, vocabulary, prompt=prompt, length=args.sample_chars, seed=0
+        ),
+    }
+    print(f"sample: {results['sample']['text'][:80]!r}...", flush=True)
 
 
 def _done(results, method, ahead, seed):
@@ -341,6 +396,24 @@ def report(results, args):
         ]
     if runs:
         lines.append(f"\n![validation curves]({RESULTS}.png)")
+    sample = results.get("sample")
+    if sample:
+        lines += [
+            "",
+            "## Sampled text",
+            "",
+            f"From the best next-character SGD-CR model (seed {sample['seed']}, "
+            f"test {sample['test_bits_per_character']:.3f} bits per character), "
+            "variables of its best validation epoch, temperature 1, seed 0, "
+            f"after the first {len(sample['prompt'])} characters of the test set "
+            "(written with `--samples`):",
+            "",
+            "```text",
+            sample["prompt"] + "|" + sample["text"],
+            "```",
+            "",
+            "(`|` marks where the prompt ends.)",
+        ]
     return "\n".join(lines) + "\n"
 
 

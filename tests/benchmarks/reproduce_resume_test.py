@@ -127,3 +127,10 @@ def test_char_lm_reproduction_resumes_to_the_uninterrupted_results(
     assert set(whole["unigram"]) == {"1", "5"}
     report = (tmp_path / "cut" / "char_lm_table1.md").read_text()
     assert "unigram" in report and "Runs not finished" not in report
+    # Text sampled from the best next-character SGD-CR model.
+    sampled = reproduce.main([*arguments("cut"), "--report-only", "--samples"])
+    sample = sampled["sample"]
+    assert sample["method"] == "sgd-cr" and len(sample["text"]) == 400
+    assert sample["prompt"] and "Sampled text" in (
+        tmp_path / "cut" / "char_lm_table1.md"
+    ).read_text()
