@@ -131,6 +131,7 @@ def test_char_lm_reproduction_resumes_to_the_uninterrupted_results(
     sampled = reproduce.main([*arguments("cut"), "--report-only", "--samples"])
     sample = sampled["sample"]
     assert sample["method"] == "sgd-cr" and len(sample["text"]) == 400
-    assert sample["prompt"] and "Sampled text" in (
-        tmp_path / "cut" / "char_lm_table1.md"
-    ).read_text()
+    assert (
+        sample["prompt"]
+        and "Sampled text" in (tmp_path / "cut" / "char_lm_table1.md").read_text()
+    )
