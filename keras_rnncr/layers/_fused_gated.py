@@ -38,6 +38,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from keras_rnncr import _private_apis
 from keras_rnncr.layers import _omega_math
 from keras_rnncr.layers._omega_coefficient import (
     keep_if_finite,
@@ -90,8 +91,11 @@ class GatedRecurrence:
 
     Attributes:
         kind: `"gru"` or `"lstm"`.
-        projected: `(time, batch, gates * units)`, the input projections with
-            the input bias.
+        inputs: `(time, batch, features)`.
+        kernel: `(features, gates * units)`.
+        input_bias: `(gates * units,)` or None.
+        input_masks: None, or one `(batch, features)` dropout mask per gate.
+        inputs_need_gradient: whether the backward pass returns `dE/dinputs`.
         initial_states: list of `(batch, units)`: `[h]` or `[h, c]`.
         recurrent_kernel: `(units, gates * units)`.
         recurrent_bias: `(gates * units,)` (GRU) or None.
@@ -105,7 +109,11 @@ class GatedRecurrence:
     """
 
     kind: str
-    projected: tf.Tensor
+    inputs: tf.Tensor
+    kernel: tf.Tensor
+    input_bias: tf.Tensor | None
+    input_masks: list | None
+    inputs_need_gradient: bool
     initial_states: list
     recurrent_kernel: tf.Tensor
     recurrent_bias: tf.Tensor | None
@@ -126,7 +134,50 @@ class GatedRecurrence:
 
     @property
     def statistics_dtype(self):
-        return statistics_dtype(self.projected.dtype)
+        return statistics_dtype(self.inputs.dtype)
+
+    def projection(self, xs):
+        """The steps' input projections, `xs @ kernel + input_bias` per gate."""
+        if self.input_masks is None:
+            projected = _matmul(xs, self.kernel)
+        else:
+            projected = tf.concat(
+                [
+                    _matmul(xs * m, k)
+                    for m, k in zip(self.input_masks, self._gate_kernels(self.kernel))
+                ],
+                -1,
+            )
+        return projected if self.input_bias is None else projected + self.input_bias
+
+    def input_gradients(self, xs, d_projected):
+        """`(d_inputs or None, d_kernel, d_input_bias)` of a run of steps, the
+        last two in `statistics_dtype`."""
+        stats_dtype = self.statistics_dtype
+        flat_x = tf.reshape(xs, [-1, xs.shape[-1]])
+        flat_d = tf.reshape(d_projected, [-1, d_projected.shape[-1]])
+        d_bias = tf.cast(tf.reduce_sum(flat_d, 0), stats_dtype)
+        if self.input_masks is None:
+            d_kernel = tf.matmul(flat_x, flat_d, transpose_a=True)
+            d_inputs = None
+            if self.inputs_need_gradient:
+                d_inputs = _matmul(d_projected, tf.transpose(self.kernel))
+            return d_inputs, tf.cast(d_kernel, stats_dtype), d_bias
+        gates = zip(
+            self.input_masks,
+            tf.split(d_projected, self.gates, -1),
+            self._gate_kernels(self.kernel),
+        )
+        d_kernels, d_inputs = [], []
+        steps = tf.shape(flat_x)[0] // tf.shape(self.input_masks[0])[0]
+        for m, d, k in gates:
+            tiled = tf.tile(m, [steps, 1])
+            d_flat = tf.reshape(d, [-1, d.shape[-1]])
+            d_kernels.append(tf.matmul(flat_x * tiled, d_flat, transpose_a=True))
+            if self.inputs_need_gradient:
+                d_inputs.append(_matmul(d, tf.transpose(k)) * m)
+        d_kernel = tf.cast(tf.concat(d_kernels, -1), stats_dtype)
+        return (tf.add_n(d_inputs) if d_inputs else None), d_kernel, d_bias
 
     @property
     def projection_error_differs(self):
@@ -197,11 +248,10 @@ def _matmul(h, kernel):
     return tf.reshape(flat, tf.concat([tf.shape(h)[:-1], [kernel.shape[-1]]], 0))
 
 
-def forward_loop(*, rnn):
-    """Every step's states, a list of `(time, batch, units)`."""
-    xs, step_mask = rnn.projected, rnn.step_mask
+def forward_loop(xs, initial_states, step_mask, *, rnn):
+    """The states of a run of steps (a list of `(steps, batch, units)`), from
+    its projections `xs` and the states before it."""
     n = tf.shape(xs)[0]
-    count = len(rnn.initial_states)
 
     def forward_step(t, states, buffers):
         new = rnn.core(xs[t], rnn.recurrent_pre_activation(states[0]), states)
@@ -215,12 +265,30 @@ def forward_loop(*, rnn):
         forward_step,
         (
             0,
-            list(rnn.initial_states),
-            [tf.TensorArray(xs.dtype, size=n) for _ in range(count)],
+            list(initial_states),
+            [tf.TensorArray(xs.dtype, size=n) for _ in initial_states],
         ),
         maximum_iterations=n,
     )
     return [b.stack() for b in buffers]
+
+
+def forward_runs(*, rnn):
+    """The states of every run of `spans(rnn)`: a list (runs) of lists (states)
+    of `(steps, batch, units)`, each run's projections formed in one product.
+
+    Never compiled: TensorFlow's own ops ran the forward steps in 11-12 ms
+    where XLA's CPU code took 21-22 ms (GRU, batch 64, 128 units, 100 steps,
+    with one thread or two), as its products are slower.
+    """
+    runs, states = [], list(rnn.initial_states)
+    for start, end in spans(rnn):
+        part = slice(start, end)
+        mask = None if rnn.step_mask is None else rnn.step_mask[part]
+        run = forward_loop(rnn.projection(rnn.inputs[part]), states, mask, rnn=rnn)
+        runs.append(run)
+        states = [s[-1] for s in run]
+    return runs
 
 
 def backward_loop(d_states, previous, pre_activations, xs, step_mask, carry, *, rnn):
@@ -327,35 +395,31 @@ def spans(rnn):
     """`(start, end)` of each run of steps whose backward pass is taken at once:
     chunks of `CHUNK_STEPS` when the loops are compiled and the number of
     steps is known, else one run of all steps `(None, None)`."""
-    total = rnn.projected.shape[0]
+    total = rnn.inputs.shape[0]
     if rnn.jit_compile and total is not None:
         return [(i, min(i + CHUNK_STEPS, total)) for i in range(0, total, CHUNK_STEPS)]
     return [(None, None)]
 
 
-def chunk_gradients(everything, d_outputs, carry, alpha, span, *, rnn):
-    """The backward pass over one run of steps, `span = (start, end)`.
+def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn):
+    """The backward pass over one run of steps, `spans(rnn)[index]`.
 
-    Returns `(carry, d_projected, sums, norms)`: the error carried to the
-    state before the run, the projections' errors, the run's sums `(h_in^T @
-    g, Omega's rows, the recurrent bias's error)` (Omega's rows without the
-    coefficient, which needs every pair), and the pairs' `(||v||^2,
-    ||delta||^2)`.
+    `runs` are the forward states (`forward_runs`). Returns `(carry,
+    d_inputs, sums, norms)`: the error carried to the state before the run,
+    the run's input errors (or None), its sums `(h_in^T @ g, Omega's rows,
+    the recurrent bias's error, the kernel's, the input bias's)` (Omega's rows
+    without the coefficient, which needs every pair), and the pairs'
+    `(||v||^2, ||delta||^2)`.
     """
     stats_dtype = rnn.statistics_dtype
-    start, end = span
-    part = slice(start, end)
-    if not start:
-        before = slice(None, -1 if end is None else end - 1)
-        previous = [
-            tf.concat([s0[None], s[before]], 0)
-            for s0, s in zip(rnn.initial_states, everything)
-        ]
-    else:
-        previous = [s[start - 1 : end - 1] for s in everything]
-    # The run's recurrent pre-activations, again, in one product: cheaper
-    # than a sequence of them kept from the forward pass.
-    pre, xs = rnn.recurrent_pre_activation(previous[0]), rnn.projected[part]
+    part = slice(*spans(rnn)[index])
+    before = rnn.initial_states if index == 0 else [s[-1] for s in runs[index - 1]]
+    previous = [tf.concat([b[None], s[:-1]], 0) for b, s in zip(before, runs[index])]
+    # The run's projections and recurrent pre-activations, again, each in one
+    # product: cheaper than sequences of them kept from the forward pass.
+    inputs = rnn.inputs[part]
+    xs = rnn.projection(inputs)
+    pre = rnn.recurrent_pre_activation(previous[0])
     step_mask = None if rnn.step_mask is None else rnn.step_mask[part]
     deltas, d_projected, d_pre, transported, carry = rnn.compiled(
         lambda d, p, a, x, m, c: backward_loop(d, p, a, x, m, c, rnn=rnn)
@@ -367,6 +431,7 @@ def chunk_gradients(everything, d_outputs, carry, alpha, span, *, rnn):
         step_mask,
         carry,
     )
+    d_inputs, d_kernel, d_input_bias = rnn.input_gradients(inputs, d_projected)
     plain = tf.cast(rnn.recurrent_outer(previous[0], d_pre), stats_dtype)
 
     def norms(parts):
@@ -396,48 +461,53 @@ def chunk_gradients(everything, d_outputs, carry, alpha, span, *, rnn):
         )
 
     rows = tf.cond(alpha > 0.0, omega_rows, lambda: tf.zeros_like(plain))
-    d_bias = tf.reduce_sum(d_pre, [0, 1])
-    return carry, d_projected, (plain, rows, d_bias), (transported_sq, delta_sq)
+    d_bias = tf.cast(tf.reduce_sum(d_pre, [0, 1]), stats_dtype)
+    sums = (plain, rows, d_bias, d_kernel, d_input_bias)
+    return carry, d_inputs, sums, (transported_sq, delta_sq)
 
 
-def gated_gradients(everything, d_sequence, d_final, d_probe, alpha, tracker, *, rnn):
+def gated_gradients(runs, d_sequence, d_final, d_probe, alpha, tracker, *, rnn):
     """The gradients of the recurrence, Omega's added to the recurrent kernel's.
 
     `d_sequence` is the error of the output sequence (the `h` of every step)
-    or None, `d_final` that of the final states.
-
-    The backward pass runs over `spans(rnn)` from the last run of steps to the
-    first, so that its per-pair temporaries are a run's, not the sequence's.
+    or None, `d_final` that of the final states. The backward pass runs over
+    `spans(rnn)` from the last run of steps to the first, so that its per-pair
+    temporaries are a run's, not the sequence's. Returns `(d_inputs,
+    d_initial, d_kernel, d_input_bias, d_recurrent, d_recurrent_bias)`, the
+    sums in `statistics_dtype`.
     """
     carry = list(d_final)
     d_outputs = [d_sequence] + [None] * (len(carry) - 1)
-    d_projected, norms, sums = [], [], None
-    for span in reversed(spans(rnn)):
+    d_inputs, norms, sums = [], [], None
+    for index in reversed(range(len(runs))):
         carry, d_part, part_sums, part_norms = chunk_gradients(
-            everything, d_outputs, carry, alpha, span, rnn=rnn
+            runs, index, d_outputs, carry, alpha, rnn=rnn
         )
-        d_projected.insert(0, d_part)
+        d_inputs.insert(0, d_part)
         norms.insert(0, part_norms)
         if sums is not None:
             part_sums = [a + b for a, b in zip(sums, part_sums)]
         sums = part_sums
-    d_projected = d_projected[0] if len(d_projected) == 1 else tf.concat(d_projected, 0)
+    if rnn.inputs_need_gradient:
+        d_inputs = d_inputs[0] if len(d_inputs) == 1 else tf.concat(d_inputs, 0)
+    else:
+        d_inputs = None
     transported_sq = tf.concat([n[0] for n in norms], 0)
     delta_sq = tf.concat([n[1] for n in norms], 0)
     coefficient, _ = sequence_omega(
         transported_sq, delta_sq, rnn.step_mask, rnn.ratio, alpha, d_probe, tracker
     )
-    plain, rows, d_bias = sums
+    plain, rows, d_bias, d_kernel, d_input_bias = sums
     (rows,) = keep_if_finite([coefficient * rows], alpha)
-    if rnn.recurrent_bias is None:
-        d_bias = None
-    return d_projected, carry, plain + rows, d_bias
+    return d_inputs, carry, d_kernel, d_input_bias, plain + rows, d_bias
 
 
 def fused_gated(
     kind,
-    projected,
+    inputs,
     initial_states,
+    kernel,
+    input_bias,
     recurrent_kernel,
     recurrent_bias,
     alpha,
@@ -445,6 +515,7 @@ def fused_gated(
     activation,
     recurrent_activation,
     step_mask=None,
+    input_masks=None,
     recurrent_masks=None,
     ratio="squared",
     jit_compile=False,
@@ -452,12 +523,15 @@ def fused_gated(
 ):
     """A GRU (reset_after) or LSTM recurrence whose backward pass yields Omega.
 
-    Forward, time-major, with `a` the recurrent pre-activation:
+    Forward, time-major, with `x` the input projection and `a` the recurrent
+    pre-activation:
 
     ```python
+    x[t] = concat over gates g of (inputs[t] * input_masks[g]) @ kernel[:, g]
+    x[t] += input_bias
     a[t] = concat over gates g of (h[t-1] * recurrent_masks[g]) @ U[:, g]
     a[t] += recurrent_bias                          # GRU
-    states[t] = core(projected[t], a[t], states[t-1])  # gru_core / lstm_core
+    states[t] = core(x[t], a[t], states[t-1])       # gru_core / lstm_core
     states[t] = where(step_mask[t], states[t], states[t-1])
     ```
 
@@ -468,18 +542,22 @@ def fused_gated(
 
     Args:
         kind: `"gru"` or `"lstm"` (see `cell_kind`).
-        projected: `(time, batch, gates * units)`.
+        inputs: `(time, batch, features)`.
         initial_states: list of `(batch, units)`: `[h]` or `[h, c]`.
+        kernel: `(features, gates * units)`.
+        input_bias: `(gates * units,)` or None.
         recurrent_kernel: `(units, gates * units)`.
         recurrent_bias: `(gates * units,)` for a GRU with a bias, else None.
         alpha: float32 scalar tensor, the weight of Omega.
         tracker: `OmegaTracker` (see `_omega_coefficient.omega_coefficient`).
         activation, recurrent_activation: the cell's.
         step_mask: optional bool `(time, batch)`.
+        input_masks: optional list of one `(batch, features)` mask per gate.
         recurrent_masks: optional list of one `(batch, units)` mask per gate.
         ratio: `"squared"` or `"norm"`.
         jit_compile: compile the backward loop and Omega's second-order pass
-            with XLA (see `GatedRecurrence`).
+            with XLA (see `GatedRecurrence`), and run the backward pass in
+            runs of `CHUNK_STEPS` steps when the number of steps is known.
         return_sequences: whether to return every step's `h`.
 
     Returns:
@@ -487,18 +565,32 @@ def fused_gated(
         batch, units)` (None unless `return_sequences`), the final states (a
         list), and a float32 zero scalar that must be added to the loss.
     """
-    has_bias = recurrent_bias is not None
-    if not has_bias:
-        recurrent_bias = tf.zeros([recurrent_kernel.shape[-1]], recurrent_kernel.dtype)
+    gate_units = recurrent_kernel.shape[-1]
+    biases = {"input": input_bias, "recurrent": recurrent_bias}
+    present = {name: bias is not None for name, bias in biases.items()}
+    biases = {
+        name: tf.zeros([gate_units], kernel.dtype) if bias is None else bias
+        for name, bias in biases.items()
+    }
+    # The inputs' error only where a tape needs it (see `fused_simple_rnn`).
+    inputs_need_gradient = _private_apis.tape_records(inputs)
 
     @tf.custom_gradient
-    def recurrence(projected, recurrent_kernel, recurrent_bias, alpha, *initial):
+    def recurrence(
+        inputs, kernel, input_bias, recurrent_kernel, recurrent_bias, alpha, *initial
+    ):
         rnn = GatedRecurrence(
             kind=kind,
-            projected=tf.stop_gradient(projected),
+            inputs=tf.stop_gradient(inputs),
+            kernel=tf.stop_gradient(kernel),
+            input_bias=tf.stop_gradient(input_bias) if present["input"] else None,
+            input_masks=input_masks,
+            inputs_need_gradient=inputs_need_gradient,
             initial_states=[tf.stop_gradient(s) for s in initial],
             recurrent_kernel=tf.stop_gradient(recurrent_kernel),
-            recurrent_bias=tf.stop_gradient(recurrent_bias) if has_bias else None,
+            recurrent_bias=(
+                tf.stop_gradient(recurrent_bias) if present["recurrent"] else None
+            ),
             recurrent_masks=recurrent_masks,
             activation=activation,
             recurrent_activation=recurrent_activation,
@@ -506,11 +598,8 @@ def fused_gated(
             ratio=ratio,
             jit_compile=jit_compile,
         )
-        # Never compiled: TensorFlow's own ops ran the forward steps in 11-12
-        # ms where XLA's CPU code took 21-22 ms (GRU, batch 64, 128 units, 100
-        # steps, with one thread or two), as its products are slower.
-        everything = forward_loop(rnn=rnn)
-        finals = [s[-1] for s in everything]
+        runs = forward_runs(rnn=rnn)
+        finals = [s[-1] for s in runs[-1]]
 
         def grad(*upstream):
             d_sequence = upstream[0] if return_sequences else None
@@ -518,22 +607,35 @@ def fused_gated(
             d_final = [
                 tf.zeros_like(s) if d is None else d for d, s in zip(d_final, finals)
             ]
-            d_projected, d_initial, d_recurrent, d_bias = gated_gradients(
-                everything, d_sequence, d_final, upstream[-1], alpha, tracker, rnn=rnn
+            d_inputs, d_initial, d_kernel, d_input_bias, d_recurrent, d_bias = (
+                gated_gradients(
+                    runs, d_sequence, d_final, upstream[-1], alpha, tracker, rnn=rnn
+                )
             )
             return (
-                d_projected,
+                d_inputs,
+                tf.cast(d_kernel, kernel.dtype),
+                tf.cast(d_input_bias, input_bias.dtype),
                 tf.cast(d_recurrent, recurrent_kernel.dtype),
-                d_bias if has_bias else tf.zeros_like(recurrent_bias),
+                tf.cast(d_bias, recurrent_bias.dtype),
                 None,
                 *d_initial,
             )
 
-        sequence = [everything[0]] if return_sequences else []
+        sequence = []
+        if return_sequences:
+            h = [run[0] for run in runs]
+            sequence = [h[0] if len(h) == 1 else tf.concat(h, 0)]
         return (*sequence, *finals, tf.zeros([], tf.float32)), grad
 
     *outputs, probe = recurrence(
-        projected, recurrent_kernel, recurrent_bias, alpha, *initial_states
+        inputs,
+        kernel,
+        biases["input"],
+        recurrent_kernel,
+        biases["recurrent"],
+        alpha,
+        *initial_states,
     )
     sequence = outputs.pop(0) if return_sequences else None
     return sequence, outputs, probe

@@ -360,7 +360,6 @@ class OmegaMixin:
     def _gated_loop(self, inputs, initial_state, step_mask, alpha, kind):
         cell = self.cell
         gates = _fused_gated.GATES[kind]
-        kernel = tf.convert_to_tensor(cell.kernel)
         input_masks = recurrent_masks = None
         if 0.0 < cell.dropout < 1.0:
             input_masks = _per_gate(cell.get_dropout_mask(inputs[0]), gates)
@@ -368,29 +367,20 @@ class OmegaMixin:
             recurrent_masks = _per_gate(
                 cell.get_recurrent_dropout_mask(initial_state[0]), gates
             )
-        if input_masks is None:
-            projected = _fused_gated._matmul(inputs, kernel)
-        else:
-            projected = tf.concat(
-                [
-                    _fused_gated._matmul(inputs * m, k)
-                    for m, k in zip(input_masks, tf.split(kernel, gates, -1))
-                ],
-                -1,
-            )
-        recurrent_bias = None
+        input_bias = recurrent_bias = None
         if cell.use_bias:
-            bias = tf.convert_to_tensor(cell.bias)
+            input_bias = tf.convert_to_tensor(cell.bias)
             if kind == "gru":
-                bias, recurrent_bias = bias[0], bias[1]
-            projected = projected + bias
+                input_bias, recurrent_bias = input_bias[0], input_bias[1]
         return_all = self.return_sequences or (
             step_mask is not None and self.zero_output_for_mask
         )
         sequence, finals, probe = _fused_gated.fused_gated(
             kind,
-            projected,
+            inputs,
             list(initial_state),
+            tf.convert_to_tensor(cell.kernel),
+            input_bias,
             tf.convert_to_tensor(cell.recurrent_kernel),
             recurrent_bias,
             alpha,
@@ -398,6 +388,7 @@ class OmegaMixin:
             cell.activation,
             cell.recurrent_activation,
             step_mask=step_mask,
+            input_masks=input_masks,
             recurrent_masks=recurrent_masks,
             ratio=self.omega_ratio,
             jit_compile=self._omega_jit(inputs),

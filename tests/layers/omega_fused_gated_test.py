@@ -18,28 +18,33 @@ from keras_rnncr.layers import _fused_gated, _omega_probe
 BATCH, STEPS, FEATURES, UNITS = 3, 6, 4, 5
 
 
-def _gradients(layer_kwargs, layer_class, generic, monkeypatch, masked, steps=STEPS):
-    """Loss, gradients and Omega of one training step, float64."""
+def _gradients(
+    layer_kwargs, layer_class, generic, monkeypatch, masked, steps=STEPS, front=False
+):
+    """Gradients and Omega of one training step, float64; with `front`, a Dense
+    layer before the recurrent one (whose gradient needs the inputs' error)."""
     if generic:
         monkeypatch.setattr(_fused_gated, "cell_kind", lambda cell: None)
     keras.utils.set_random_seed(3)
     layer = layer_class(UNITS, dtype="float64", **layer_kwargs)
+    dense = keras.layers.Dense(FEATURES, dtype="float64") if front else None
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(BATCH, steps, FEATURES)))
     mask = None
     if masked:
         mask = tf.constant(np.arange(steps)[None] < np.array([[steps], [4], [2]]))
-    layer(x, mask=mask)  # build
+    layer(dense(x) if front else x, mask=mask)  # build
     target = tf.constant(rng.normal(size=(BATCH, UNITS)))
+    weights = layer.trainable_weights + (dense.trainable_weights if front else [])
     with tf.GradientTape() as tape:
         keras.utils.set_random_seed(4)  # the same dropout masks both times
-        out = layer(x, mask=mask, training=True)
+        out = layer(dense(x) if front else x, mask=mask, training=True)
         if layer_kwargs.get("return_sequences"):
             out = tf.reduce_mean(out, 1)
         loss = tf.reduce_sum(tf.square(out - target)) + tf.add_n(
             [tf.cast(v, tf.float64) for v in layer.losses]
         )
-    grads = tape.gradient(loss, layer.trainable_weights)
+    grads = tape.gradient(loss, weights)
     return [g.numpy() for g in grads], layer.omega_tracker.result()
 
 
@@ -103,6 +108,24 @@ def test_runs_of_steps_add_up(layer_class, monkeypatch):
     generic, _ = _gradients(kwargs, layer_class, True, monkeypatch, True, steps)
     for f, g in zip(fused, generic):
         np.testing.assert_allclose(f, g, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "layer_class, kwargs",
+    [
+        (keras_rnncr.layers.GRU, {"dropout": 0.3, "recurrent_dropout": 0.2}),
+        (keras_rnncr.layers.LSTM, {"return_sequences": True}),
+    ],
+)
+def test_inputs_error_reaches_the_layer_before(layer_class, kwargs, monkeypatch):
+    """A Dense layer before: its gradient needs `dE/dinputs` from the pass."""
+    kwargs = {"omega": 3.0, **kwargs}
+    fused, _ = _gradients(kwargs, layer_class, False, monkeypatch, True, front=True)
+    generic, _ = _gradients(kwargs, layer_class, True, monkeypatch, True, front=True)
+    assert len(fused) == len(generic) == 5
+    for f, g in zip(fused, generic):
+        np.testing.assert_allclose(f, g, rtol=1e-9, atol=1e-12)
+    assert np.any(fused[-2] != 0)  # the Dense kernel's gradient
 
 
 def test_which_cells_take_the_fused_gated_pass():
