@@ -48,9 +48,13 @@ from keras_rnncr.layers._omega_coefficient import (
 
 GATES = {"gru": 3, "lstm": 4}
 
-# Steps per run of the backward pass (see `spans`): its per-pair temporaries
-# (errors, transported errors, Omega's products) are held for one run at a time.
-CHUNK_STEPS = 32
+# Steps per run (see `spans`): the projections, errors, transported errors and
+# Omega's products are held for one run at a time. Measured (GRU, batch 64, 128
+# units, omega=2, allocator's requested peak against Keras's GRU): runs of 32
+# steps 3.47x at T=100 and 2.20x at T=500 (before the projections moved into
+# the runs), 16 steps 2.06x and 1.36x, 8 steps 1.47x and 1.28x, with step times
+# within this machine's noise of each other (benchmarks/RESULTS.md).
+CHUNK_STEPS = 8
 
 
 def cell_kind(cell):
