@@ -1,11 +1,13 @@
 """GRU and LSTM recurrences whose backward pass also yields Omega's gradient.
 
-`fused_gated` is a custom-gradient op over the recurrent part of a Keras
-`GRUCell` (`reset_after=True`) or `LSTMCell`: it takes the input projections of
-every step (`inputs @ kernel + input bias`, formed outside by ordinary ops, so
-that input dropout, the kernel and the bias are differentiated by TensorFlow)
-and runs the recurrence. Its backward pass goes over runs of `CHUNK_STEPS`
-steps (`spans`), from the last. For each run, one loop over its steps does what
+`fused_gated` is a custom-gradient op over a Keras `GRUCell`
+(`reset_after=True`) or `LSTMCell` recurrence: its inputs, kernels, biases,
+initial states and dropout masks in, its states out. Steps go in runs of
+`CHUNK_STEPS` (`spans`), so that what a run needs is held for one run at a time:
+forward, each run's input projections (`inputs @ kernel + input bias`) are
+formed in one product before its loop of steps; backward, the runs are taken
+from the last, each forming its projections and recurrent pre-activations again
+in one product each. For each run, one loop over its steps does what
 back-propagation through time needs and no more: for each step, the error of
 the step's elementwise part (the `core`, the step without its recurrent
 product) and `v = delta_k @ ds_k/ds_{k-1}`, the error carried one step back,
