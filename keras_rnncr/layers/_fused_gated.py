@@ -398,11 +398,11 @@ def omega_second_order(deltas, previous, pre_activations, xs, u, w, *, rnn):
 
 
 def spans(rnn):
-    """`(start, end)` of each run of steps whose backward pass is taken at once:
-    chunks of `CHUNK_STEPS` when the loops are compiled and the number of
-    steps is known, else one run of all steps `(None, None)`."""
+    """`(start, end)` of each run of steps (see `CHUNK_STEPS`): runs of
+    `CHUNK_STEPS` when the number of steps is known, else one run of all steps
+    `(None, None)`."""
     total = rnn.inputs.shape[0]
-    if rnn.jit_compile and total is not None:
+    if total is not None:
         return [(i, min(i + CHUNK_STEPS, total)) for i in range(0, total, CHUNK_STEPS)]
     return [(None, None)]
 
@@ -562,8 +562,8 @@ def fused_gated(
         recurrent_masks: optional list of one `(batch, units)` mask per gate.
         ratio: `"squared"` or `"norm"`.
         jit_compile: compile the backward loop and Omega's second-order pass
-            with XLA (see `GatedRecurrence`), and run the backward pass in
-            runs of `CHUNK_STEPS` steps when the number of steps is known.
+            with XLA (see `GatedRecurrence`). The steps go in runs of
+            `CHUNK_STEPS` when their number is known (see `spans`).
         return_sequences: whether to return every step's `h`.
 
     Returns:

@@ -98,12 +98,13 @@ def test_fused_gated_pass_equals_generic_pass(case, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "layer_class", [keras_rnncr.layers.GRU, keras_rnncr.layers.LSTM]
+    "layer_class, jit",
+    [(keras_rnncr.layers.GRU, "auto"), (keras_rnncr.layers.LSTM, False)],
 )
-def test_runs_of_steps_add_up(layer_class, monkeypatch):
-    """70 steps: the backward pass in runs of 32, 32 and 6 steps (compiled)."""
+def test_runs_of_steps_add_up(layer_class, jit, monkeypatch):
+    """Two whole runs of `CHUNK_STEPS` steps and a part, compiled or not."""
     steps = 2 * _fused_gated.CHUNK_STEPS + 6
-    kwargs = {"omega": 3.0, "return_sequences": True}
+    kwargs = {"omega": 3.0, "return_sequences": True, "omega_jit_compile": jit}
     fused, _ = _gradients(kwargs, layer_class, False, monkeypatch, True, steps)
     generic, _ = _gradients(kwargs, layer_class, True, monkeypatch, True, steps)
     for f, g in zip(fused, generic):
