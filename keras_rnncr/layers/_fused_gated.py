@@ -424,8 +424,12 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn):
     # The run's projections and recurrent pre-activations, again, each in one
     # product: cheaper than sequences of them kept from the forward pass.
     inputs = rnn.inputs[part]
-    xs = rnn.projection(inputs)
-    pre = rnn.recurrent_pre_activation(previous[0])
+    # After the error arrives: otherwise TensorFlow's graph optimizer finds
+    # these products identical to the forward pass's and keeps those instead,
+    # for the whole sequence.
+    with tf.control_dependencies([carry[0]]):
+        xs = rnn.projection(tf.identity(inputs))
+        pre = rnn.recurrent_pre_activation(previous[0])
     step_mask = None if rnn.step_mask is None else rnn.step_mask[part]
     deltas, d_projected, d_pre, transported, carry = rnn.compiled(
         lambda d, p, a, x, m, c: backward_loop(d, p, a, x, m, c, rnn=rnn)
