@@ -89,6 +89,26 @@ def settings_of(args, method, ahead):
     return settings
 
 
+def build_model(settings, vocabulary, method, ahead, seed):
+    """The run's `char_model`, as every session of the run builds it."""
+    from keras_rnncr import text
+
+    return text.char_model(
+        method,
+        vocabulary.size,
+        units=settings["units"],
+        ahead=ahead,
+        batch_size=settings["batch_size"],
+        segment_length=settings["segment_length"],
+        seed=seed,
+    )
+
+
+def run_directory(args, method, ahead, seed):
+    """The run's checkpoint folder in `--work-dir`."""
+    return pathlib.Path(args.work_dir) / f"ahead{ahead}" / f"{method}_seed{seed}"
+
+
 def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
     """Trains (or resumes) one run; returns its record, or None if out of time."""
     import keras
@@ -99,15 +119,7 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
     keras.utils.clear_session()
     keras.utils.set_random_seed(seed)
     batch = settings["batch_size"]
-    model = text.char_model(
-        method,
-        vocabulary.size,
-        units=settings["units"],
-        ahead=ahead,
-        batch_size=batch,
-        segment_length=settings["segment_length"],
-        seed=seed,
-    )
+    model = build_model(settings, vocabulary, method, ahead, seed)
     callbacks = text.char_callbacks(
         method,
         ahead,
@@ -122,7 +134,7 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
     validation = text.stream_dataset(
         ids["validation"], batch, drop_remainder=False, **stream
     )
-    directory = pathlib.Path(args.work_dir) / f"ahead{ahead}" / f"{method}_seed{seed}"
+    directory = run_directory(args, method, ahead, seed)
     checkpoint, finished = _resumable.train_resumably(
         model,
         directory,
@@ -238,16 +250,8 @@ def write_sample(results, args, vocabulary, test_text):
     run = min(runs, key=lambda r: r["bits_per_character"]["test"])
     settings = settings_of(args, run["method"], 1)
     keras.utils.clear_session()
-    model = text.char_model(
-        run["method"],
-        vocabulary.size,
-        units=settings["units"],
-        ahead=1,
-        batch_size=settings["batch_size"],
-        segment_length=settings["segment_length"],
-        seed=run["seed"],
-    )
-    directory = pathlib.Path(args.work_dir) / "ahead1" / f"sgd-cr_seed{run['seed']}"
+    model = build_model(settings, vocabulary, run["method"], 1, run["seed"])
+    directory = run_directory(args, run["method"], 1, run["seed"])
     checkpoint = TrainingCheckpoint(directory, monitor="val_bits_per_character")
     checkpoint.restore_best_weights(model)
     prompt = test_text[:PROMPT_CHARS]
@@ -370,9 +374,7 @@ def report(results, args):
     for method, ahead, seed in run_list(args):
         if _done(results, method, ahead, seed):
             continue
-        directory = (
-            pathlib.Path(args.work_dir) / f"ahead{ahead}" / f"{method}_seed{seed}"
-        )
+        directory = run_directory(args, method, ahead, seed)
         progress = _resumable.in_progress(directory)
         name = f"- {method} ahead {ahead} seed {seed}"
         if progress is None:

@@ -103,6 +103,25 @@ def settings_of(args, dataset, method):
     return settings
 
 
+def build_model(settings, method, seed):
+    """The run's `music_model`, as every session of the run builds it."""
+    from keras_rnncr import music
+
+    return music.music_model(
+        method,
+        units=settings["units"],
+        learning_rate=settings["learning_rate"],
+        threshold=settings["threshold"],
+        omega=settings["omega"],
+        seed=seed,
+    )
+
+
+def run_directory(args, dataset, method, seed):
+    """The run's checkpoint folder in `--work-dir`."""
+    return pathlib.Path(args.work_dir) / dataset / f"{method}_seed{seed}"
+
+
 def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
     """Trains (or resumes) one run; returns its record, or None if out of time."""
     import keras
@@ -112,14 +131,7 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
     settings = settings_of(args, dataset, method)
     keras.utils.clear_session()
     keras.utils.set_random_seed(seed)
-    model = music.music_model(
-        method,
-        units=settings["units"],
-        learning_rate=settings["learning_rate"],
-        threshold=settings["threshold"],
-        omega=settings["omega"],
-        seed=seed,
-    )
+    model = build_model(settings, method, seed)
     callbacks = music.music_callbacks(
         method,
         settings["omega"],
@@ -135,7 +147,7 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
         )
         return dict(x=train, steps_per_epoch=steps, validation_data=validation)
 
-    directory = pathlib.Path(args.work_dir) / dataset / f"{method}_seed{seed}"
+    directory = run_directory(args, dataset, method, seed)
     checkpoint, finished = _resumable.train_resumably(
         model,
         directory,
@@ -260,19 +272,8 @@ def write_samples(results, args, results_dir):
             continue
         settings = settings_of(args, dataset, run["method"])
         keras.utils.clear_session()
-        model = music.music_model(
-            run["method"],
-            units=settings["units"],
-            learning_rate=settings["learning_rate"],
-            threshold=settings["threshold"],
-            omega=settings["omega"],
-            seed=run["seed"],
-        )
-        directory = (
-            pathlib.Path(args.work_dir)
-            / dataset
-            / (f"{run['method']}_seed{run['seed']}")
-        )
+        model = build_model(settings, run["method"], run["seed"])
+        directory = run_directory(args, dataset, run["method"], run["seed"])
         TrainingCheckpoint(directory, monitor="val_frame_nll").restore_best_weights(
             model
         )
@@ -423,7 +424,7 @@ def report(results, args):
     for dataset, method, seed in run_list(args):
         if _done(results, dataset, method, seed):
             continue
-        directory = pathlib.Path(args.work_dir) / dataset / f"{method}_seed{seed}"
+        directory = run_directory(args, dataset, method, seed)
         progress = _resumable.in_progress(directory)
         if progress is None:
             pending.append(f"- {NAMES[dataset]} {method} seed {seed}: not started.")
