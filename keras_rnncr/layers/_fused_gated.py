@@ -7,7 +7,8 @@ initial states and dropout masks in, its states out. Steps go in runs of
 forward, each run's input projections (`inputs @ kernel + input bias`) are
 formed in one product before its loop of steps; backward, the runs are taken
 from the last, each forming its projections and recurrent pre-activations again
-in one product each. For each run, one loop over its steps does what
+in one product each, and Omega's products of at most two runs are pending at
+once (see `gated_gradients`). For each run, one loop over its steps does what
 back-propagation through time needs and no more: for each step, the error of
 the step's elementwise part (the `core`, the step without its recurrent
 product) and `v = delta_k @ ds_k/ds_{k-1}`, the error carried one step back,
@@ -51,12 +52,15 @@ from keras_rnncr.layers._omega_coefficient import (
 GATES = {"gru": 3, "lstm": 4}
 
 # Steps per run (see `spans`): the projections, errors, transported errors and
-# Omega's products are held for one run at a time. Measured (GRU, batch 64, 128
-# units, omega=2, allocator's requested peak against Keras's GRU): runs of 32
-# steps 3.47x at T=100 and 2.20x at T=500 (before the projections moved into
-# the runs), 16 steps 2.06x and 1.36x, 8 steps 1.47x and 1.28x, with step times
-# within this machine's noise of each other (benchmarks/RESULTS.md).
-CHUNK_STEPS = 8
+# Omega's products are held for a run at a time (two runs' Omega products at
+# most, see `gated_gradients`). Measured (batch 64, 128 units, omega=2,
+# allocator's requested peak against Keras's layer, T=100 / T=500): with every
+# run's Omega products left to the executor's order, runs of 32 steps took
+# GRU 3.47x / 2.20x, 16 steps 2.06x / 1.36x, 8 steps 1.47x / 1.28x; with at
+# most two runs' Omega products alive, 12 steps GRU 0.90x / 0.81x, LSTM
+# 1.22x / 0.58x, 16 steps GRU 1.11-1.30x / 0.79x, LSTM 1.40x / 0.58x, and
+# runs of 8 steps took ~10% more time than 12 or 16 (more runs, more ops).
+CHUNK_STEPS = 12
 
 
 def cell_kind(cell):
@@ -407,8 +411,11 @@ def spans(rnn):
     return [(None, None)]
 
 
-def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn):
+def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
     """The backward pass over one run of steps, `spans(rnn)[index]`.
+
+    The run starts (forms its projections again) once the error `carry` has
+    arrived and the tensors `after` exist.
 
     `runs` are the forward states (`forward_runs`). Returns `(carry,
     d_inputs, sums, norms)`: the error carried to the state before the run,
@@ -427,7 +434,7 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn):
     # After the error arrives: otherwise TensorFlow's graph optimizer finds
     # these products identical to the forward pass's and keeps those instead,
     # for the whole sequence.
-    with tf.control_dependencies([carry[0]]):
+    with tf.control_dependencies([carry[0], *after]):
         xs = rnn.projection(tf.identity(inputs))
         pre = rnn.recurrent_pre_activation(previous[0])
     step_mask = None if rnn.step_mask is None else rnn.step_mask[part]
@@ -488,11 +495,19 @@ def gated_gradients(runs, d_sequence, d_final, d_probe, alpha, tracker, *, rnn):
     """
     carry = list(d_final)
     d_outputs = [d_sequence] + [None] * (len(carry) - 1)
-    d_inputs, norms, sums = [], [], None
+    d_inputs, norms, sums, rows = [], [], None, {}
     for index in reversed(range(len(runs))):
+        # Nothing else orders a run's Omega products (they are only summed at
+        # the end), and the executor may leave them until every run's loop is
+        # done, holding what they read for the whole sequence. So run `i - 2`
+        # waits for run `i`'s: they still overlap run `i - 1`'s loop, on
+        # another core, and at most two runs' inputs to them are alive.
+        # (Waiting one run instead cost ~15% more time, GRU, T=100.)
+        after = [rows[index + 2]] if index + 2 in rows else []
         carry, d_part, part_sums, part_norms = chunk_gradients(
-            runs, index, d_outputs, carry, alpha, rnn=rnn
+            runs, index, d_outputs, carry, alpha, rnn=rnn, after=after
         )
+        rows[index] = part_sums[1]
         d_inputs.insert(0, d_part)
         norms.insert(0, part_norms)
         if sums is not None:
