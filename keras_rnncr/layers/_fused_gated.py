@@ -56,11 +56,12 @@ GATES = {"gru": 3, "lstm": 4}
 # most, see `gated_gradients`). Measured (batch 64, 128 units, omega=2,
 # allocator's requested peak against Keras's layer, T=100 / T=500): with every
 # run's Omega products left to the executor's order, runs of 32 steps took
-# GRU 3.47x / 2.20x, 16 steps 2.06x / 1.36x, 8 steps 1.47x / 1.28x; with at
-# most two runs' Omega products alive, 12 steps GRU 0.90x / 0.81x, LSTM
-# 1.22x / 0.58x, 16 steps GRU 1.11-1.30x / 0.79x, LSTM 1.40x / 0.58x, and
-# runs of 8 steps took ~10% more time than 12 or 16 (more runs, more ops).
-CHUNK_STEPS = 12
+# GRU 3.47x / 2.20x, 16 steps 2.06x / 1.36x, 8 steps 1.47x / 1.28x. With at
+# most two runs' Omega products alive, at T=100: 8 steps GRU 0.78x, LSTM 0.91x;
+# 12 steps GRU 0.90-0.96x, LSTM 1.18-1.21x; 16 steps GRU 1.11-1.30x, LSTM
+# 1.40x. Time per forward and backward pass within this machine's noise of each
+# other (runs of 8 steps 3-6% slower than 12 or 16 in the best of ten).
+CHUNK_STEPS = 8
 
 
 def cell_kind(cell):
