@@ -425,9 +425,15 @@ def build():
     inputs = keras.Input((STEPS, FEATURES), dtype="float64")
     h = keras.layers.Masking(0.0, dtype="float64")(inputs)
     h = keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0, dtype="float64")(h)
+    # 19 steps: three runs of the fused gated pass (runs of 8), so that the
+    # order between runs' Omega products is taken under two replicas too.
     h = keras_rnncr.layers.RNN(
-        keras.layers.GRUCell(UNITS, dtype="float64"), omega=1.0, dtype="float64"
-    )(keras.layers.RepeatVector(3, dtype="float64")(h))
+        keras.layers.GRUCell(UNITS, dtype="float64"),
+        omega=1.0,
+        return_sequences=True,
+        dtype="float64",
+    )(keras.layers.RepeatVector(19, dtype="float64")(h))
+    h = keras_rnncr.layers.LSTM(UNITS, omega=0.5, dtype="float64")(h)
     model = keras.Model(inputs, keras.layers.Dense(4, dtype="float64")(h))
     model.compile(
         optimizer=keras.optimizers.SGD(0.1),
@@ -453,7 +459,7 @@ def logged(history):
     return [v for k, v in sorted(history.history.items()) if "omega" in k]
 
 
-assert len(logged(h1)) == 4
+assert len(logged(h1)) == 6
 np.testing.assert_allclose(logged(h1), logged(h2), rtol=1e-6)
 print("MIRRORED OK")
 """
