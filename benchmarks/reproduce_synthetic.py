@@ -362,8 +362,8 @@ def latest_rate(record, clock="wall_seconds"):
     for session in reversed(record["sessions"]):
         updates = session.get("end_update", session["start_update"])
         steps = updates - session["start_update"]
-        if steps and session[clock]:
-            runs = session.get("stacked_runs", len(record["runs"]))
+        runs = session.get("stacked_runs", len(record["runs"]))
+        if steps and runs and session[clock]:
             return steps * runs / session[clock]
     return float("nan")
 
@@ -401,11 +401,17 @@ def write_tables(records, path):
             for r in record["runs"]
             if r["status"] == "running"
         )
+        if not remaining:
+            finish = "0.0 h"
+        elif cpu_rate > 0:
+            finish = f"{remaining / cpu_rate / 3600:.1f} h"
+        else:  # no session with a measured rate (nan)
+            finish = "n/a"
         lines.append(
             f"| {record['task']} | {record['min_length']}-{record['max_length'] - 1} "
             f"| {record['scheme']} | "
             + " | ".join(cells)
-            + f" | {rate:.0f} / {cpu_rate:.0f} | {remaining / cpu_rate / 3600:.1f} h |"
+            + f" | {rate:.0f} / {cpu_rate:.0f} | {finish} |"
         )
     lines += [
         "",
