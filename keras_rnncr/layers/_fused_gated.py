@@ -503,7 +503,7 @@ def gated_gradients(runs, d_sequence, d_final, d_probe, alpha, tracker, *, rnn):
         # done, holding what they read for the whole sequence. So run `i - 2`
         # waits for run `i`'s: they still overlap run `i - 1`'s loop, on
         # another core, and at most two runs' inputs to them are alive.
-        # (Waiting one run instead cost ~15% more time, GRU, T=100.)
+        # (Waiting one run instead cost ~20% more time, GRU, T=100.)
         after = [rows[index + 2]] if index + 2 in rows else []
         carry, d_part, part_sums, part_norms = chunk_gradients(
             runs, index, d_outputs, carry, alpha, rnn=rnn, after=after

@@ -105,8 +105,9 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
             2-core CPU, about Keras's step time for the fused pass of a
             `SimpleRNNCell` (whose gradients are then Keras's up to rounding);
             for a `GRUCell` (`reset_after=True`) or an `LSTMCell`, their fused
-            pass without Omega's products, measured at 1.04x and 1.4-2.3x
-            Keras's step time (see `benchmarks/RESULTS.md`). A layer built with
+            pass without Omega's products, measured at 1.0-1.2x and 1.0-2.3x
+            Keras's step time (median ratios of three 8-round runs; see
+            `benchmarks/RESULTS.md`). A layer built with
             `omega > 0` always takes the pass and reports
             `omega_metrics=True`."""
 
@@ -145,10 +146,10 @@ omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §
     Speed: with `reset_after=True` (the GRU's default) and for the LSTM,
     training with Omega's pass takes the fused gated pass (compiled backward
     loops; Omega's second derivative through the gates from products over
-    runs of steps), measured with alpha = 2 on a 2-core CPU, wall clock:
-    GRU 1.0-1.5x Keras's step time at 100 and 500 steps at 1.15-1.75x its
-    memory, LSTM 1.4-2.0x at 1.4-1.8x (wide intervals, two measurements, see
-    `benchmarks/RESULTS.md`). A GRU with
+    runs of steps), measured with alpha = 2 on a 2-core CPU, wall clock, at
+    100 and 500 steps: GRU 1.5x Keras's step time (fastest rounds) at 0.5-0.7x
+    its memory, LSTM 1.7-1.9x at 0.6-0.9x (median ratios move more from run
+    to run on that machine, see `benchmarks/RESULTS.md`). A GRU with
     `reset_after=False` takes the generic second-order pass, step by step
     (2-4x). These are CPU figures: on a GPU, Keras's layer trains with cuDNN,
     which a step-by-step loop does not match, and no GPU speed has been
