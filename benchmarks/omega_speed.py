@@ -1,7 +1,8 @@
 """Step time and peak memory of the Omega layers against Keras and a naive version.
 
-Models identical but for the recurrent layer (`--layer`: SimpleRNN, GRU or
-LSTM) are trained with plain SGD on the same batches in the same process:
+Models identical but for the recurrent layer (`--layer`: SimpleRNN, GRU, GRU
+with `reset_after=False` (`gru_reset_before`) or LSTM) are trained with plain
+SGD on the same batches in the same process:
 
 * `keras`: the Keras layer (`keras.layers.SimpleRNN`, `GRU`, `LSTM`; no Omega),
   the baseline;
@@ -64,6 +65,7 @@ import os
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
@@ -84,6 +86,10 @@ import keras_rnncr  # noqa: E402
 LAYERS = {
     "simple_rnn": (keras.layers.SimpleRNN, keras_rnncr.layers.SimpleRNN),
     "gru": (keras.layers.GRU, keras_rnncr.layers.GRU),
+    "gru_reset_before": (
+        functools.partial(keras.layers.GRU, reset_after=False),
+        functools.partial(keras_rnncr.layers.GRU, reset_after=False),
+    ),
     "lstm": (keras.layers.LSTM, keras_rnncr.layers.LSTM),
 }
 

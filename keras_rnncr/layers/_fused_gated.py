@@ -1,7 +1,7 @@
 """GRU and LSTM recurrences whose backward pass also yields Omega's gradient.
 
-`fused_gated` is a custom-gradient op over a Keras `GRUCell`
-(`reset_after=True`) or `LSTMCell` recurrence: its inputs, kernels, biases,
+`fused_gated` is a custom-gradient op over a Keras `GRUCell` (either
+`reset_after`) or `LSTMCell` recurrence: its inputs, kernels, biases,
 initial states and dropout masks in, its states out. Steps go in runs of
 `CHUNK_STEPS` (`spans`), so that what a run needs is held for one run at a time:
 forward, each run's input projections (`inputs @ kernel + input bias`) are
@@ -22,6 +22,9 @@ large products:
   the step's input, previous states and `delta_k`), `dOmega/dU = sum_k
   d<u_k, v_k(U)>/dU`, and `v_k = d_core/ds (direct) + (g_k @ U^T) * mask`, with
   `g_k` the error of the recurrent pre-activation `a_k = (h_{k-1} * mask) @ U`.
+  (With `reset_after=False` the GRU's candidate reads `r * h_{k-1}`: its
+  columns `K` of `U` are left out of `a_k` and its product is in the core,
+  so the core's second derivative also gives `dOmega/dK`.)
   So `dOmega/dU = h_in^T @ G + u_in^T @ g` where `w = u_in @ U` and `G =
   d/da [<u, d_core/ds> + <w, d_core/da>]`, a second derivative of the
   elementwise core only, taken by automatic differentiation over the run's
@@ -33,7 +36,9 @@ large products:
 Per step, the loops take one `(batch, units) x (units, gates * units)` product
 forward and one back, as Keras's own layers do (theirs take one more per step,
 for the kernel's gradient); the rest are the runs' products, which run much
-faster per multiply-add than the steps' small ones.
+faster per multiply-add than the steps' small ones. The reset-before GRU's
+candidate product is in its core: its loops take two products per step forward
+(as Keras's) and three back (the candidate's forward again, and its transpose).
 """
 
 import dataclasses
@@ -49,7 +54,7 @@ from keras_rnncr.layers._omega_coefficient import (
     statistics_dtype,
 )
 
-GATES = {"gru": 3, "lstm": 4}
+GATES = {"gru": 3, "gru_reset_before": 3, "lstm": 4}
 
 # Steps per run (see `spans`): the projections, errors, transported errors and
 # Omega's products are held for a run at a time (two runs' Omega products at
@@ -65,9 +70,10 @@ CHUNK_STEPS = 8
 
 
 def cell_kind(cell):
-    """`"gru"` or `"lstm"` for a cell `fused_gated` runs, else None."""
-    if isinstance(cell, keras.layers.GRUCell) and cell.reset_after:
-        return "gru"
+    """`"gru"`, `"gru_reset_before"` (`reset_after=False`) or `"lstm"` for a
+    cell `fused_gated` runs, else None."""
+    if isinstance(cell, keras.layers.GRUCell):
+        return "gru" if cell.reset_after else "gru_reset_before"
     if isinstance(cell, keras.layers.LSTMCell):
         return "lstm"
     return None
@@ -85,6 +91,19 @@ def gru_core(x, a, states, activation, recurrent_activation):
     return [z * h + (1 - z) * candidate]
 
 
+def gru_reset_before_core(x, a, states, activation, recurrent_activation, candidate):
+    """Keras's GRU step with `reset_after=False`: `x` the input's projection
+    `[z, r, h]`, `a` the recurrent one of the gates only, `[z, r]`, and
+    `candidate(r * h)` the candidate's recurrent term (its product with the
+    candidate's kernel, after recurrent dropout), which reads the reset gate."""
+    (h,) = states
+    x_z, x_r, x_h = tf.split(x, 3, axis=-1)
+    a_z, a_r = tf.split(a, 2, axis=-1)
+    z = recurrent_activation(x_z + a_z)
+    r = recurrent_activation(x_r + a_r)
+    return [z * h + (1 - z) * activation(x_h + candidate(r * h))]
+
+
 def lstm_core(x, a, states, activation, recurrent_activation):
     """Keras's LSTM step from its projections, each `[i, f, c, o]`."""
     _, c = states
@@ -100,8 +119,13 @@ _CORES = {"gru": gru_core, "lstm": lstm_core}
 class GatedRecurrence:
     """One GRU or LSTM recurrence as its loops see it.
 
+    The recurrent pre-activations `a` (`recurrent_pre_activation`) are the
+    products of `h_{k-1}` with `product_kernel`: every gate's columns of the
+    recurrent kernel, except for the reset-before GRU, whose candidate reads
+    `r * h_{k-1}` and takes its product (`candidate_kernel`) inside the core.
+
     Attributes:
-        kind: `"gru"` or `"lstm"`.
+        kind: `"gru"`, `"gru_reset_before"` or `"lstm"`.
         inputs: `(time, batch, features)`.
         kernel: `(features, gates * units)`.
         input_bias: `(gates * units,)` or None.
@@ -142,6 +166,23 @@ class GatedRecurrence:
     @property
     def gates(self):
         return GATES[self.kind]
+
+    @property
+    def product_gates(self):
+        """The gates whose recurrent term is in `recurrent_pre_activation`."""
+        return 2 if self.kind == "gru_reset_before" else self.gates
+
+    @property
+    def product_kernel(self):
+        """The columns of the recurrent kernel in `recurrent_pre_activation`."""
+        if self.product_gates == self.gates:
+            return self.recurrent_kernel
+        return self.recurrent_kernel[:, : self.product_gates * self.units]
+
+    @property
+    def candidate_kernel(self):
+        """The reset-before GRU's candidate columns of the recurrent kernel."""
+        return self.recurrent_kernel[:, self.product_gates * self.units :]
 
     @property
     def statistics_dtype(self):
@@ -195,24 +236,58 @@ class GatedRecurrence:
         """Whether the projections' error differs from the recurrent
         pre-activations' (the LSTM adds the two; the GRU's reset gate
         multiplies the recurrent candidate's term)."""
-        return self.kind == "gru"
+        return self.kind != "lstm"
 
     def compiled(self, function):
         if not self.jit_compile:
             return function
         return tf.function(function, jit_compile=True, autograph=False)
 
-    def core(self, x, a, states):
-        return _CORES[self.kind](
-            x, a, states, self.activation, self.recurrent_activation
+    def core(self, x, a, states, candidate_kernel=None):
+        """The step from its projections; `candidate_kernel` (reset-before GRU
+        only) replaces `self.candidate_kernel`."""
+        if self.kind != "gru_reset_before":
+            return _CORES[self.kind](
+                x, a, states, self.activation, self.recurrent_activation
+            )
+        kernel = self.candidate_kernel if candidate_kernel is None else candidate_kernel
+        return gru_reset_before_core(
+            x,
+            a,
+            states,
+            self.activation,
+            self.recurrent_activation,
+            lambda reset: _matmul(self._candidate_input(reset), kernel),
+        )
+
+    def _candidate_input(self, reset):
+        """`r * h` after the candidate's recurrent dropout mask."""
+        if self.recurrent_masks is None:
+            return reset
+        return reset * tf.cast(self.recurrent_masks[2], reset.dtype)
+
+    def candidate_outer(self, xs, pre_activations, h, d_projected):
+        """The reset-before GRU's candidate kernel's error over a run's pairs,
+        the sum of `outer((r * h) * mask, g)`, `g` the candidate's error (that
+        of its projection)."""
+        reset = self.recurrent_activation(
+            tf.split(xs, 3, -1)[1] + tf.split(pre_activations, 2, -1)[1]
+        )
+        y = self._candidate_input(reset * h)
+        g = tf.split(d_projected, 3, -1)[2]
+        return tf.matmul(
+            tf.reshape(y, [-1, y.shape[-1]]),
+            tf.reshape(g, [-1, g.shape[-1]]),
+            transpose_a=True,
         )
 
     def _gate_kernels(self, kernel):
-        return tf.split(kernel, self.gates, axis=-1)
+        return tf.split(kernel, kernel.shape[-1] // self.units, axis=-1)
 
     def recurrent_product(self, h, kernel=None):
-        """`(h * mask) @ U` per gate, `(..., units) -> (..., gates * units)`."""
-        kernel = self.recurrent_kernel if kernel is None else kernel
+        """`(h * mask) @ U` per gate of `product_kernel` (or `kernel`),
+        `(..., units) -> (..., product_gates * units)`."""
+        kernel = self.product_kernel if kernel is None else kernel
         if self.recurrent_masks is None:
             return _matmul(h, kernel)
         return tf.concat(
@@ -225,12 +300,13 @@ class GatedRecurrence:
 
     def recurrent_transpose(self, g):
         """The error of `h` from that of `recurrent_product`'s output."""
+        kernel = self.product_kernel
         if self.recurrent_masks is None:
-            return tf.matmul(g, self.recurrent_kernel, transpose_b=True)
+            return tf.matmul(g, kernel, transpose_b=True)
         parts = zip(
             self.recurrent_masks,
-            tf.split(g, self.gates, -1),
-            self._gate_kernels(self.recurrent_kernel),
+            tf.split(g, self.product_gates, -1),
+            self._gate_kernels(kernel),
         )
         return tf.add_n([tf.matmul(e, k, transpose_b=True) * m for m, e, k in parts])
 
@@ -242,7 +318,9 @@ class GatedRecurrence:
             return tf.matmul(h, g, transpose_a=True)
         steps = tf.shape(h)[0] // tf.shape(self.recurrent_masks[0])[0]
         blocks = []
-        for m, e in zip(self.recurrent_masks, tf.split(g, self.gates, -1)):
+        for m, e in zip(
+            self.recurrent_masks, tf.split(g, g.shape[-1] // h.shape[-1], -1)
+        ):
             m = tf.tile(tf.cast(m, h.dtype), [steps, 1])
             blocks.append(tf.matmul(h * m, e, transpose_a=True))
         return tf.concat(blocks, -1)
@@ -378,18 +456,25 @@ def backward_loop(d_states, previous, pre_activations, xs, step_mask, carry, *, 
     )
 
 
-def omega_second_order(deltas, previous, pre_activations, xs, u, w, *, rnn):
+def omega_second_order(
+    deltas, previous, pre_activations, xs, u, w, candidate_kernel, *, rnn
+):
     """`G = d/da [<u, d_core/ds> + <w, d_core/da>]` over a run of steps at once.
 
     With `delta`, the projections and the previous states held fixed: the part
     of Omega's gradient that goes through the gates' and activations' own
-    derivatives.
+    derivatives. Returns `(G, d/dK [...])`, `K` the reset-before GRU's
+    `candidate_kernel` (the core's own product; else None, and so is the
+    second).
     """
+    watched = [pre_activations] + (
+        [] if candidate_kernel is None else [candidate_kernel]
+    )
     with tf.GradientTape() as outer:
-        outer.watch(pre_activations)
+        outer.watch(watched)
         with tf.GradientTape() as inner:
             inner.watch([pre_activations, *previous])
-            new = rnn.core(xs, pre_activations, previous)
+            new = rnn.core(xs, pre_activations, previous, candidate_kernel)
         d_a, *direct = inner.gradient(
             new,
             [pre_activations, *previous],
@@ -399,7 +484,8 @@ def omega_second_order(deltas, previous, pre_activations, xs, u, w, *, rnn):
         objective = tf.reduce_sum(w * d_a) + tf.add_n(
             [tf.reduce_sum(u_ * d) for u_, d in zip(u, direct)]
         )
-    return outer.gradient(objective, pre_activations, unconnected_gradients="zero")
+    second = outer.gradient(objective, watched, unconnected_gradients="zero")
+    return second[0], (second[1] if len(second) > 1 else None)
 
 
 def spans(rnn):
@@ -450,7 +536,13 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
         carry,
     )
     d_inputs, d_kernel, d_input_bias = rnn.input_gradients(inputs, d_projected)
-    plain = tf.cast(rnn.recurrent_outer(previous[0], d_pre), stats_dtype)
+    plain = rnn.recurrent_outer(previous[0], d_pre)
+    reset_before = rnn.kind == "gru_reset_before"
+    if reset_before:
+        plain = tf.concat(
+            [plain, rnn.candidate_outer(xs, pre, previous[0], d_projected)], -1
+        )
+    plain = tf.cast(plain, stats_dtype)
 
     def norms(parts):
         return tf.add_n(
@@ -465,21 +557,29 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
         # `h_in^T @ G + u_in^T @ g`, with `u = 2 slope v` (the coefficient
         # comes after the last run).
         u = [(2.0 * slope)[..., None] * tf.cast(v, stats_dtype) for v in transported]
-        kernel = tf.cast(rnn.recurrent_kernel, stats_dtype)
-        w = rnn.recurrent_product(u[0], kernel)
+        w = rnn.recurrent_product(u[0], tf.cast(rnn.product_kernel, stats_dtype))
+        candidate = None
+        if reset_before:
+            candidate = tf.cast(rnn.candidate_kernel, stats_dtype)
         cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre, xs, d_pre)]
         count = len(deltas)
         deltas_s, previous_s = cast[:count], cast[count : 2 * count]
         pre_s, xs_s, d_pre_s = cast[2 * count :]
-        second = rnn.compiled(
-            lambda d, p, a, x, u_, w_: omega_second_order(d, p, a, x, u_, w_, rnn=rnn)
-        )(deltas_s, previous_s, pre_s, xs_s, u, w)
-        return rnn.recurrent_outer(previous_s[0], second) + rnn.recurrent_outer(
+        second, d_candidate = rnn.compiled(
+            lambda d, p, a, x, u_, w_, k: omega_second_order(
+                d, p, a, x, u_, w_, k, rnn=rnn
+            )
+        )(deltas_s, previous_s, pre_s, xs_s, u, w, candidate)
+        rows = rnn.recurrent_outer(previous_s[0], second) + rnn.recurrent_outer(
             u[0], d_pre_s
         )
+        return rows if d_candidate is None else tf.concat([rows, d_candidate], -1)
 
     rows = tf.cond(alpha > 0.0, omega_rows, lambda: tf.zeros_like(plain))
-    d_bias = tf.cast(tf.reduce_sum(d_pre, [0, 1]), stats_dtype)
+    if rnn.recurrent_bias is None:  # the LSTM's and reset-before GRU's
+        d_bias = tf.zeros([rnn.gates * rnn.units], stats_dtype)
+    else:
+        d_bias = tf.cast(tf.reduce_sum(d_pre, [0, 1]), stats_dtype)
     sums = (plain, rows, d_bias, d_kernel, d_input_bias)
     return carry, d_inputs, sums, (transported_sq, delta_sq)
 
@@ -547,7 +647,7 @@ def fused_gated(
     jit_compile=False,
     return_sequences=True,
 ):
-    """A GRU (reset_after) or LSTM recurrence whose backward pass yields Omega.
+    """A GRU or LSTM recurrence whose backward pass yields Omega.
 
     Forward, time-major, with `x` the input projection and `a` the recurrent
     pre-activation:
@@ -558,6 +658,8 @@ def fused_gated(
     a[t] = concat over gates g of (h[t-1] * recurrent_masks[g]) @ U[:, g]
     a[t] += recurrent_bias                          # GRU
     states[t] = core(x[t], a[t], states[t-1])       # gru_core / lstm_core
+    # reset-before GRU: a[t] of the gates z and r only, and its core takes
+    # (r * h[t-1] * recurrent_masks[2]) @ U[:, candidate] itself.
     states[t] = where(step_mask[t], states[t], states[t-1])
     ```
 
@@ -567,13 +669,14 @@ def fused_gated(
     `delta_k` held fixed, `delta_k` taken over all of the cell's states.
 
     Args:
-        kind: `"gru"` or `"lstm"` (see `cell_kind`).
+        kind: `"gru"`, `"gru_reset_before"` or `"lstm"` (see `cell_kind`).
         inputs: `(time, batch, features)`.
         initial_states: list of `(batch, units)`: `[h]` or `[h, c]`.
         kernel: `(features, gates * units)`.
         input_bias: `(gates * units,)` or None.
         recurrent_kernel: `(units, gates * units)`.
-        recurrent_bias: `(gates * units,)` for a GRU with a bias, else None.
+        recurrent_bias: `(gates * units,)` for a GRU with `reset_after` and a
+            bias, else None.
         alpha: float32 scalar tensor, the weight of Omega.
         tracker: `OmegaTracker` (see `_omega_coefficient.omega_coefficient`).
         activation, recurrent_activation: the cell's.

@@ -114,8 +114,8 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
 omega_fused_args = """omega_backward, omega_jit_compile: the fused passes' options (both
             default to `"auto"`). A `SimpleRNNCell` with a tanh, sigmoid, relu
             or linear activation takes the fused SimpleRNN pass, with both (see
-            `keras_rnncr.layers.SimpleRNN`). A `GRUCell` with `reset_after=True`
-            (Keras's default) and an `LSTMCell` take the fused gated pass, which
+            `keras_rnncr.layers.SimpleRNN`). A `GRUCell` (either `reset_after`)
+            and an `LSTMCell` take the fused gated pass, which
             keeps every step's errors (as `omega_backward="stored"` does, so it
             ignores `omega_backward`), and whose backward loop
             `omega_jit_compile` compiles with XLA (`"auto"`: when the number of
@@ -498,7 +498,7 @@ class RNN(OmegaMixin, keras.layers.RNN):
     over all of the cell's states (e.g. `[h, c]` for LSTM), and the derivative of
     Omega_k goes through everything in the step that depends on
     `recurrent_kernel`, with the step's inputs and states held fixed (a
-    second-order derivative). A `GRUCell` (`reset_after=True`) and an
+    second-order derivative). A `GRUCell` (either `reset_after`) and an
     `LSTMCell` get it from a fused pass: backward loops for back-propagation
     through time and the transported errors, and the rest in products over
     runs of steps; other cells, from a second-order autodiff pass per step

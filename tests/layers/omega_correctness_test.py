@@ -67,6 +67,14 @@ CELLS = {
         1,
         False,
     ),
+    "gru_reset_before": (
+        lambda **kwargs: keras_rnncr.layers.GRU(
+            UNITS, omega=ALPHA, reset_after=False, **kwargs
+        ),
+        ref.gru_reset_before_step,
+        1,
+        False,
+    ),
     "lstm": (
         lambda **kwargs: keras_rnncr.layers.LSTM(UNITS, omega=ALPHA, **kwargs),
         ref.lstm_step,
@@ -239,7 +247,8 @@ def dtype_setting(request):
         ("simple_tanh_no_jit", True, True),  # uncompiled streaming
         ("simple_tanh_stored", False, False),  # compiled stored
         ("simple_sigmoid_stored", True, True),  # uncompiled stored
-        ("gru", False, False),  # the generic path
+        ("gru", False, False),  # the fused gated pass
+        ("gru_reset_before", True, True),
         ("lstm", True, True),
         ("rnn_lstm_cell", False, False),
     ],

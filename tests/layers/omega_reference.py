@@ -73,6 +73,24 @@ def gru_step(x, states, w, masks=None):
     return [z * h + (1 - z) * candidate]
 
 
+def gru_reset_before_step(x, states, w, masks=None):
+    """Keras GRU with reset_after=False: one bias, and the reset gate scales
+    h_{k-1} before the candidate's recurrent kernel; `masks` as for `gru_step`."""
+    (h,) = states
+    units = h.shape[-1]
+    inputs, recurrents = (None, None) if masks is None else masks
+    inputs, recurrents = _per_gate(inputs, 3), _per_gate(recurrents, 3)
+    gate = [slice(i * units, (i + 1) * units) for i in range(3)]
+    xs = [
+        _dropped(x, m) @ w["kernel"][:, g] + w["bias"][g] for m, g in zip(inputs, gate)
+    ]
+    u = w["recurrent_kernel"]
+    z = tf.sigmoid(xs[0] + _dropped(h, recurrents[0]) @ u[:, gate[0]])
+    r = tf.sigmoid(xs[1] + _dropped(h, recurrents[1]) @ u[:, gate[1]])
+    candidate = tf.tanh(xs[2] + (r * _dropped(h, recurrents[2])) @ u[:, gate[2]])
+    return [z * h + (1 - z) * candidate]
+
+
 def lstm_step(x, states, w, masks=None):
     """Keras LSTM; `masks` as for `gru_step`, per gate (i, f, c, o)."""
     h, c = states
