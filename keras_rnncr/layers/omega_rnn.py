@@ -151,9 +151,9 @@ omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §
     its memory, LSTM 1.7-1.9x at 0.6-0.9x (median ratios move more from run
     to run on that machine, see `benchmarks/RESULTS.md`). A GRU with
     `reset_after=False` takes the fused pass too (its candidate's product
-    inside the loops): 1.4-1.5x at 0.7x memory. These are CPU figures: on a GPU, Keras's layer trains with cuDNN,
-    which a step-by-step loop does not match, and no GPU speed has been
-    measured."""
+    inside the loops): 1.4-1.5x at 0.7x memory. These are CPU figures: on a
+    GPU, Keras's layer trains with cuDNN, which a step-by-step loop does not
+    match, and no GPU speed has been measured."""
 
 _SHARED_DOCS = {
     "omega_layer_args": omega_layer_args,

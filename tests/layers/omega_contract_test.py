@@ -719,11 +719,22 @@ def test_a_cell_whose_dropout_masks_cannot_be_read_back_is_refused():
             lambda **kw: keras.layers.GRU(UNITS, **kw),
         ),
         (
+            lambda **kw: keras_rnncr.layers.GRU(UNITS, reset_after=False, **kw),
+            lambda **kw: keras.layers.GRU(UNITS, reset_after=False, **kw),
+        ),
+        (
             lambda **kw: keras_rnncr.layers.LSTM(UNITS, **kw),
             lambda **kw: keras.layers.LSTM(UNITS, **kw),
         ),
     ],
-    ids=["fused_streaming", "fused_stored", "generic_simple", "gru", "lstm"],
+    ids=[
+        "fused_streaming",
+        "fused_stored",
+        "generic_simple",
+        "gru",
+        "gru_reset_before",
+        "lstm",
+    ],
 )
 def test_omega_pass_at_zero_with_dropout_trains_as_keras(ours, theirs):
     # Same seed, same masks, same steps: two epochs of two masked batches give
