@@ -498,6 +498,23 @@ def spans(rnn):
     return [(None, None)]
 
 
+def _waiting(tensors, on):
+    """`tensors` again, computed once the tensors `on` exist.
+
+    Otherwise TensorFlow's graph optimizer, or XLA in a compiled model, finds a
+    run's products of them identical to the forward pass's and keeps those
+    instead, for the whole sequence, or takes them early. XLA drops control
+    dependencies, so the order is also kept by data: an exact zero made from
+    each of `on` (finite whatever they hold) is added. Measured (GRU, T=100,
+    batch 64, 128 units, model compiled): XLA's temporary memory 53.5 MiB
+    without the zero, 40.5 MiB with it, Keras's GRU 40.4 MiB.
+    """
+    zero = tf.add_n([tf.cast(tf.reduce_any(tf.math.is_nan(t)), tf.float32) for t in on])
+    zero = zero * 0.0
+    with tf.control_dependencies(on):
+        return [t + tf.cast(zero, t.dtype) for t in tensors]
+
+
 def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
     """The backward pass over one run of steps, `spans(rnn)[index]`.
 
@@ -517,13 +534,10 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
     previous = [tf.concat([b[None], s[:-1]], 0) for b, s in zip(before, runs[index])]
     # The run's projections and recurrent pre-activations, again, each in one
     # product: cheaper than sequences of them kept from the forward pass.
-    inputs = rnn.inputs[part]
-    # After the error arrives: otherwise TensorFlow's graph optimizer finds
-    # these products identical to the forward pass's and keeps those instead,
-    # for the whole sequence.
-    with tf.control_dependencies([carry[0], *after]):
-        xs = rnn.projection(tf.identity(inputs))
-        pre = rnn.recurrent_pre_activation(previous[0])
+    # After the error arrives (see `_waiting`).
+    inputs, h_previous = _waiting([rnn.inputs[part], previous[0]], [carry[0], *after])
+    xs = rnn.projection(inputs)
+    pre = rnn.recurrent_pre_activation(h_previous)
     step_mask = None if rnn.step_mask is None else rnn.step_mask[part]
     deltas, d_projected, d_pre, transported, carry = rnn.compiled(
         lambda d, p, a, x, m, c: backward_loop(d, p, a, x, m, c, rnn=rnn)
