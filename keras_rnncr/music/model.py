@@ -53,6 +53,7 @@ def music_model(
     num_keys=NUM_KEYS,
     seed=None,
     jit_compile=False,
+    omega_backward="stored",
 ):
     """A compiled sigmoid RNN that predicts the next frame of a piano roll.
 
@@ -86,6 +87,13 @@ def music_model(
         num_keys: positive int, keys per frame. Defaults to 88.
         seed: int or None, seed of the initialisers.
         jit_compile: passed to `compile`. Defaults to `False`.
+        omega_backward: the recurrent layer's (`keras_rnncr.layers.SimpleRNN`).
+            Defaults to `"stored"`: at these sizes (a few sequences of 200
+            steps, 300 units) its two extra `(time, batch, units)` tensors are
+            a few MB, and it is the faster pass: measured at batch 4, 300
+            units, 200 steps, a loss at every step, one CPU thread, 0.49x
+            Keras's step time against 1.05x for `"streaming"` (what `"auto"`
+            takes for fixed-length batches); see `benchmarks/RESULTS.md`.
 
     Returns:
         A compiled `keras.Model` from `(batch, time, num_keys)` frames to
@@ -107,6 +115,7 @@ def music_model(
         return_sequences=True,
         omega=setup.omega,
         omega_metrics=True,  # Omega logged for every method, to compare
+        omega_backward=omega_backward,
         name="rnn",
     )(inputs)
     outputs = keras.layers.Dense(

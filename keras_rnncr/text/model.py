@@ -88,6 +88,7 @@ def char_model(
     use_bias=False,
     seed=None,
     jit_compile="auto",
+    omega_backward="stored",
 ):
     """A compiled character-level RNN language model trained with SGD(-C)(-R).
 
@@ -134,6 +135,13 @@ def char_model(
         use_bias: bool, biases in the recurrent and output layers.
         seed: int or None, seed of the initialisers.
         jit_compile: passed to `compile`.
+        omega_backward: the recurrent layer's (`keras_rnncr.layers.SimpleRNN`).
+            Defaults to `"stored"`: at these sizes (8 streams of 200 steps,
+            500 units) its two extra `(time, batch, units)` tensors take 6 MB,
+            and it is the faster pass: measured training this model on Penn
+            Treebank, one CPU thread, 46-52 ms of CPU per step against 75-87
+            ms for `"streaming"` (what `"auto"` takes for fixed-length
+            segments); see `benchmarks/RESULTS.md`.
 
     Returns:
         A compiled `keras.Model` from int32 ids `(batch, time)` to logits
@@ -192,6 +200,7 @@ def char_model(
         stateful=stateful,
         omega=setup.omega,
         omega_metrics=True,  # Omega logged for every method, to compare
+        omega_backward=omega_backward,
         name="rnn",
     )
     head = keras.layers.Dense(

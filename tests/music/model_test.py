@@ -23,6 +23,9 @@ def test_paper_architecture_and_initialisation():
     for weights in (rnn.cell.kernel, rnn.cell.recurrent_kernel, head.kernel):
         assert np.std(keras.ops.convert_to_numpy(weights)) == pytest.approx(0.01, 0.05)
     assert model.output_shape == (None, None, 88)
+    assert rnn.omega_backward == "stored"  # the faster pass at these sizes
+    with pytest.raises(ValueError, match="Argument `omega_backward` must be one"):
+        music.music_model("sgd", units=3, omega_backward="fast")
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,9 @@ def test_char_model_structure():
     assert rnn.omega == pytest.approx(0.01 / 200)
     assert isinstance(model.optimizer, optimizers.ClippedOptimizer)
     assert len(model.trainable_weights) == 3  # W_in, W_rec, W_out
+    assert rnn.omega_backward == "stored"  # the faster pass at these sizes
+    other = text.char_model("sgd-cr", 7, units=5, omega_backward="streaming")
+    assert other.get_layer("rnn").omega_backward == "streaming"
 
 
 def test_sgd_has_no_clipping_and_no_omega():
@@ -101,6 +104,7 @@ def test_keras_round_trip(tmp_path):
         ({"omega": -1.0}, "Argument `omega` must be a non-negative float or None"),
         ({"omega": float("nan")}, "non-negative float or None. Received: omega=nan"),
         ({"units": True}, "Argument `units` must be a positive integer"),
+        ({"omega_backward": "fast"}, "Argument `omega_backward` must be one of"),
     ],
 )
 def test_char_model_validation(kwargs, message):
