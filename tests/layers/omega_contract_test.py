@@ -170,13 +170,17 @@ def test_go_backwards_equals_reversed_input():
 
 def test_jit_compile_gives_the_same_step():
     keras.utils.set_random_seed(6)
-    x, y = _data()
+    x, y = _data(steps=19)  # three runs of the fused gated pass (runs of 8)
     for make in (
         lambda: keras_rnncr.layers.SimpleRNN(UNITS, omega=2.0),
         lambda: keras_rnncr.layers.GRU(UNITS, omega=2.0),
+        # In a compiled model the runs' recomputation waits by data
+        # (`_fused_gated._waiting`): the same step, reset-before and LSTM too.
+        lambda: keras_rnncr.layers.GRU(UNITS, omega=2.0, reset_after=False),
+        lambda: keras_rnncr.layers.LSTM(UNITS, omega=2.0),
     ):
-        plain = _model(make())
-        jitted = _model(make(), jit_compile=True)
+        plain = _model(make(), steps=19)
+        jitted = _model(make(), steps=19, jit_compile=True)
         _copy_weights(plain, jitted)
         for u, v in zip(_fit_once(plain, x, y), _fit_once(jitted, x, y)):
             np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6)
