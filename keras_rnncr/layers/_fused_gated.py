@@ -181,7 +181,10 @@ class GatedRecurrence:
 
     @property
     def candidate_kernel(self):
-        """The reset-before GRU's candidate columns of the recurrent kernel."""
+        """The reset-before GRU's candidate columns of the recurrent kernel
+        (the core's own product), else None."""
+        if self.product_gates == self.gates:
+            return None
         return self.recurrent_kernel[:, self.product_gates * self.units :]
 
     @property
@@ -270,6 +273,7 @@ class GatedRecurrence:
         """The reset-before GRU's candidate kernel's error over a run's pairs,
         the sum of `outer((r * h) * mask, g)`, `g` the candidate's error (that
         of its projection)."""
+        # The reset gate of `gru_reset_before_core`, for the whole run.
         reset = self.recurrent_activation(
             tf.split(xs, 3, -1)[1] + tf.split(pre_activations, 2, -1)[1]
         )
@@ -551,8 +555,7 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
     )
     d_inputs, d_kernel, d_input_bias = rnn.input_gradients(inputs, d_projected)
     plain = rnn.recurrent_outer(previous[0], d_pre)
-    reset_before = rnn.kind == "gru_reset_before"
-    if reset_before:
+    if rnn.candidate_kernel is not None:
         plain = tf.concat(
             [plain, rnn.candidate_outer(xs, pre, previous[0], d_projected)], -1
         )
@@ -572,9 +575,9 @@ def chunk_gradients(runs, index, d_outputs, carry, alpha, *, rnn, after=()):
         # comes after the last run).
         u = [(2.0 * slope)[..., None] * tf.cast(v, stats_dtype) for v in transported]
         w = rnn.recurrent_product(u[0], tf.cast(rnn.product_kernel, stats_dtype))
-        candidate = None
-        if reset_before:
-            candidate = tf.cast(rnn.candidate_kernel, stats_dtype)
+        candidate = rnn.candidate_kernel
+        if candidate is not None:
+            candidate = tf.cast(candidate, stats_dtype)
         cast = [tf.cast(t, stats_dtype) for t in (*deltas, *previous, pre, xs, d_pre)]
         count = len(deltas)
         deltas_s, previous_s = cast[:count], cast[count : 2 * count]
