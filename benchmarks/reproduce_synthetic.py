@@ -13,7 +13,15 @@ Protocol (paper §4.1 and its released code):
   keeps training until the released code's stopping rule, no error at all on the
   10,000 sequences (`solved_zero_errors`), or until its method's budget
   (`--budget`, e.g. `sgd-cr=1000000 sgd=100000 sgd-c=100000`);
-- a run that ends on its budget gets the full evaluation then.
+- a run that ends on its budget gets the full evaluation then;
+- every evaluation shares its sequences out equally between every length of the
+  group's range (`--eval-lengths every`, `evaluate_task(lengths="every")`). The
+  released code draws one length per 1,000-sequence chunk (`--eval-lengths
+  random`), i.e. 10 lengths per evaluation, and models that fail at a few lengths
+  of their range passed its zero-error rule by luck: this sweep used that rule
+  until 2026-12-06, and 7 of its 19 models stopped that way had 1-184 errors in
+  10,000 over every length. A group that resumes scores each such run again
+  (`Group.recheck`); one without zero errors trains on.
 
 Lengths: a sweep length `T` trains and evaluates on lengths drawn uniformly from
 `[T, T + T // 10)` (`--length-spread 0.1`, Hochreiter & Schmidhuber's convention),
@@ -81,6 +89,14 @@ def parse_args(argv=None):
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--screen-sequences", type=int, default=1000)
     parser.add_argument("--eval-sequences", type=int, default=10000)
+    parser.add_argument(
+        "--eval-lengths",
+        choices=("every", "random"),
+        default="every",
+        help="lengths of the evaluations' sequences: every length of the range "
+        "equally, or one random length per 1,000-sequence chunk (the released "
+        "code's rule)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="0: TF's default")
     parser.add_argument("--checkpoint-every", type=float, default=300.0)
     parser.add_argument("--time-limit", type=float, default=None, help="seconds")
@@ -146,6 +162,8 @@ class Group:
             self.trainer = keras_rnncr.tasks.MultiRunTrainer.restore(self.checkpoint)
             self.record = json.loads(self.record_path.read_text())
             print(f"{name}: resumed at update {self.trainer.updates}", flush=True)
+            if args.eval_lengths == "every":
+                self.recheck()
         else:
             self.trainer = keras_rnncr.tasks.MultiRunTrainer(
                 args.task,
@@ -172,6 +190,7 @@ class Group:
                         "eval_every",
                         "screen_sequences",
                         "eval_sequences",
+                        "eval_lengths",
                     )
                 },
                 "sessions": [],
@@ -201,6 +220,78 @@ class Group:
             }
         )
 
+    def recheck(self):
+        """Scores again, on every length of the range, each ended run whose
+        success was judged with one random length per chunk (the released
+        code's rule, used by this sweep until 2026-12-06).
+
+        The run keeps its success only if it holds on the new evaluation
+        (`recheck`; the former first success is kept as
+        `first_success_random_lengths`). A solved run without zero errors
+        now trains on (its model leaves the manifest) until the stopping rule
+        holds on every length, or its budget.
+        """
+        ended = [
+            i
+            for i, run in enumerate(self.record["runs"])
+            if run["status"] != "running"
+            and run["final"]
+            and run["final"]["success"]
+            and run["final"].get("lengths", "random") == "random"
+        ]
+        for run in self.record["runs"]:
+            if run["status"] == "running" and run["first_success"]:
+                if run["first_success"].get("lengths", "random") == "random":
+                    run["first_success_random_lengths"] = run["first_success"]
+                    run["first_success"] = None
+        import keras_rnncr
+
+        reopened = []
+        for i in ended:
+            run = self.record["runs"][i]
+            result = keras_rnncr.tasks.evaluate_task(
+                self.trainer.to_model(i),
+                self.record["task"],
+                num_sequences=self.args.eval_sequences,
+                min_length=self.record["min_length"],
+                max_length=self.record["max_length"],
+                seed=4_000_000 + i,
+                lengths="every",
+                **self.trainer.task_options,
+            )
+            check = summarise(result, run["updates"], "every")
+            run["recheck"] = check
+            run["first_success_random_lengths"] = run["first_success"]
+            run["first_success"] = check if check["success"] else None
+            print(
+                f"{self.name}: {run['method']}/s{run['seed']} at {run['updates']} "
+                f"updates, every length: {check['num_errors']} errors of "
+                f"{check['num_sequences']}",
+                flush=True,
+            )
+            run["final"] = check
+            if check["solved_zero_errors"] or run["updates"] >= run["budget"]:
+                run["status"] = "solved" if check["solved_zero_errors"] else "budget"
+                continue
+            run["status"] = "running"
+            run["final"] = None
+            reopened.append(i)
+            self.drop_model(i)
+        if reopened:
+            self.trainer.reactivate(reopened)
+
+    def drop_model(self, index):
+        """Removes run `index`'s saved model and its manifest entry."""
+        run = self.record["runs"][index]
+        directory = pathlib.Path(self.args.models_dir)
+        filename = f"{self.name}_{run['method']}_s{run['seed']}.keras"
+        (directory / filename).unlink(missing_ok=True)
+        manifest_path = directory / "manifest.json"
+        if manifest_path.exists():
+            manifest = json.loads(manifest_path.read_text())
+            manifest = [m for m in manifest if m["file"] != filename]
+            manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+
     @property
     def active(self):
         return bool(self.trainer.active.any())
@@ -214,6 +305,7 @@ class Group:
             args.screen_sequences,
             chunk_size=min(1000, args.screen_sequences),
             seed=10_000 + trainer.updates // args.eval_every,
+            lengths=args.eval_lengths,
         )
         candidates = [i for i, r in screen.items() if r["error_percent"] < 1.0]
         full = {}
@@ -222,6 +314,7 @@ class Group:
                 args.eval_sequences,
                 seed=1_000_000 + trainer.updates // args.eval_every,
                 runs=candidates,
+                lengths=args.eval_lengths,
             )
         done = []
         for i, result in screen.items():
@@ -232,7 +325,7 @@ class Group:
                 + [float(stats[name][i]) for name in STAT_COLUMNS]
             )
             if i in full:
-                summary = summarise(full[i], run["updates"])
+                summary = summarise(full[i], run["updates"], args.eval_lengths)
                 run["evaluations"].append(summary)
                 if summary["success"] and run["first_success"] is None:
                     run["first_success"] = summary
@@ -245,12 +338,15 @@ class Group:
         ended = [i for i in done if self.record["runs"][i]["status"] == "running"]
         if ended:
             finals = trainer.evaluate(
-                args.eval_sequences, seed=2_000_000 + trainer.updates, runs=ended
+                args.eval_sequences,
+                seed=2_000_000 + trainer.updates,
+                runs=ended,
+                lengths=args.eval_lengths,
             )
             for i in ended:
                 run = self.record["runs"][i]
                 run["status"] = "budget"
-                run["final"] = summarise(finals[i], run["updates"])
+                run["final"] = summarise(finals[i], run["updates"], args.eval_lengths)
                 if run["final"]["success"] and run["first_success"] is None:
                     run["first_success"] = run["final"]
         for i in done:
@@ -311,10 +407,12 @@ class Group:
 STAT_COLUMNS = ("loss", "grad_norm", "clipped", "nonfinite", "omega", "omega_valid")
 
 
-def summarise(result, updates):
-    """The parts of an `evaluate_task` result kept in the record."""
+def summarise(result, updates, lengths):
+    """The parts of an `evaluate_task` result kept in the record (`lengths`: its
+    length rule; records without it used `"random"`)."""
     return {
         "updates": updates,
+        "lengths": lengths,
         "num_sequences": result["num_sequences"],
         "num_errors": result["num_errors"],
         "error_percent": result["error_percent"],
@@ -417,6 +515,9 @@ def write_tables(records, path):
         "",
         "success: under 1% errors on the paper's 10,000 fresh sequences at some "
         "evaluation; zero errors: the released code's stopping rule (such runs stop). "
+        "Evaluations score every length of the range equally (successes judged "
+        "before 2026-12-06 on one random length per 1,000 sequences, the released "
+        "code's rule, were scored again so, and count only if they held). "
         "updates: range over the group's runs; last error: the latest screen "
         "(1,000 fresh sequences) of each run, range. updates/s: model updates "
         "(all runs of the group) per wall second and per CPU second of training "
@@ -526,7 +627,7 @@ def generalise(args):
                 max_length=length,
                 seed=3_000_000 + length,
             )
-            results[str(length)] = summarise(result, entry["updates"])
+            results[str(length)] = summarise(result, entry["updates"], "every")
             results[str(length)]["wall_seconds"] = time.perf_counter() - start
             print(
                 f"{entry['file']} at {length}: {result['num_errors']} errors",

@@ -8,6 +8,9 @@ from keras_rnncr.tasks.sampling import sample_length
 
 SUCCESS_PERCENT = 1.0
 
+# How `evaluate_task` chooses its sequences' lengths.
+LENGTH_DRAWS = ("random", "every")
+
 
 def evaluate_task(
     model,
@@ -17,6 +20,7 @@ def evaluate_task(
     min_length=50,
     max_length=200,
     seed=None,
+    lengths="random",
     **task_options,
 ):
     """Measures a model's error rate on fresh sequences of a synthetic task.
@@ -37,6 +41,17 @@ def evaluate_task(
     Two success rules are reported: the paper's (`success`: under 1% errors)
     and the code's stopping rule (`solved_zero_errors`: no error at all).
 
+    With `lengths="every"`, the sequences are instead shared out equally
+    between every length of `[min_length, max_length)` (in chunks of at most
+    `chunk_size` sequences of one length; a remainder goes to evenly spaced
+    lengths), so that no length of the range goes unscored (given at least as
+    many sequences as lengths). The released code's rule samples at most
+    `num_sequences / chunk_size` lengths (10 of the 150 of 50-199): a model
+    that fails at a few lengths of its range can pass it by luck, and models
+    trained to its zero-error rule did (keras_rnncr's Figure 7 sweep, 2026-12:
+    four of 19 "solved" models had 1.5-4.5% errors over every length of their
+    range, up to 43% at one length).
+
     Note: the code averages the per-chunk error rates; with equal chunks this
     equals `100 * num_errors / num_sequences`, which is used here so that a
     smaller last chunk is weighted correctly.
@@ -51,6 +66,9 @@ def evaluate_task(
         max_length: int, exclusive upper bound of the length (unless equal to
             `min_length`). Defaults to 200.
         seed: int or None, seed of the evaluation data.
+        lengths: `"random"` (the released code's rule: each chunk draws its
+            length with `sample_length`) or `"every"` (every length of the
+            range equally). Defaults to `"random"`.
         **task_options: task-specific generator options (memorization:
             `n_values`, `n_positions`).
 
@@ -76,6 +94,7 @@ def evaluate_task(
         min_length=min_length,
         max_length=max_length,
         seed=seed,
+        lengths=lengths,
         **task_options,
     )
     return result
@@ -89,6 +108,7 @@ def evaluate_predictions(
     min_length=50,
     max_length=200,
     seed=None,
+    lengths="random",
     **task_options,
 ):
     """`evaluate_task` for several models on the same sequences.
@@ -108,12 +128,17 @@ def evaluate_predictions(
         min_length, max_length, spec.minimum_length, spec.label
     )
     _validation.check_seed(seed)
+    if lengths not in LENGTH_DRAWS:
+        raise ValueError(
+            f"Argument `lengths` must be one of {LENGTH_DRAWS}. "
+            f"Received: lengths={lengths!r}"
+        )
     criterion = spec.criterion
     rng = np.random.default_rng(seed)
     chunk_lengths, chunk_steps, chunk_errors = [], [], []
-    for start in range(0, num_sequences, chunk_size):
-        size = min(chunk_size, num_sequences - start)
-        length = sample_length(min_length, max_length, rng)
+    for length, size in _chunks(
+        num_sequences, chunk_size, min_length, max_length, lengths, rng
+    ):
         inputs, targets = spec.batch_fn(length, size, rng, **task_options)
         chunk_lengths.append(length)
         chunk_steps.append(int(inputs.shape[1]))
@@ -141,3 +166,21 @@ def evaluate_predictions(
             }
         )
     return results
+
+
+def _chunks(num_sequences, chunk_size, min_length, max_length, lengths, rng):
+    """`(length, size)` of each chunk of an evaluation (see `evaluate_task`)."""
+    if lengths == "random":
+        for start in range(0, num_sequences, chunk_size):
+            size = min(chunk_size, num_sequences - start)
+            yield sample_length(min_length, max_length, rng), size
+        return
+    every = range(min_length, max(max_length, min_length + 1))
+    share, extra = divmod(num_sequences, len(every))
+    for index, length in enumerate(every):
+        # The `extra` sequences go to evenly spaced lengths.
+        count = share + (
+            (index + 1) * extra // len(every) > index * extra // len(every)
+        )
+        for start in range(0, count, chunk_size):
+            yield length, min(chunk_size, count - start)

@@ -610,10 +610,12 @@ class MultiRunTrainer:
         max_length=None,
         seed=None,
         runs=None,
+        lengths="random",
     ):
         """`evaluate_task`'s protocol for active `runs`, on shared sequences.
 
-        Lengths default to the training range; `runs` to all active runs.
+        Lengths default to the training range; `runs` to all active runs;
+        `lengths` (`"random"` or `"every"`) as in `evaluate_task`.
         Returns a dict from run index to `evaluate_task`'s result.
         """
         runs = np.flatnonzero(self.active).tolist() if runs is None else list(runs)
@@ -627,6 +629,7 @@ class MultiRunTrainer:
             min_length=min_length,
             max_length=max_length,
             seed=seed,
+            lengths=lengths,
             **self.task_options,
         )
         return dict(zip(runs, results, strict=True))
@@ -644,6 +647,24 @@ class MultiRunTrainer:
             self._load_active()
         else:
             self._load_hyper()
+
+    def reactivate(self, indices):
+        """Trains the stopped runs `indices` again, from their kept weights.
+
+        Their batches continue the trainer's stream (the current update), and
+        the compiled step is rebuilt for the active runs (a new compilation
+        per bucket).
+        """
+        indices = list(indices)
+        unknown = [i for i in indices if not 0 <= i < len(self.runs)]
+        if unknown:
+            raise ValueError(
+                f"Argument `indices` must name runs 0-{len(self.runs) - 1}. "
+                f"Received: {unknown}"
+            )
+        self._store_active()
+        self.active[indices] = True
+        self._load_active()
 
     def to_model(self, index):
         """Run `index` as its compiled `task_model`, with its current weights."""

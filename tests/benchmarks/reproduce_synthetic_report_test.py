@@ -72,3 +72,62 @@ def test_figures_are_written(tmp_path, load_benchmark):
     assert (tmp_path / "figure7.png").stat().st_size > 0
     for record in records:
         assert (tmp_path / f"{record['group']}_error.png").stat().st_size > 0
+
+
+def test_runs_solved_on_random_lengths_are_checked_on_every_length(
+    tmp_path, load_benchmark
+):
+    """A run whose zero-error stop was judged on random lengths is scored again
+    on every length when its group resumes; failing that, it trains on."""
+    reproduce = load_benchmark("reproduce_synthetic")
+    common = [
+        "--lengths",
+        "12",
+        "--methods",
+        "sgd-cr",
+        "--seeds",
+        "0",
+        "1",
+        "--units=4",
+        "--eval-every=5",
+        "--screen-sequences=20",
+        "--eval-sequences=40",
+        "--threads=1",
+        f"--output-dir={tmp_path / 'out'}",
+        f"--models-dir={tmp_path / 'models'}",
+    ]
+    reproduce.main([*common, "--budget", "sgd-cr=5"])  # at chance after 5 updates
+    name = "temporal_order_12-13_smart_tanh"
+    path = tmp_path / "out" / f"{name}.json"
+    record = json.loads(path.read_text())
+    claimed = {"updates": 5, "success": True, "solved_zero_errors": True}
+    for run in record["runs"]:
+        assert run["status"] == "budget" and run["final"]["lengths"] == "every"
+    # As the sweep recorded runs before 2026-12-06 (no "lengths": random ones).
+    record["runs"][0].update(
+        status="solved", first_success=claimed, final=claimed, budget=10
+    )
+    record["runs"][1].update(status="solved", first_success=claimed, final=claimed)
+    path.write_text(json.dumps(record))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / f"{name}_sgd-cr_s0.keras").write_text("stale")
+    (models / "manifest.json").write_text(
+        json.dumps([{"file": f"{name}_sgd-cr_s0.keras"}, {"file": "other.keras"}])
+    )
+    reproduce.main(common)
+    record = json.loads(path.read_text())
+    run, ended = record["runs"]
+    # Seed 0 is at chance on every length: not a success; it trained on, to
+    # its budget.
+    assert run["recheck"]["lengths"] == "every" and run["recheck"]["num_errors"] > 0
+    assert run["first_success"] is None
+    assert run["first_success_random_lengths"] == claimed
+    assert run["status"] == "budget" and run["updates"] == 10
+    assert run["final"]["lengths"] == "every" and run["final"]["updates"] == 10
+    assert not (models / f"{name}_sgd-cr_s0.keras").exists()
+    manifest = json.loads((models / "manifest.json").read_text())
+    assert manifest == [{"file": "other.keras"}]
+    # Seed 1 is at its budget: it ends there, no longer a success.
+    assert ended["status"] == "budget" and ended["first_success"] is None
+    assert ended["updates"] == 5 and ended["final"] == ended["recheck"]

@@ -89,6 +89,43 @@ def test_chunks_have_their_own_lengths_and_last_chunk_is_partial():
         assert length <= steps < 1.1 * length
 
 
+def test_every_length_scores_each_length_of_the_range_equally():
+    result = tasks.evaluate_task(
+        addition_oracle,
+        "addition",
+        num_sequences=95,
+        chunk_size=4,
+        min_length=20,
+        max_length=30,
+        seed=3,
+        lengths="every",
+    )
+    per_length = {}
+    for length, steps in zip(
+        result["chunk_lengths"], result["chunk_steps"], strict=True
+    ):
+        per_length[length] = per_length.get(length, 0) + 1
+        assert length <= steps < 1.1 * length
+    assert sorted(per_length) == list(range(20, 30))
+    assert result["num_sequences"] == 95 and result["solved_zero_errors"]
+    # 9 or 10 sequences per length, in chunks of at most 4.
+    assert set(per_length.values()) == {3}
+
+
+def test_every_length_finds_a_model_wrong_at_one_length():
+    def wrong_at_57(inputs):
+        scores = temporal_order_oracle(inputs)
+        return np.roll(scores, 1, axis=-1) if inputs.shape[1] == 57 else scores
+
+    kwargs = dict(num_sequences=1000, min_length=50, max_length=200, seed=0)
+    every = tasks.evaluate_task(
+        wrong_at_57, "temporal_order", lengths="every", **kwargs
+    )
+    assert every["num_errors"] in (6, 7)  # the sequences of length 57
+    random = tasks.evaluate_task(wrong_at_57, "temporal_order", **kwargs)
+    assert random["solved_zero_errors"]  # one random length drawn, not 57
+
+
 def test_keras_model_and_determinism():
     model = keras.Sequential(
         [keras.Input((None, 6)), keras.layers.SimpleRNN(3), keras.layers.Dense(4)]
@@ -108,6 +145,7 @@ def test_keras_model_and_determinism():
         ({"chunk_size": -1}, "Received: chunk_size=-1"),
         ({"min_length": 5}, "at least 10 for the temporal order task"),
         ({"seed": 1.5}, "Received: seed=1.5"),
+        ({"lengths": "all"}, r"`lengths` must be one of \('random', 'every'\)"),
     ],
 )
 def test_rejects_bad_arguments(kwargs, message):

@@ -153,6 +153,31 @@ def test_resume_is_bit_identical(tmp_path):
     assert resumed.run_updates.tolist() == [10, 25, 25]
 
 
+def test_reactivated_run_trains_on_and_resumes_bit_identically(tmp_path):
+    runs = [RunSpec(m, seed=4, threshold=0.5) for m in METHODS]
+    kwargs = dict(min_length=12, max_length=16, units=UNITS, batch_size=BATCH)
+    trainer = MultiRunTrainer("temporal_order", runs, **kwargs)
+    trainer.train(5)
+    trainer.deactivate([0, 2])
+    trainer.train(5)
+    stopped = [w[2].copy() for w in trainer._weights]
+    trainer.reactivate([2])
+    assert trainer.active.tolist() == [False, True, True]
+    trainer.save(tmp_path / "ckpt")
+    trainer.train(5)
+    assert trainer.run_updates.tolist() == [5, 15, 10]
+    assert any(
+        not np.array_equal(w[2], s)
+        for w, s in zip(trainer._weights, stopped, strict=True)
+    )
+    resumed = MultiRunTrainer.restore(tmp_path / "ckpt")
+    resumed.train(5)
+    for a, b in zip(resumed._weights, trainer._weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="must name runs 0-2. Received: \\[3\\]"):
+        trainer.reactivate([3])
+
+
 def test_stopped_runs_are_not_updated_and_the_stack_shrinks():
     runs = [RunSpec("sgd-cr", seed=s) for s in range(4)]
     trainer = MultiRunTrainer(
