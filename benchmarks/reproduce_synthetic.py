@@ -358,6 +358,12 @@ class Group:
         session["cpu_seconds"] += time.process_time() - cpu
         session["end_update"] = trainer.updates
         session["stacked_runs"] = int(trainer.active.sum())
+        if done:
+            # The saved models and the manifest now name these runs as ended:
+            # the record and checkpoint say so too, at once (an XLA compilation
+            # for the smaller stack once failed in the next step and ended the
+            # process, leaving the last checkpoint with the runs still running).
+            self.save()
         running = [
             f"{r['method']}/s{r['seed']}={r['history'][-1][1]:.1f}%"
             for r in self.record["runs"]
@@ -614,6 +620,8 @@ def generalise(args):
             continue
         model = keras.saving.load_model(directory / entry["file"], compile=False)
         results = report["models"].setdefault(entry["file"], {})
+        if any(r["updates"] != entry["updates"] for r in results.values()):
+            results.clear()  # the file holds a model saved at another update
         for length in args.test_lengths:
             if str(length) in results:
                 continue

@@ -131,3 +131,34 @@ def test_runs_solved_on_random_lengths_are_checked_on_every_length(
     # Seed 1 is at its budget: it ends there, no longer a success.
     assert ended["status"] == "budget" and ended["first_success"] is None
     assert ended["updates"] == 5 and ended["final"] == ended["recheck"]
+
+
+def test_generalisation_scores_are_redone_for_a_model_saved_again(
+    tmp_path, load_benchmark
+):
+    import keras
+
+    import keras_rnncr
+
+    reproduce = load_benchmark("reproduce_synthetic")
+    models, out = tmp_path / "models", tmp_path / "out"
+    models.mkdir()
+    out.mkdir()
+    keras.utils.set_random_seed(0)
+    keras_rnncr.tasks.task_model("temporal_order", units=3).save(models / "m.keras")
+    entry = {"task": "temporal_order", "updates": 7, "file": "m.keras"}
+    (models / "manifest.json").write_text(
+        json.dumps([{**entry, "generalisation": True}])
+    )
+    stale = {"updates": 5, "num_errors": 0, "num_sequences": 10}
+    (out / "generalisation.json").write_text(
+        json.dumps({"models": {"m.keras": {"12": stale, "13": stale}}})
+    )
+    common = [f"--models-dir={models}", f"--output-dir={out}", "--threads=1"]
+    reproduce.main(
+        [*common, "--generalise", "--test-lengths", "12", "--test-sequences=20"]
+    )
+    scores = json.loads((out / "generalisation.json").read_text())["models"]["m.keras"]
+    # The model in the file was saved at update 7: both old scores go, 12 is redone.
+    assert list(scores) == ["12"]
+    assert scores["12"]["updates"] == 7 and scores["12"]["num_sequences"] == 20
