@@ -92,7 +92,6 @@ def test_runs_solved_on_random_lengths_are_checked_on_every_length(
         "--eval-every=5",
         "--screen-sequences=20",
         "--eval-sequences=40",
-        "--threads=1",
         f"--output-dir={tmp_path / 'out'}",
         f"--models-dir={tmp_path / 'models'}",
     ]
@@ -154,7 +153,7 @@ def test_generalisation_scores_are_redone_for_a_model_saved_again(
     (out / "generalisation.json").write_text(
         json.dumps({"models": {"m.keras": {"12": stale, "13": stale}}})
     )
-    common = [f"--models-dir={models}", f"--output-dir={out}", "--threads=1"]
+    common = [f"--models-dir={models}", f"--output-dir={out}"]
     reproduce.main(
         [*common, "--generalise", "--test-lengths", "12", "--test-sequences=20"]
     )
