@@ -282,15 +282,28 @@ class Group:
 
     def drop_model(self, index):
         """Removes run `index`'s saved model and its manifest entry."""
+        path = self.model_path(index)
+        path.unlink(missing_ok=True)
+        self.set_manifest_entry(path.name, None)
+
+    def model_path(self, index):
+        """Where run `index`'s model is saved (in `--models-dir`)."""
         run = self.record["runs"][index]
-        directory = pathlib.Path(self.args.models_dir)
         filename = f"{self.name}_{run['method']}_s{run['seed']}.keras"
-        (directory / filename).unlink(missing_ok=True)
-        manifest_path = directory / "manifest.json"
-        if manifest_path.exists():
-            manifest = json.loads(manifest_path.read_text())
-            manifest = [m for m in manifest if m["file"] != filename]
-            manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+        return pathlib.Path(self.args.models_dir) / filename
+
+    def set_manifest_entry(self, filename, entry):
+        """Replaces the manifest's entry for `filename` by `entry` (None: none)."""
+        manifest_path = pathlib.Path(self.args.models_dir) / "manifest.json"
+        if not manifest_path.exists() and entry is None:
+            return
+        manifest = (
+            json.loads(manifest_path.read_text()) if manifest_path.exists() else []
+        )
+        manifest = [m for m in manifest if m["file"] != filename]
+        if entry is not None:
+            manifest.append(entry)
+        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
 
     @property
     def active(self):
@@ -376,16 +389,11 @@ class Group:
         run = self.record["runs"][index]
         if run["status"] != "solved":
             return
-        directory = pathlib.Path(self.args.models_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        filename = f"{self.name}_{run['method']}_s{run['seed']}.keras"
-        self.trainer.to_model(index).save(directory / filename)
-        manifest_path = directory / "manifest.json"
-        manifest = (
-            json.loads(manifest_path.read_text()) if manifest_path.exists() else []
-        )
-        manifest = [m for m in manifest if m["file"] != filename]
-        manifest.append(
+        path = self.model_path(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.trainer.to_model(index).save(path)
+        self.set_manifest_entry(
+            path.name,
             {
                 "task": self.record["task"],
                 "method": run["method"],
@@ -394,12 +402,11 @@ class Group:
                 "min_length": self.record["min_length"],
                 "max_length": self.record["max_length"],
                 "updates": run["updates"],
-                "file": filename,
+                "file": path.name,
                 "generalisation": self.record["max_length"] - self.record["min_length"]
                 > 20,
-            }
+            },
         )
-        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
 
     def save(self):
         self.trainer.save(self.checkpoint)
