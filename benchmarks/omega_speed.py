@@ -15,6 +15,9 @@ SGD on the same batches in the same process:
 * `keras_rnncr_metrics`: the same with `omega_metrics=True`, which runs Omega's
   pass (and logs Omega) even at `--omega 0`: what measuring Omega costs;
 * SimpleRNN only:
+  - `keras_rnncr_one_part`: the default with `omega_batch_parts=1`, its
+    compiled loops over the whole batch (the default splits the batch into one
+    part per thread TensorFlow may use, see `keras_rnncr.layers.SimpleRNN`);
   - `keras_rnncr_no_jit`: the streaming pass with `omega_jit_compile=False`;
   - `keras_rnncr_stored`: `omega_backward="stored"`, loops compiled;
   - `keras_rnncr_stored_no_jit`: the stored pass uncompiled (what `"auto"`
@@ -97,6 +100,7 @@ LAYERS = {
 VERSIONS = {
     "keras_rnncr": {},
     "keras_rnncr_metrics": {"omega_metrics": True},
+    "keras_rnncr_one_part": {"omega_batch_parts": 1},
     "keras_rnncr_no_jit": {"omega_backward": "streaming", "omega_jit_compile": False},
     "keras_rnncr_stored": {"omega_backward": "stored"},
     "keras_rnncr_stored_no_jit": {
@@ -107,6 +111,7 @@ VERSIONS = {
 
 # Versions that exist for SimpleRNN only (its fused pass, the naive SGD-CR).
 SIMPLE_RNN_ONLY = (
+    "keras_rnncr_one_part",
     "keras_rnncr_no_jit",
     "keras_rnncr_stored",
     "keras_rnncr_stored_no_jit",

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from keras_rnncr import _private_apis
 from keras_rnncr.layers import _omega_math
+from keras_rnncr.layers._batch_parts import row_slices, rows_of
 from keras_rnncr.layers._omega_coefficient import (
     all_finite,
     coefficient_if_all_valid,
@@ -90,6 +91,8 @@ class Recurrence:
         backward: `"stored"` or `"streaming"`.
         jit_compile: whether the loops are compiled with XLA.
         inputs_need_gradient: whether the backward pass returns `dE/dinputs`.
+        batch_parts: into how many parts of batch rows the compiled streaming
+            loops are split (see `parts`; at most one row each).
         stacked_kernels: `[kernel; recurrent_kernel]` for the streaming pass's
             one product per step (None for the stored pass), made once.
         steps: the number of steps, a scalar tensor, read once.
@@ -109,6 +112,7 @@ class Recurrence:
     backward: str
     jit_compile: bool
     inputs_need_gradient: bool
+    batch_parts: int = 1
     stacked_kernels: tf.Tensor | None = dataclasses.field(init=False, default=None)
     steps: tf.Tensor = dataclasses.field(init=False, default=None)
 
@@ -118,6 +122,34 @@ class Recurrence:
             stacked = tf.concat([self.kernel, self.recurrent_kernel], 0)
         object.__setattr__(self, "stacked_kernels", stacked)
         object.__setattr__(self, "steps", tf.shape(self.inputs)[0])
+
+    def parts(self):
+        """The recurrence as `batch_parts` recurrences of consecutive batch rows.
+
+        Each part's loops run on their own, side by side (see
+        `_batch_parts`). Returns `[(rows, recurrence)]`,
+        `rows` a slice of the batch; `[(slice(None), self)]` when not split.
+        """
+        batch = self.initial_state.shape[0]
+        count = self.batch_parts if batch is None else min(self.batch_parts, batch)
+        if self.stored or not self.jit_compile or count == 1:
+            return [(slice(None), self)]
+        if batch is None:
+            batch = tf.shape(self.initial_state)[0]
+        return [
+            (
+                rows,
+                dataclasses.replace(
+                    self,
+                    inputs=rows_of(self.inputs, rows, 1),
+                    initial_state=rows_of(self.initial_state, rows, 0),
+                    step_mask=rows_of(self.step_mask, rows, 1),
+                    recurrent_mask=rows_of(self.recurrent_mask, rows, 0),
+                    batch_parts=1,
+                ),
+            )
+            for rows in row_slices(batch, count)
+        ]
 
     @property
     def stored(self):
@@ -245,6 +277,16 @@ def forward_states(*, rnn):
         every = states.stack()
         return every, [every]
     return last, [states]  # stacked only if the stored pass needs it
+
+
+def forward_parts(*, rnn):
+    """`(output, states)` of `forward_states` for each of `rnn.parts()`: the
+    output of the whole batch, and the states as a list, one per part."""
+    parts = [forward_states(rnn=part) for _, part in rnn.parts()]
+    if len(parts) == 1:
+        return parts[0][0], [parts[0][1]]
+    axis = 1 if rnn.return_sequences else 0
+    return tf.concat([output for output, _ in parts], axis), [s for _, s in parts]
 
 
 def _all_states(states):
@@ -469,6 +511,26 @@ def backward_pass(states, d_output, fold=None, keep_inputs=True, *, rnn):
     return carry, tf.concat(gradient, 0), d_inputs, tf.concat(norms, 0)
 
 
+def backward_parts(states, d_output, fold=None, keep_inputs=True, *, rnn):
+    """`backward_pass` over each of `rnn.parts()` (`states`, one per part),
+    combined: the batch's errors and norms, the weight sums added."""
+    passes = []
+    for (rows, part), part_states in zip(rnn.parts(), states):
+        part_output = rows_of(d_output, rows, 1 if rnn.return_sequences else 0)
+        passes.append(
+            backward_pass(part_states, part_output, fold, keep_inputs, rnn=part)
+        )
+    if len(passes) == 1:
+        return passes[0]
+    d_initial, sums, d_inputs, norms = zip(*passes)
+    return (
+        tf.concat(d_initial, 0),
+        tf.add_n(sums),
+        tf.concat(d_inputs, 1) if keep_inputs else None,
+        tf.concat(norms, 1),
+    )
+
+
 def _with_omega_rows(sums, coefficient, alpha, *, rnn):
     """Adds Omega's separate rows, scaled (if finite), to the recurrent ones."""
     features = rnn.features
@@ -481,7 +543,7 @@ def streaming_gradients(states, d_output, d_probe, alpha, tracker, *, rnn):
     """The gradients of the streaming pass, by its folded or apart route."""
     stats_dtype, units, features = rnn.statistics_dtype, rnn.units, rnn.features
     step_mask, keep_inputs = rnn.step_mask, rnn.inputs_need_gradient
-    backward = functools.partial(backward_pass, states, d_output, rnn=rnn)
+    backward = functools.partial(backward_parts, states, d_output, rnn=rnn)
     with_omega_rows = functools.partial(_with_omega_rows, alpha=alpha, rnn=rnn)
     folding = None
     if rnn.return_sequences:
@@ -564,6 +626,7 @@ def fused_simple_rnn(
     ratio="squared",
     backward="stored",
     jit_compile=False,
+    batch_parts=1,
 ):
     """SimpleRNN recurrence whose backward pass also yields Omega's gradient.
 
@@ -633,6 +696,11 @@ def fused_simple_rnn(
             loops run in compiled chunks of `CHUNK_STEPS` steps, each chunk's
             states one buffer. Inside a model compiled with XLA this changes
             nothing.
+        batch_parts: split the compiled streaming pass's loops into this many
+            parts of batch rows (when the batch size is known at trace time),
+            which TensorFlow's executor runs side by side (see
+            `Recurrence.parts`); the stored pass and uncompiled loops ignore
+            it.
 
     Returns:
         `(states, loss_probe)`: all states `(time, batch, units)` or the last
@@ -665,13 +733,20 @@ def fused_simple_rnn(
             ratio=ratio,
             backward=backward,
             jit_compile=jit_compile,
+            batch_parts=batch_parts,
             inputs_need_gradient=inputs_need_gradient,
         )
-        output, states = forward_states(rnn=rnn)
-        gradients = stored_gradients if rnn.stored else streaming_gradients
+        output, states = forward_parts(rnn=rnn)
 
         def grad(d_output, d_probe):
-            return gradients(states, d_output, d_probe, alpha, tracker, rnn=rnn)
+            if rnn.stored:
+                (every,) = states
+                return stored_gradients(
+                    every, d_output, d_probe, alpha, tracker, rnn=rnn
+                )
+            return streaming_gradients(
+                states, d_output, d_probe, alpha, tracker, rnn=rnn
+            )
 
         return (output, tf.zeros([], tf.float32)), grad
 

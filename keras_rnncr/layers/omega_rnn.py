@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_rnncr import _validation
 from keras_rnncr.layers import (
+    _batch_parts,
     _fused_gated,
     _fused_simple_rnn,
     _omega_math,
@@ -61,6 +62,19 @@ def _check_jit_compile(omega_jit_compile):
     return omega_jit_compile
 
 
+def _check_batch_parts(omega_batch_parts):
+    if omega_batch_parts != "auto" and (
+        isinstance(omega_batch_parts, bool)
+        or not isinstance(omega_batch_parts, numbers.Integral)
+        or omega_batch_parts < 1
+    ):
+        raise ValueError(
+            'Argument `omega_batch_parts` must be "auto" or an int >= 1. '
+            f"Received: omega_batch_parts={omega_batch_parts!r}"
+        )
+    return omega_batch_parts if omega_batch_parts == "auto" else int(omega_batch_parts)
+
+
 def _per_gate(masks, gates):
     """A cell's dropout masks as one per gate (Keras draws a list, one per gate,
     when the cell's `implementation` is 1, and one mask otherwise)."""
@@ -111,16 +125,17 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
             `omega > 0` always takes the pass and reports
             `omega_metrics=True`."""
 
-omega_fused_args = """omega_backward, omega_jit_compile: the fused passes' options (both
-            default to `"auto"`). A `SimpleRNNCell` with a tanh, sigmoid, relu
-            or linear activation takes the fused SimpleRNN pass, with both (see
-            `keras_rnncr.layers.SimpleRNN`). A `GRUCell` (either `reset_after`)
-            and an `LSTMCell` take the fused gated pass, which
-            keeps every step's errors (as `omega_backward="stored"` does, so it
-            ignores `omega_backward`), and whose backward loop
-            `omega_jit_compile` compiles with XLA (`"auto"`: when the number of
-            steps is fixed). Other cells take the generic pass, which ignores
-            both."""
+omega_fused_args = """omega_backward, omega_jit_compile, omega_batch_parts: the fused
+            passes' options (all default to `"auto"`). A `SimpleRNNCell` with a
+            tanh, sigmoid, relu or linear activation takes the fused SimpleRNN
+            pass, with all three (see `keras_rnncr.layers.SimpleRNN`). A
+            `GRUCell` (either `reset_after`) and an `LSTMCell` take the fused
+            gated pass, which keeps every step's errors (as
+            `omega_backward="stored"` does, so it ignores `omega_backward`),
+            whose backward loop `omega_jit_compile` compiles with XLA
+            (`"auto"`: when the number of steps is fixed), and which ignores
+            `omega_batch_parts`. Other cells take the generic pass, which
+            ignores all three."""
 
 omega_layer_metrics = """Logged metrics: with Omega's pass (built with `omega > 0` or
     `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
@@ -176,7 +191,7 @@ class OmegaMixin:
 
     Placed before the Keras class in the bases, it takes the Omega arguments
     (`omega`, `omega_ratio`, `omega_metrics`, `omega_backward`,
-    `omega_jit_compile`, documented on the layers) and replaces the
+    `omega_jit_compile`, `omega_batch_parts`, documented on the layers) and replaces the
     training-time recurrence by Omega's pass, when the layer has one (built
     with `omega > 0` or `omega_metrics=True`). Inference (`training=False`),
     and training of a layer built with `omega=0`, are the Keras layer's own
@@ -191,6 +206,7 @@ class OmegaMixin:
         omega_metrics=False,
         omega_backward="auto",
         omega_jit_compile="auto",
+        omega_batch_parts="auto",
         **kwargs,
     ):
         omega = _check_omega(omega)
@@ -198,6 +214,7 @@ class OmegaMixin:
         omega_metrics = _validation.check_bool("omega_metrics", omega_metrics)
         omega_backward = _check_backward(omega_backward)
         omega_jit_compile = _check_jit_compile(omega_jit_compile)
+        omega_batch_parts = _check_batch_parts(omega_batch_parts)
         super().__init__(*args, **kwargs)
         # Fixed at construction: a traced training step cannot change path.
         self._omega_pass = omega > 0 or omega_metrics
@@ -207,6 +224,7 @@ class OmegaMixin:
         self.omega_ratio = omega_ratio
         self.omega_backward = omega_backward
         self.omega_jit_compile = omega_jit_compile
+        self.omega_batch_parts = omega_batch_parts
         self._omega_variable = None
         self.omega_tracker = None
         if self._omega_pass:
@@ -317,6 +335,12 @@ class OmegaMixin:
             return "streaming" if self._omega_jit(inputs) else "stored"
         return self.omega_backward
 
+    def _omega_batch_parts(self, inputs):
+        """Parts of the batch for the fused loops: `omega_batch_parts`, resolved."""
+        if self.omega_batch_parts == "auto":
+            return _batch_parts.batch_parts(inputs.shape[1])  # time-major
+        return self.omega_batch_parts
+
     def _add_probe_loss(self, probe):
         """Adds the zero probe whose gradient carries the loss scale to the loss.
 
@@ -350,6 +374,7 @@ class OmegaMixin:
             ratio=self.omega_ratio,
             backward=self._omega_backward(inputs),
             jit_compile=self._omega_jit(inputs),
+            batch_parts=self._omega_batch_parts(inputs),
         )
         self._add_probe_loss(probe)
         if not return_all:
@@ -462,6 +487,7 @@ class OmegaMixin:
                 "omega_metrics": self._omega_pass,
                 "omega_backward": self.omega_backward,
                 "omega_jit_compile": self.omega_jit_compile,
+                "omega_batch_parts": self.omega_batch_parts,
             }
         )
         return config

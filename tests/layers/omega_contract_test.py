@@ -563,6 +563,10 @@ OMEGA_LAYERS = {
         ({"omega_backward": "lazy"}, "Received: omega_backward='lazy'"),
         ({"omega_jit_compile": "yes"}, "Received: omega_jit_compile='yes'"),
         ({"omega_jit_compile": 1}, "Received: omega_jit_compile=1"),
+        ({"omega_batch_parts": 0}, "Received: omega_batch_parts=0"),
+        ({"omega_batch_parts": 2.0}, "Received: omega_batch_parts=2.0"),
+        ({"omega_batch_parts": True}, "Received: omega_batch_parts=True"),
+        ({"omega_batch_parts": "many"}, "Received: omega_batch_parts='many'"),
     ],
 )
 def test_argument_errors(layer, kwargs, message):
@@ -588,6 +592,10 @@ def test_every_omega_layer_takes_the_fused_arguments_with_one_default(layer):
     )
     clone = type(chosen).from_config(chosen.get_config())
     assert (clone.omega_backward, clone.omega_jit_compile) == ("stored", True)
+    assert made.omega_batch_parts == config["omega_batch_parts"] == "auto"
+    split = OMEGA_LAYERS[layer](omega=1.0, omega_batch_parts=np.int64(3))
+    clone = type(split).from_config(split.get_config())
+    assert clone.omega_batch_parts == 3 and type(clone.omega_batch_parts) is int
 
 
 def test_jit_compile_auto_follows_a_fixed_length():

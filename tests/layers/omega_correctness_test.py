@@ -28,6 +28,22 @@ CELLS = {
         1,
         True,
     ),
+    "simple_tanh_two_parts": (  # batch rows 2 + 2 in loops side by side
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, omega=ALPHA, omega_batch_parts=2, **kwargs
+        ),
+        ref.simple_step("tanh"),
+        1,
+        True,
+    ),
+    "simple_sigmoid_three_parts": (  # batch rows 1 + 1 + 2
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, activation="sigmoid", omega=ALPHA, omega_batch_parts=3, **kwargs
+        ),
+        ref.simple_step("sigmoid"),
+        1,
+        True,
+    ),
     "simple_tanh_no_jit": (
         lambda **kwargs: keras_rnncr.layers.SimpleRNN(
             UNITS,

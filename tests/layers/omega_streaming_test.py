@@ -18,6 +18,9 @@ from keras_rnncr.layers._omega_tracker import OmegaTracker
 
 STEPS, BATCH, FEATURES, UNITS = 9, 5, 3, 4
 
+# `fused_simple_rnn`'s `batch_parts` in `_taped` (the fixture `jit_compile`).
+OPTIONS = {"batch_parts": 1}
+
 
 def _weights(dtype, recurrent_scale=0.5, seed=0):
     rng = np.random.default_rng(seed)
@@ -68,6 +71,7 @@ def _taped(
             return_sequences=return_sequences,
             backward=backward,
             jit_compile=jit_compile,
+            batch_parts=OPTIONS["batch_parts"],
         )
     grads = tape.gradient(
         [output, probe],
@@ -87,11 +91,17 @@ def _assert_same(streaming, stored, rtol=1e-10):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max())
 
 
-@pytest.fixture(params=[False, True, "chunks"], ids=["graph", "xla", "xla_chunks"])
+@pytest.fixture(
+    params=[False, True, "chunks", "parts"],
+    ids=["graph", "xla", "xla_chunks", "xla_chunks_parts"],
+)
 def jit_compile(request, monkeypatch):
-    """The fused loops uncompiled, compiled, or compiled in chunks of 4 steps."""
-    if request.param == "chunks":  # 9 steps: chunks of 4 + 4 + 1
+    """The fused loops uncompiled, compiled, compiled in chunks of 4 steps, or
+    those chunks split into 2 parts of the batch (2 and 3 rows)."""
+    if request.param in ("chunks", "parts"):  # 9 steps: chunks of 4 + 4 + 1
         monkeypatch.setattr(_fused_simple_rnn, "CHUNK_STEPS", 4)
+        if request.param == "parts":
+            monkeypatch.setitem(OPTIONS, "batch_parts", 2)
         return True
     return request.param
 
