@@ -58,9 +58,9 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
             time and peak memory against Keras's: streaming 1.02x and 1.09x
             compiled, 1.30x and 1.32x uncompiled; stored 0.89x and 4.3x
             compiled, 1.09x and 3.8x uncompiled. With TensorFlow's default
-            threads on a 2-core CPU (wall clock), compiled: streaming 1.32x
-            time and 1.09x memory, stored 0.94x and 4.0x; pass `"stored"`
-            when step time matters more than memory.
+            threads on a 2-core CPU (wall clock), compiled: streaming 1.06x
+            time (in two parts, see `omega_batch_parts`) and 1.0-1.12x memory,
+            stored 0.98x and 4.0x.
         omega_jit_compile: `"auto"` (default), True or False. True compiles
             the fused training loops with XLA (`tf.function(jit_compile=True)`),
             also when the model itself is not compiled: one fused computation
