@@ -196,8 +196,11 @@ class Recurrence:
         return tf.function(function, jit_compile=True, autograph=False)
 
     def masked(self, h):
-        """`h` with the recurrent-dropout mask applied."""
-        return h if self.recurrent_mask is None else h * self.recurrent_mask
+        """`h` with the recurrent-dropout mask applied (in `h`'s dtype: Omega's
+        statistics are float32 under a float16 policy)."""
+        if self.recurrent_mask is None:
+            return h
+        return h * tf.cast(self.recurrent_mask, h.dtype)
 
     def through_activation(self, h, delta):
         return _THROUGH_ACTIVATION[self.activation](h, delta)
@@ -364,11 +367,15 @@ def stored_gradients(states, d_output, d_probe, alpha, tracker, *, rnn):
     if rnn.recurrent_mask is not None:
         combined = combined * tf.cast(rnn.recurrent_mask, stats_dtype)
     flat_errors = tf.reshape(errors, [-1, units])
+    # In the statistics dtype: under a float16 policy `scale * v` can pass
+    # float16's range for pairs whose error is small but valid (the streaming
+    # pass takes its sums in that dtype too).
     d_recurrent = tf.matmul(
-        tf.reshape(tf.cast(combined, errors.dtype), [-1, units]),
-        flat_errors,
+        tf.reshape(combined, [-1, units]),
+        tf.cast(flat_errors, stats_dtype),
         transpose_a=True,
     )
+    d_recurrent = tf.cast(d_recurrent, rnn.recurrent_kernel.dtype)
     d_kernel = tf.matmul(
         tf.reshape(rnn.inputs, [-1, features]), flat_errors, transpose_a=True
     )

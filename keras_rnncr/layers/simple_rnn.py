@@ -75,11 +75,13 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
             XLA's CPU code runs a compiled loop on one thread, where Keras's
             own layer shares each product between TensorFlow's threads; the
             parts' loops run side by side, one per core. `"auto"` takes one
-            part per thread TensorFlow may use (by default the cores), each of
-            at least 16 rows, and one part when the batch size is unknown
-            when `fit` traces the step, in a model compiled with XLA, or on a
-            machine with a GPU. The stored pass and uncompiled loops ignore
-            it. Measured on a 2-core CPU (batch 64, 128 units, T=100, a
+            part per thread TensorFlow may use (by default the cores): each of
+            at least 16 rows when the batch size is known when `fit` traces
+            the step; when it is not (`fit` on arrays), the rows are split
+            when the step runs (at batches of 8 and 20, two parts cost 3-8%
+            more time than one). One part in a model compiled with XLA and on
+            a machine with a GPU. Each part compiles its loops once. The
+            stored pass and uncompiled loops ignore it. Measured on a 2-core CPU (batch 64, 128 units, T=100, a
             last-step loss, wall clock, TensorFlow's threads): 1.36x Keras's
             step time in one part, 1.00x in two.
         **kwargs: every argument of `keras.layers.SimpleRNN` (`activation`,
