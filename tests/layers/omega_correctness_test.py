@@ -270,6 +270,11 @@ def dtype_setting(request):
     ],
 )
 def test_fit_step_under_each_dtype_setting(dtype_setting, cell, masked, per_step):
+    _fit_step_under(dtype_setting, cell, masked, per_step)
+
+
+def _fit_step_under(dtype_setting, cell, masked, per_step, dropout=None):
+    """`_fit_step_against_reference` with the layers in the policy's dtypes."""
     optimizer = None
     if dtype_setting == "mixed_float16":
         # A loss scale that nothing overflows at: Omega must carry it too.
@@ -283,6 +288,7 @@ def test_fit_step_under_each_dtype_setting(dtype_setting, cell, masked, per_step
         rtol=DTYPE_SETTINGS[dtype_setting][2],
         dtype=None,
         optimizer=optimizer,
+        dropout=dropout,
     )
 
 
@@ -314,20 +320,7 @@ def test_fit_step_with_dropout_under_each_dtype_setting(
     # skipped the step). Seeded: at float16's tolerance a few weight draws
     # miss by one entry of 25 on every path.
     keras.utils.set_random_seed(0)
-    optimizer = None
-    if dtype_setting == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(
-            keras.optimizers.SGD(LEARNING_RATE), initial_scale=2.0**10
-        )
-    _fit_step_against_reference(
-        cell,
-        masked,
-        per_step,
-        rtol=DTYPE_SETTINGS[dtype_setting][2],
-        dtype=None,
-        optimizer=optimizer,
-        dropout=DROPOUTS["both"],
-    )
+    _fit_step_under(dtype_setting, cell, masked, per_step, DROPOUTS["both"])
 
 
 @pytest.mark.parametrize(
