@@ -20,18 +20,23 @@ from keras_rnncr import _private_apis
 # The fewest batch rows a part gets from `batch_parts`.
 MIN_PART_ROWS = 16
 
+# The batch size `batch_parts` assumes when it is unknown at trace time:
+# `fit`'s default.
+UNKNOWN_BATCH = 32
+
 
 def batch_parts(batch):
     """Into how many parts to split a batch of `batch` rows (None: unknown).
 
     One part per thread TensorFlow may use (the fewer of its intra- and
     inter-op threads; by default the cores), each of at least `MIN_PART_ROWS`
-    rows when the batch size is known at trace time. When it is not (`fit`
-    on arrays traces its step with an unknown batch size), one part per
-    thread: measured at batch 8 and 20 (50 units, T=200), two parts cost 3-8%
-    more step time than one. One part inside a step that XLA compiles whole
-    (one computation; nothing runs beside it) and on a machine with a GPU
-    (whose kernels use the device whole).
+    rows. When the batch size is unknown at trace time (`fit` on arrays
+    traces its step so), as for a batch of `UNKNOWN_BATCH` rows (`fit`'s
+    default batch size): two parts at most; measured at batch 8 and 20 (50
+    units, T=200), two parts cost 3-8% more step time than one. One part
+    inside a step that XLA compiles whole (one computation; nothing runs
+    beside it) and on a machine with a GPU (whose kernels use the device
+    whole).
     """
     if _private_apis.in_xla_context() or tf.config.list_logical_devices("GPU"):
         return 1
@@ -44,7 +49,7 @@ def batch_parts(batch):
         tf.config.threading.get_inter_op_parallelism_threads() or cores,
     )
     if batch is None:
-        return max(1, threads)
+        batch = UNKNOWN_BATCH
     return max(1, min(threads, batch // MIN_PART_ROWS))
 
 

@@ -77,9 +77,10 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
             parts' loops run side by side, one per core. `"auto"` takes one
             part per thread TensorFlow may use (by default the cores): each of
             at least 16 rows when the batch size is known when `fit` traces
-            the step; when it is not (`fit` on arrays), the rows are split
-            when the step runs (at batches of 8 and 20, two parts cost 3-8%
-            more time than one). One part in a model compiled with XLA and on
+            the step; when it is not (`fit` on arrays), two parts at most
+            (as for `fit`'s default batch of 32), the rows split when the step
+            runs (at batches of 8 and 20, two parts cost 3-8% more time than
+            one). One part in a model compiled with XLA and on
             a machine with a GPU. Each part compiles its loops once. The
             stored pass and uncompiled loops ignore it. Measured on a 2-core
             CPU (batch 64, 128 units, a last-step loss, wall clock,

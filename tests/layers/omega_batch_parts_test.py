@@ -43,8 +43,9 @@ def threads(monkeypatch):
         (8, 0, 0, 64, 4),
         (8, 3, 0, 64, 3),  # TensorFlow's intra-op threads, when set
         (8, 0, 1, 64, 1),  # inter-op threads: one runs the loops one by one
-        (2, 0, 0, None, 2),  # batch size unknown when traced: one per thread
+        (2, 0, 0, None, 2),  # batch size unknown when traced: as for 32 rows
         (2, 1, 0, None, 1),
+        (16, 0, 0, None, 2),
     ],
 )
 def test_one_part_per_thread_of_enough_rows(threads, cores, intra, inter, batch, parts):
