@@ -92,7 +92,8 @@ class Recurrence:
         jit_compile: whether the loops are compiled with XLA.
         inputs_need_gradient: whether the backward pass returns `dE/dinputs`.
         batch_parts: into how many parts of batch rows the compiled streaming
-            loops are split (see `parts`; at most one row each).
+            loops are split (see `parts`; no more parts than rows when the
+            batch size is known at trace time).
         stacked_kernels: `[kernel; recurrent_kernel]` for the streaming pass's
             one product per step (None for the stored pass), made once.
         steps: the number of steps, a scalar tensor, read once.
@@ -704,10 +705,10 @@ def fused_simple_rnn(
             states one buffer. Inside a model compiled with XLA this changes
             nothing.
         batch_parts: split the compiled streaming pass's loops into this many
-            parts of batch rows (when the batch size is known at trace time),
-            which TensorFlow's executor runs side by side (see
-            `Recurrence.parts`); the stored pass and uncompiled loops ignore
-            it.
+            parts of batch rows (split when the step runs if the batch size is
+            unknown at trace time), which TensorFlow's executor runs side by
+            side (see `Recurrence.parts`); the stored pass and uncompiled loops
+            ignore it.
 
     Returns:
         `(states, loss_probe)`: all states `(time, batch, units)` or the last
@@ -746,10 +747,10 @@ def fused_simple_rnn(
         output, states = forward_parts(rnn=rnn)
 
         def grad(d_output, d_probe):
-            if rnn.stored:
-                (every,) = states
+            if rnn.stored:  # never split: one part's states
+                (whole,) = states
                 return stored_gradients(
-                    every, d_output, d_probe, alpha, tracker, rnn=rnn
+                    whole, d_output, d_probe, alpha, tracker, rnn=rnn
                 )
             return streaming_gradients(
                 states, d_output, d_probe, alpha, tracker, rnn=rnn
