@@ -11,11 +11,14 @@ process, rounds taking turns, median over rounds:
   own optimizer (the previous sweep's trainer), for K <= 15;
 * `stacked-K`: `keras_rnncr.tasks.MultiRunTrainer` with K runs (weights on a run
   axis, batched products), counted as model updates (K per step), data
-  generation included;
+  generation included, as a user gets it (`parts="auto"`: groups of runs side by
+  side, one per thread TensorFlow may use);
+* `stacked1-K`: the same in one group (`parts=1`), one compiled computation;
 * `bound-K`: the bare chain of batched products one stacked update needs
   (forward `h @ W_rec`; backward `u @ W_rec^T`, and `[h_{t-1}, v, x_t]^T @ u` for
-  the weight, Omega and input gradients), XLA-compiled the same way, with no
-  elementwise work: what this machine allows for the same K.
+  the weight, Omega and input gradients), XLA-compiled the same way (in the
+  same groups of runs as `stacked-K`, side by side), with no elementwise work:
+  what this machine allows for the same K.
 
 `--processes 2` runs the stacked and bound cases in two processes at once, one
 TensorFlow thread each (one process per core), and reports their sum. Run:
@@ -124,13 +127,14 @@ class Joint:
 
 
 class Stacked:
-    def __init__(self, length, k, tf):
+    def __init__(self, length, k, tf, parts="auto"):
         import keras_rnncr
 
         runs = [keras_rnncr.tasks.RunSpec("sgd-cr", seed=s) for s in range(k)]
         self.trainer = keras_rnncr.tasks.MultiRunTrainer(
-            "temporal_order", runs, min_length=length
+            "temporal_order", runs, min_length=length, parts=parts
         )
+        self.groups = self.trainer._groups()
         self.models = k
         self.run(2)
 
@@ -141,8 +145,10 @@ class Stacked:
 class Bound:
     """The bare batched products of one stacked update, compiled with XLA."""
 
-    def __init__(self, length, k, tf):
+    def __init__(self, length, k, tf, groups=1):
         import numpy as np
+
+        from keras_rnncr.layers._batch_parts import row_slices
 
         rng = np.random.default_rng(0)
         units, batch, inputs = 50, 20, 6
@@ -152,7 +158,9 @@ class Bound:
         rows = 2 * units + inputs
 
         @tf.function(jit_compile=True)
-        def chain():
+        def chain(w, x, h0):
+            k = w.shape[0]
+
             def forward(t, h, states):
                 h = tf.matmul(h, w)
                 return t + 1, h, states.write(t, h)
@@ -174,13 +182,18 @@ class Bound:
                 2
             ]
 
-        self.chain, self.models = chain, k
-        chain().numpy()
+        @tf.function
+        def grouped():
+            # Each group of runs its own compiled computation, side by side.
+            return [chain(w[r], x[:, r], h0[r]) for r in row_slices(k, groups)]
+
+        self.chain, self.models = grouped, k
+        self.run(1)
 
     def run(self, steps):
         for _ in range(steps):
             result = self.chain()
-        result.numpy()
+        [r.numpy() for r in result]
 
 
 def measure(cases, args):
@@ -216,8 +229,11 @@ def single_process(args, kinds=("fit", "joint", "stacked", "bound")):
                 cases[f"joint-{k}"] = Joint(length, k, tf)
             if "stacked" in kinds:
                 cases[f"stacked-{k}"] = Stacked(length, k, tf)
+                if cases[f"stacked-{k}"].groups > 1:
+                    cases[f"stacked1-{k}"] = Stacked(length, k, tf, parts=1)
             if "bound" in kinds:
-                cases[f"bound-{k}"] = Bound(length, k, tf)
+                groups = cases[f"stacked-{k}"].groups if "stacked" in kinds else 1
+                cases[f"bound-{k}"] = Bound(length, k, tf, groups)
         results[str(length)] = measure(cases, args)
         print(
             f"T={length}: "
@@ -272,6 +288,8 @@ def main(argv=None):
         for k in args.runs:
             stacked, bound = cases[f"stacked-{k}"]["wall"], cases[f"bound-{k}"]["wall"]
             row = {"stacked": stacked, "bound": bound, "of_bound": stacked / bound}
+            if f"stacked1-{k}" in cases:
+                row["one_group"] = cases[f"stacked1-{k}"]["wall"]
             if "fit" in cases:
                 row["over_fit"] = stacked / cases["fit"]["wall"]
             rows[k] = row
@@ -281,6 +299,7 @@ def main(argv=None):
                 f"T={length} K={k}: stacked {row['stacked']:.0f} model-updates/s, "
                 f"{100 * row['of_bound']:.0f}% of the bound ({row['bound']:.0f})"
                 + (f", {row['over_fit']:.2f}x fit" if "over_fit" in row else "")
+                + (f"; one group {row['one_group']:.0f}" if "one_group" in row else "")
             )
     report = {
         "command": " ".join(sys.argv),

@@ -28,29 +28,34 @@ UNKNOWN_BATCH = 32
 def batch_parts(batch):
     """Into how many parts to split a batch of `batch` rows (None: unknown).
 
-    One part per thread TensorFlow may use (the fewer of its intra- and
-    inter-op threads; by default the cores), each of at least `MIN_PART_ROWS`
-    rows. When the batch size is unknown at trace time (`fit` on arrays
-    traces its step so), as for a batch of `UNKNOWN_BATCH` rows (`fit`'s
-    default batch size): two parts at most; measured at batch 8 and 20 (50
-    units, T=200), two parts cost 3-8% more step time than one. One part
-    inside a step that XLA compiles whole (one computation; nothing runs
-    beside it) and on a machine with a GPU (whose kernels use the device
-    whole).
+    One part per loop that may run side by side (`side_by_side`: the
+    threads TensorFlow may use), each of at least `MIN_PART_ROWS` rows.
+    When the batch size is unknown at trace time (`fit` on arrays traces its
+    step so), as for a batch of `UNKNOWN_BATCH` rows (`fit`'s default batch
+    size): two parts at most; measured at batch 8 and 20 (50
+    units, T=200), two parts cost 3-8% more step time than one.
     """
+    if batch is None:
+        batch = UNKNOWN_BATCH
+    return max(1, min(side_by_side(), batch // MIN_PART_ROWS))
+
+
+def side_by_side():
+    """How many compiled loops may run side by side here: the fewer of the
+    intra- and inter-op threads TensorFlow may use (by default the cores);
+    1 inside a step that XLA compiles whole (one computation; nothing runs
+    beside it) and on a machine with a GPU (whose kernels use the device
+    whole)."""
     if _private_apis.in_xla_context() or tf.config.list_logical_devices("GPU"):
         return 1
     if hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
     else:
         cores = os.cpu_count() or 1
-    threads = min(
+    return min(
         tf.config.threading.get_intra_op_parallelism_threads() or cores,
         tf.config.threading.get_inter_op_parallelism_threads() or cores,
     )
-    if batch is None:
-        batch = UNKNOWN_BATCH
-    return max(1, min(threads, batch // MIN_PART_ROWS))
 
 
 def row_slices(batch, parts):

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr.layers import _omega_math
+from keras_rnncr.layers._batch_parts import row_slices, side_by_side
 from keras_rnncr.methods import METHODS
 from keras_rnncr.optimizers import _math as clip_math
 from keras_rnncr.tasks import _validation
@@ -295,6 +296,45 @@ def _update(params, inputs, targets, length, hyper, activation, output_head, rat
     return new_params, stats
 
 
+def _update_fn(activation, output_head, ratio, jit_compile, parts):
+    """The compiled `_update` `(params, inputs, targets, length, hyper) ->
+    (params, stats)` of the stacked runs, taken in `parts` groups of runs.
+
+    One group: one computation. More: each group of consecutive runs
+    (`row_slices` of the run axis) is updated by its own compiled
+    computation, which TensorFlow's executor runs side by side (XLA's CPU
+    code runs a compiled loop on one thread); the runs are independent, so
+    each run's update is the same, to float rounding, in any group.
+    """
+
+    def update(params, inputs, targets, length, hyper):
+        return _update(
+            params, inputs, targets, length, hyper, activation, output_head, ratio
+        )
+
+    compiled = tf.function(update, jit_compile=jit_compile)
+    if parts == 1:
+        return compiled
+
+    def grouped_update(params, inputs, targets, length, hyper):
+        groups = [
+            compiled(
+                [p[runs] for p in params],
+                inputs[runs],
+                targets[runs],
+                length,
+                tuple(h[runs] for h in hyper),
+            )
+            for runs in row_slices(inputs.shape[0], parts)
+        ]
+        new_params = [
+            tf.concat([new[i] for new, _ in groups], 0) for i in range(len(params))
+        ]
+        return new_params, tf.concat([stats for _, stats in groups], 0)
+
+    return tf.function(grouped_update)
+
+
 # Steps are padded up to a multiple of this, so that one compiled step (and
 # one XLA compilation) serves up to this many lengths; the loops run the true
 # number of steps, only the input projection sees the padding.
@@ -351,6 +391,19 @@ class MultiRunTrainer:
         units: int, hidden units. Defaults to 50.
         batch_size: int. Defaults to 20.
         jit_compile: bool, compile the step with XLA. Defaults to True.
+        parts: `"auto"` or int >= 1, into how many groups of runs an update
+            is split, each group its own compiled computation, run side by
+            side by TensorFlow's executor. XLA's CPU code runs a compiled
+            loop on one thread, so one group leaves the other cores idle.
+            `"auto"` (the default): one group per loop that may run side by
+            side (the threads TensorFlow may use: 1 under
+            `tf.config.threading.set_intra_op_parallelism_threads(1)`, with a
+            GPU, or without `jit_compile`), at most one per active run. Runs
+            are independent: a run's update in any group equals its update
+            in one to float rounding (XLA's batched products of K runs may
+            round differently from those of fewer), so a run resumes bit for
+            bit only when it is split alike: give an int where `"auto"` may
+            resolve differently (another machine, other threads).
         length_seed: int, seed of the length draws.
         task_options: dict of options of the task's generator (memorization).
 
@@ -379,6 +432,7 @@ class MultiRunTrainer:
         jit_compile=True,
         length_seed=LENGTH_SEED,
         task_options=None,
+        parts="auto",
     ):
         self.spec = get_task(task)
         self.task = task
@@ -398,6 +452,16 @@ class MultiRunTrainer:
         self.min_length, self.max_length = min_length, max_length
         self.units, self.batch_size = units, batch_size
         self.jit_compile = bool(jit_compile)
+        if parts != "auto" and not (
+            isinstance(parts, int | np.integer)
+            and not isinstance(parts, bool)
+            and parts >= 1
+        ):
+            raise ValueError(
+                'Argument `parts` must be "auto" or an int >= 1. '
+                f"Received: parts={parts!r}"
+            )
+        self.parts = parts if parts == "auto" else int(parts)
         self.length_seed = length_seed
         self.task_options = dict(task_options or {})
         self.updates = 0
@@ -474,21 +538,22 @@ class MultiRunTrainer:
         for stored, param in zip(self._weights, self._params, strict=True):
             stored[self._stacked] = param.numpy()
 
+    def _groups(self):
+        """Into how many groups of runs the compiled step splits the stack."""
+        runs = len(self._stacked)
+        if self.parts != "auto":
+            return min(self.parts, runs)
+        return min(side_by_side(), runs) if self.jit_compile else 1
+
     def _step(self, steps):
         key = (len(self._stacked), steps)
         if key not in self._steps:
-            self._steps[key] = tf.function(
-                lambda params, inputs, targets, length, hyper: _update(
-                    params,
-                    inputs,
-                    targets,
-                    length,
-                    hyper,
-                    self.activation,
-                    self.spec.output_head,
-                    self.ratio,
-                ),
-                jit_compile=self.jit_compile,
+            self._steps[key] = _update_fn(
+                self.activation,
+                self.spec.output_head,
+                self.ratio,
+                self.jit_compile,
+                self._groups(),
             )
         return self._steps[key]
 
@@ -691,6 +756,7 @@ class MultiRunTrainer:
             "jit_compile": self.jit_compile,
             "length_seed": self.length_seed,
             "task_options": self.task_options,
+            "parts": self.parts,
             "updates": self.updates,
         }
         tmp = path.with_name(path.name + ".tmp.json")

@@ -248,3 +248,47 @@ def test_trainer_rejects_mixed_activations_and_bad_runs():
         )
     with pytest.raises(ValueError, match="runs"):
         MultiRunTrainer("temporal_order", [], min_length=12)
+
+
+def test_groups_of_runs_side_by_side_give_the_same_updates(tmp_path):
+    runs = [
+        RunSpec(m, seed=s, threshold=0.1) for s in range(2) for m in METHODS
+    ]  # 6 runs: groups of 3 and 3, or 2, 2 and 2
+    kwargs = dict(min_length=12, max_length=16, units=UNITS, batch_size=BATCH)
+    weights = {}
+    for parts in (1, 2, 4):
+        trainer = MultiRunTrainer("temporal_order", runs, parts=parts, **kwargs)
+        assert trainer._groups() == parts
+        trainer.train(6)
+        trainer.deactivate([0, 1, 2])  # 3 active runs left: the stack shrinks
+        assert trainer._groups() == min(parts, 3)
+        trainer.train(4)
+        weights[parts] = trainer._weights
+    for parts in (2, 4):
+        for a, b in zip(weights[1], weights[parts], strict=True):
+            # XLA's batched products round alike for any K but not always.
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    trainer.save(tmp_path / "ckpt")
+    assert MultiRunTrainer.restore(tmp_path / "ckpt").parts == 4
+
+
+def test_auto_groups_follow_the_threads_tensorflow_may_use(monkeypatch):
+    from keras_rnncr.tasks import multi_run
+
+    runs = [RunSpec("sgd-cr", seed=s) for s in range(3)]
+    kwargs = dict(min_length=12, units=UNITS, batch_size=BATCH)
+    monkeypatch.setattr(multi_run, "side_by_side", lambda: 2)
+    assert MultiRunTrainer("temporal_order", runs, **kwargs)._groups() == 2
+    assert MultiRunTrainer("temporal_order", runs[:1], **kwargs)._groups() == 1
+    unjitted = MultiRunTrainer("temporal_order", runs, jit_compile=False, **kwargs)
+    assert unjitted._groups() == 1
+    monkeypatch.setattr(multi_run, "side_by_side", lambda: 1)
+    assert MultiRunTrainer("temporal_order", runs, **kwargs)._groups() == 1
+
+
+@pytest.mark.parametrize("parts", [0, -1, 1.5, True, "two", None])
+def test_trainer_rejects_bad_parts(parts):
+    with pytest.raises(ValueError, match='`parts` must be "auto" or an int >= 1'):
+        MultiRunTrainer(
+            "temporal_order", [RunSpec()], min_length=12, units=UNITS, parts=parts
+        )
