@@ -7,8 +7,10 @@ mean-over-steps loss by `keras_rnncr.text.paper_settings`) on PTB next
 character and 5th character ahead: SGD (seed 0) and SGD-C and SGD-CR (seeds 0
 and 1). What the paper leaves open is `keras_rnncr.text`'s: 8 parallel
 streams (`BATCH_SIZE`), and, to train until the validation error no longer
-improves, the learning rate halved after `--patience` epochs without a better
-validation bits per character, the run ending at the next plateau once
+improves, the learning rate halved after `--patience` epochs without a
+validation bits per character better than the best by `--min-improvement` of
+it (0.3%, the RNNLM toolkit's rule; until 2026-12-06, any gain counted), the
+run ending at the next plateau once
 `--max-halvings` halvings are done (or after `--max-epochs`). The weights of
 the best validation epoch are evaluated.
 
@@ -56,6 +58,14 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, help="default: text.BATCH_SIZE")
     parser.add_argument("--segment-length", type=int, default=200)
     parser.add_argument("--max-epochs", type=int, default=50)
+    parser.add_argument(
+        "--min-improvement",
+        type=float,
+        default=None,
+        help="fraction of the best validation error an epoch must gain to count "
+        "as better (default: text.MIN_IMPROVEMENT); 0: any gain, the schedule "
+        "of the runs before 2026-12-06",
+    )
     parser.add_argument("--train-eval-chars", type=int, default=400_000)
     parser.add_argument(
         "--samples",
@@ -84,6 +94,9 @@ def settings_of(args, method, ahead):
         batch_size=args.batch_size or text.BATCH_SIZE,
         segment_length=args.segment_length,
         **_resumable.schedule_settings(args, text),
+        min_improvement=text.MIN_IMPROVEMENT
+        if args.min_improvement is None
+        else args.min_improvement,
         max_epochs=args.max_epochs,
     )
     return settings
@@ -127,6 +140,7 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
         monitor="val_bits_per_character",
         patience=settings["patience"],
         max_halvings=settings["max_halvings"],
+        min_improvement=settings["min_improvement"],
         stop_when_exhausted=True,
     )
     stream = dict(segment_length=settings["segment_length"], ahead=ahead)

@@ -27,7 +27,8 @@ number of epochs are not reported in the paper. Here 8 parallel streams
 (`keras_rnncr.text.BATCH_SIZE`; measured in issue 14: the same progress per
 update as 32 streams at half the cost, an epoch of PTB is 3,136 updates),
 and, a departure from the paper for runs to convergence, the learning rate
-is halved after an epoch whose validation error does not improve, at most 6
+is halved after an epoch whose validation error does not improve on the best
+by 0.3% of it (`--min-improvement`, the RNNLM toolkit's rule), at most 6
 times (`--lr-monitor none` keeps it constant). Every result is printed next
 to the unigram baseline (`keras_rnncr.text.unigram_bits_per_character`: the
 training frequencies of the characters, no context).
@@ -124,6 +125,12 @@ def parse_args(argv=None):
         "--max-halvings", type=int, default=6, help="most halvings of the rate"
     )
     parser.add_argument(
+        "--min-improvement",
+        type=float,
+        default=0.003,
+        help="fraction of the best validation error an epoch must gain to count",
+    )
+    parser.add_argument(
         "--time-budget", type=float, help="seconds of training; stops between epochs"
     )
     parser.add_argument(
@@ -214,6 +221,7 @@ def main(argv=None):
         monitor=None if args.lr_monitor == "none" else args.lr_monitor,
         patience=args.lr_patience,
         max_halvings=args.max_halvings,
+        min_improvement=args.min_improvement,
     )
     if args.time_budget:
         callbacks.append(keras_rnncr.callbacks.TimeBudget(args.time_budget))

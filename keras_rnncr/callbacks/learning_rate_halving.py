@@ -6,6 +6,9 @@ import keras
 
 from keras_rnncr import _validation
 
+# How `HalveLearningRateOnPlateau` reads `min_delta`.
+MIN_DELTA_MODES = ("absolute", "relative")
+
 
 class HalveLearningRateOnIncrease(keras.callbacks.Callback):
     """Multiplies the learning rate by `factor` when a logged error goes up.
@@ -108,11 +111,13 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
     baseline to 0.01 nats). The fluctuations are short: in that run the
     validation NLL never went more than 2 epochs without a new best. Here a
     halving needs `patience` epochs in a row without a new best (by more than
-    `min_delta`), the count restarts after each halving, and at most
-    `max_halvings` are made:
+    `min_delta`, or by more than the fraction `min_delta` of the best with
+    `min_delta_mode="relative"`), the count restarts after each halving, and
+    at most `max_halvings` are made:
 
     ```python
-    if logs[monitor] < best - min_delta:
+    margin = min_delta if min_delta_mode == "absolute" else min_delta * abs(best)
+    if logs[monitor] < best - margin:
         best, wait = logs[monitor], 0
     else:
         wait += 1
@@ -141,6 +146,10 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         factor: float in (0, 1), the multiplier. Defaults to `0.5`.
         min_delta: float >= 0, the improvement a new best must exceed.
             Defaults to 0.
+        min_delta_mode: `"absolute"` (default: `min_delta` in the monitored
+            quantity's units) or `"relative"` (`min_delta` a fraction of the
+            best value so far, as Mikolov's RNNLM toolkit's
+            `min_improvement`).
         max_halvings: int >= 0 or None (no limit), the most halvings.
             Defaults to `None`.
         min_learning_rate: float >= 0, the learning rate never goes below it;
@@ -168,12 +177,19 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         min_learning_rate=0.0,
         stop_when_exhausted=False,
         verbose=0,
+        min_delta_mode="absolute",
     ):
         super().__init__()
         self.monitor = _check_monitor(monitor)
         self.patience = _validation.check_positive_int("patience", patience)
         self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
         self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
+        if min_delta_mode not in MIN_DELTA_MODES:
+            raise ValueError(
+                f"Argument `min_delta_mode` must be one of {MIN_DELTA_MODES}. "
+                f"Received: min_delta_mode={min_delta_mode!r}"
+            )
+        self.min_delta_mode = min_delta_mode
         self.max_halvings = _validation.check_non_negative_int(
             "max_halvings", max_halvings, allow_none=True
         )
@@ -211,6 +227,12 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         stopped = state.get("stopped_epoch")
         self.stopped_epoch = None if stopped is None else int(stopped)
 
+    def _margin(self):
+        """How much a new best must improve on `best`."""
+        if self.min_delta_mode == "relative":
+            return self.min_delta * abs(self.best)
+        return self.min_delta
+
     def _can_halve(self, learning_rate):
         if self.max_halvings is not None and self.halvings >= self.max_halvings:
             return False
@@ -225,7 +247,7 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         optimizer = self.model.optimizer
         learning_rate = _learning_rate(optimizer)
         improved = math.isfinite(current) and (
-            self.best is None or current < self.best - self.min_delta
+            self.best is None or current < self.best - self._margin()
         )
         if improved:
             self.best, self.wait = current, 0

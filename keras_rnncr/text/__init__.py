@@ -10,6 +10,7 @@ from keras_rnncr.text.export import export_generator
 from keras_rnncr.text.model import (
     BATCH_SIZE,
     MAX_HALVINGS,
+    MIN_IMPROVEMENT,
     PAPER_SETTINGS,
     PATIENCE,
     char_callbacks,
@@ -30,6 +31,7 @@ __all__ = [
     "BATCH_SIZE",
     "CORPORA",
     "MAX_HALVINGS",
+    "MIN_IMPROVEMENT",
     "METHODS",
     "PAPER_SETTINGS",
     "PATIENCE",

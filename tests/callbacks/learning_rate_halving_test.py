@@ -153,6 +153,24 @@ def test_plateau_min_delta_requires_a_real_improvement():
     assert rates == [1.0, 1.0, 0.5, 0.5, 0.5]  # 1.85 < 1.9: a new best
 
 
+def test_plateau_relative_min_delta_is_a_fraction_of_the_best():
+    model = _model(keras.optimizers.SGD(1.0))
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=1, min_delta=0.01, min_delta_mode="relative"
+    )
+    # 1.99 gains 0.5% on 2.0 (< 1%): no new best, halve; 1.97 gains 1.5%: new
+    # best; 1.955 gains 0.76% on 1.97: halve; 1.9 gains 3.6%: new best.
+    rates, _ = _plateau_rates(plateau, model, [2.0, 1.99, 1.97, 1.955, 1.9])
+    assert rates == [1.0, 0.5, 0.5, 0.25, 0.25]
+    assert plateau.best == 1.9
+    absolute = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=1, min_delta=0.005
+    )
+    model = _model(keras.optimizers.SGD(1.0))
+    rates, _ = _plateau_rates(absolute, model, [2.0, 1.99, 1.97, 1.955, 1.9])
+    assert rates == [1.0] * 5  # each gains more than 0.005
+
+
 def test_plateau_nan_is_no_improvement():
     model = _model(keras.optimizers.SGD(1.0))
     plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(patience=1)
@@ -254,6 +272,10 @@ def test_plateau_missing_monitor_names_the_available_logs():
         ({"max_halvings": 2.0}, "`max_halvings` must be a non-negative integer or"),
         ({"min_learning_rate": float("nan")}, "Received: min_learning_rate=nan"),
         ({"stop_when_exhausted": 1}, "`stop_when_exhausted` must be a bool"),
+        (
+            {"min_delta_mode": "percent"},
+            r"`min_delta_mode` must be one of \('absolute', 'relative'\)",
+        ),
     ],
 )
 def test_plateau_rejects_bad_arguments(kwargs, message):

@@ -41,6 +41,10 @@ def test_char_callbacks_follow_the_paper():
     assert scheduler.schedule(0) == pytest.approx(0.05 / 200)
     assert scheduler.schedule(1) == pytest.approx(0.05 / 400)
     assert text.char_callbacks("sgd-cr", 5, omega=1.0)[-1].schedule(3) == 0.25
+    plateau = text.char_callbacks("sgd-c", monitor="val_bits_per_character")[0]
+    assert isinstance(plateau, callbacks.HalveLearningRateOnPlateau)
+    assert (plateau.min_delta, plateau.min_delta_mode) == (0.003, "relative")
+    assert (plateau.patience, plateau.max_halvings) == (1, 6)
 
 
 def test_reset_stream_states_is_serializable():
