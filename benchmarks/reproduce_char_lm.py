@@ -28,6 +28,7 @@ equal updates, the runs in progress) and `char_lm_table1.png` to `--results`.
 """
 
 import argparse
+import json
 import pathlib
 
 import _resumable
@@ -117,6 +118,45 @@ def build_model(settings, vocabulary, method, ahead, seed):
     )
 
 
+# A run's settings by epoch, in its checkpoint folder.
+SETTINGS_FILE = "settings.json"
+# The settings that differ for epochs trained before that file was kept
+# (2026-12-06): `--min-improvement` did not exist, any gain was a new best.
+EARLIER_SETTINGS = {"min_improvement": 0.0}
+
+
+def settings_history(directory, settings, initial_epoch):
+    """The run's settings by epoch, `[{"from_epoch": e, "settings": {...}}]`.
+
+    Kept in `<run dir>/settings.json`: a run resumed with other settings (a new
+    `--min-improvement`, `--max-epochs`...) gets an entry from its next epoch,
+    so that its record says which rule trained which epochs. A checkpoint
+    from before the file was kept ran with `EARLIER_SETTINGS`.
+    """
+    path = pathlib.Path(directory) / SETTINGS_FILE
+    if path.is_file():
+        history = json.loads(path.read_text())
+    elif initial_epoch:
+        history = [{"from_epoch": 1, "settings": {**settings, **EARLIER_SETTINGS}}]
+    else:
+        history = []
+    if not history or history[-1]["settings"] != settings:
+        history.append({"from_epoch": initial_epoch + 1, "settings": settings})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(history, indent=1))
+    return history
+
+
+def settings_changes(history):
+    """`"from epoch E: key a -> b, ..."` for each change in `history`."""
+    changes = []
+    for before, after in zip(history, history[1:]):
+        old, new = before["settings"], after["settings"]
+        moved = [f"{k} {old.get(k)} -> {new[k]}" for k in new if old.get(k) != new[k]]
+        changes.append(f"from epoch {after['from_epoch']}: " + ", ".join(moved))
+    return changes
+
+
 def run_directory(args, method, ahead, seed):
     """The run's checkpoint folder in `--work-dir`."""
     return pathlib.Path(args.work_dir) / f"ahead{ahead}" / f"{method}_seed{seed}"
@@ -149,10 +189,15 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
         ids["validation"], batch, drop_remainder=False, **stream
     )
     directory = run_directory(args, method, ahead, seed)
+
+    def make_data(initial_epoch):
+        settings_history(directory, settings, initial_epoch)
+        return dict(x=train, validation_data=validation)
+
     checkpoint, finished = _resumable.train_resumably(
         model,
         directory,
-        lambda _: dict(x=train, validation_data=validation),
+        make_data,
         settings["max_epochs"],
         callbacks,
         stateful=[callbacks[0]],
@@ -181,6 +226,7 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
         "seed": seed,
         "bits_per_character": bits,
         **record,
+        "settings_by_epoch": json.loads((directory / SETTINGS_FILE).read_text()),
     }
 
 
@@ -340,6 +386,7 @@ def report(results, args):
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     runs = results["runs"]
+    notes = []  # settings changed while a run was resumed
     common = {}
     for r in runs:
         common[r["ahead"]] = min(common.get(r["ahead"], 10**9), r["epochs"])
@@ -364,12 +411,19 @@ def report(results, args):
             "N/A" if paper[1] is None else f"{paper[1]:.2f}",
         ]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    for r in runs:
+        for change in settings_changes(r.get("settings_by_epoch", [])):
+            notes.append(
+                f"- {r['method']} ahead {r['ahead']} seed {r['seed']}, {change}."
+            )
     for ahead, unigram in sorted(results["unigram"].items()):
         task = "next char" if ahead == "1" else f"{ahead} ahead"
         lines.append(
             f"| {task} | unigram | | | | | | {unigram['train']:.3f} | "
             f"{unigram['validation']:.3f} | {unigram['test']:.3f} | | | |"
         )
+    if notes:
+        lines += ["", "Settings changed on resuming:", "", *notes]
     lines += ["", "## Method ordering (mean test bits per character over seeds)", ""]
     for ahead in (1, 5):
         means = {}
@@ -400,6 +454,10 @@ def report(results, args):
                 f"{name}: {epochs} epochs done, best validation {best:.3f} bits "
                 f"per character so far (checkpoint in `{directory}`)."
             )
+            path = directory / SETTINGS_FILE
+            if path.is_file():
+                for change in settings_changes(json.loads(path.read_text())):
+                    pending.append(f"  Settings {change}.")
     if pending:
         command = results.get("command", "python benchmarks/reproduce_char_lm.py")
         lines += [

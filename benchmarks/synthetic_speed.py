@@ -219,6 +219,8 @@ def measure(cases, args):
 
 def single_process(args, kinds=("fit", "joint", "stacked", "bound")):
     tf = setup(args.threads)
+    from keras_rnncr.layers._batch_parts import side_by_side
+
     results = {}
     for length in args.lengths:
         cases = {}
@@ -232,7 +234,7 @@ def single_process(args, kinds=("fit", "joint", "stacked", "bound")):
                 if cases[f"stacked-{k}"].groups > 1:
                     cases[f"stacked1-{k}"] = Stacked(length, k, tf, parts=1)
             if "bound" in kinds:
-                groups = cases[f"stacked-{k}"].groups if "stacked" in kinds else 1
+                groups = min(side_by_side(), k)  # the trainer's own rule
                 cases[f"bound-{k}"] = Bound(length, k, tf, groups)
         results[str(length)] = measure(cases, args)
         print(

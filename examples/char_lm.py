@@ -127,8 +127,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--min-improvement",
         type=float,
-        default=0.003,
-        help="fraction of the best validation error an epoch must gain to count",
+        help="fraction of the best validation error an epoch must gain to count "
+        "(default: keras_rnncr.text.MIN_IMPROVEMENT, 0.003)",
     )
     parser.add_argument(
         "--time-budget", type=float, help="seconds of training; stops between epochs"
@@ -221,7 +221,9 @@ def main(argv=None):
         monitor=None if args.lr_monitor == "none" else args.lr_monitor,
         patience=args.lr_patience,
         max_halvings=args.max_halvings,
-        min_improvement=args.min_improvement,
+        min_improvement=text.MIN_IMPROVEMENT
+        if args.min_improvement is None
+        else args.min_improvement,
     )
     if args.time_budget:
         callbacks.append(keras_rnncr.callbacks.TimeBudget(args.time_budget))

@@ -147,9 +147,10 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         min_delta: float >= 0, the improvement a new best must exceed.
             Defaults to 0.
         min_delta_mode: `"absolute"` (default: `min_delta` in the monitored
-            quantity's units) or `"relative"` (`min_delta` a fraction of the
-            best value so far, as Mikolov's RNNLM toolkit's
-            `min_improvement`).
+            quantity's units) or `"relative"` (`min_delta` a fraction, below
+            1, of the absolute best value so far; similar to the
+            `min_improvement` of Mikolov's RNNLM toolkit, which compares each
+            epoch with the previous one).
         max_halvings: int >= 0 or None (no limit), the most halvings.
             Defaults to `None`.
         min_learning_rate: float >= 0, the learning rate never goes below it;
@@ -188,6 +189,11 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
             raise ValueError(
                 f"Argument `min_delta_mode` must be one of {MIN_DELTA_MODES}. "
                 f"Received: min_delta_mode={min_delta_mode!r}"
+            )
+        if min_delta_mode == "relative" and self.min_delta >= 1:
+            raise ValueError(
+                'Argument `min_delta` must be below 1 with min_delta_mode="relative" '
+                f"(a fraction of the best value). Received: min_delta={min_delta!r}"
             )
         self.min_delta_mode = min_delta_mode
         self.max_halvings = _validation.check_non_negative_int(

@@ -62,19 +62,6 @@ def _check_jit_compile(omega_jit_compile):
     return omega_jit_compile
 
 
-def _check_batch_parts(omega_batch_parts):
-    if omega_batch_parts != "auto" and (
-        isinstance(omega_batch_parts, bool)
-        or not isinstance(omega_batch_parts, numbers.Integral)
-        or omega_batch_parts < 1
-    ):
-        raise ValueError(
-            'Argument `omega_batch_parts` must be "auto" or an int >= 1. '
-            f"Received: omega_batch_parts={omega_batch_parts!r}"
-        )
-    return omega_batch_parts if omega_batch_parts == "auto" else int(omega_batch_parts)
-
-
 def _per_gate(masks, gates):
     """A cell's dropout masks as one per gate (Keras draws a list, one per gate,
     when the cell's `implementation` is 1, and one mask otherwise)."""
@@ -214,7 +201,9 @@ class OmegaMixin:
         omega_metrics = _validation.check_bool("omega_metrics", omega_metrics)
         omega_backward = _check_backward(omega_backward)
         omega_jit_compile = _check_jit_compile(omega_jit_compile)
-        omega_batch_parts = _check_batch_parts(omega_batch_parts)
+        omega_batch_parts = _batch_parts.check_parts(
+            "omega_batch_parts", omega_batch_parts
+        )
         super().__init__(*args, **kwargs)
         # Fixed at construction: a traced training step cannot change path.
         self._omega_pass = omega > 0 or omega_metrics

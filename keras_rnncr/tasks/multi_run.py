@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr.layers import _omega_math
-from keras_rnncr.layers._batch_parts import row_slices, side_by_side
+from keras_rnncr.layers._batch_parts import check_parts, row_slices, side_by_side
 from keras_rnncr.methods import METHODS
 from keras_rnncr.optimizers import _math as clip_math
 from keras_rnncr.tasks import _validation
@@ -396,9 +396,10 @@ class MultiRunTrainer:
             side by TensorFlow's executor. XLA's CPU code runs a compiled
             loop on one thread, so one group leaves the other cores idle.
             `"auto"` (the default): one group per loop that may run side by
-            side (the threads TensorFlow may use: 1 under
-            `tf.config.threading.set_intra_op_parallelism_threads(1)`, with a
-            GPU, or without `jit_compile`), at most one per active run. Runs
+            side (the fewer of TensorFlow's intra- and inter-op threads, by
+            default the cores; 1 when either is set to 1, with a GPU, or
+            without `jit_compile`), at most one per run in the compiled
+            step (stopped runs stay in it, see `deactivate`). Runs
             are independent: a run's update in any group equals its update
             in one to float rounding (XLA's batched products of K runs may
             round differently from those of fewer), so a run resumes bit for
@@ -452,16 +453,7 @@ class MultiRunTrainer:
         self.min_length, self.max_length = min_length, max_length
         self.units, self.batch_size = units, batch_size
         self.jit_compile = bool(jit_compile)
-        if parts != "auto" and not (
-            isinstance(parts, int | np.integer)
-            and not isinstance(parts, bool)
-            and parts >= 1
-        ):
-            raise ValueError(
-                'Argument `parts` must be "auto" or an int >= 1. '
-                f"Received: parts={parts!r}"
-            )
-        self.parts = parts if parts == "auto" else int(parts)
+        self.parts = check_parts("parts", parts)
         self.length_seed = length_seed
         self.task_options = dict(task_options or {})
         self.updates = 0
@@ -704,7 +696,7 @@ class MultiRunTrainer:
 
         Stopped runs stay in the compiled step, not updated, until at most
         two thirds of its runs are active; then the step is rebuilt for the
-        active runs alone (a new compilation per bucket).
+        active runs alone (new compilations per bucket: one per group size).
         """
         self._store_active()
         self.active[list(indices)] = False
@@ -717,8 +709,8 @@ class MultiRunTrainer:
         """Trains the stopped runs `indices` again, from their kept weights.
 
         Their batches continue the trainer's stream (the current update), and
-        the compiled step is rebuilt for the active runs (a new compilation
-        per bucket).
+        the compiled step is rebuilt for the active runs (new compilations per
+        bucket: one per group size).
         """
         indices = list(indices)
         unknown = [i for i in indices if not 0 <= i < len(self.runs)]
@@ -770,6 +762,8 @@ class MultiRunTrainer:
         config = json.loads(path.with_name(path.name + ".json").read_text())
         updates = config.pop("updates")
         config["runs"] = [RunSpec(**r) for r in config["runs"]]
+        # Checkpoints from before `parts` ran in one group.
+        config.setdefault("parts", 1)
         trainer = cls(**config)
         with np.load(path.with_name(path.name + ".npz")) as stored:
             trainer._weights = [

@@ -124,6 +124,10 @@ def test_char_lm_reproduction_resumes_to_the_uninterrupted_results(
     cut, invocations = _invoke_until_done(reproduce.main, arguments("cut"), 2, 0.01)
     assert invocations > 2
     assert _without_timings(cut["runs"]) == _without_timings(whole["runs"])
+    for run in cut["runs"]:
+        assert run["settings_by_epoch"] == [
+            {"from_epoch": 1, "settings": run["settings"]}
+        ]
     assert set(whole["unigram"]) == {"1", "5"}
     report = (tmp_path / "cut" / "char_lm_table1.md").read_text()
     assert "unigram" in report and "Runs not finished" not in report
@@ -135,3 +139,23 @@ def test_char_lm_reproduction_resumes_to_the_uninterrupted_results(
         sample["prompt"]
         and "Sampled text" in (tmp_path / "cut" / "char_lm_table1.md").read_text()
     )
+
+
+def test_char_lm_run_records_settings_changed_on_resuming(tmp_path, load_benchmark):
+    reproduce = load_benchmark("reproduce_char_lm")
+    settings = {"learning_rate": 10.0, "min_improvement": 0.003, "max_epochs": 50}
+    fresh = reproduce.settings_history(tmp_path / "fresh", settings, 0)
+    assert fresh == [{"from_epoch": 1, "settings": settings}]
+    assert reproduce.settings_history(tmp_path / "fresh", settings, 7) == fresh
+    longer = {**settings, "max_epochs": 80}
+    history = reproduce.settings_history(tmp_path / "fresh", longer, 7)
+    assert history[1] == {"from_epoch": 8, "settings": longer}
+    assert reproduce.settings_changes(history) == ["from epoch 8: max_epochs 50 -> 80"]
+    # A checkpoint from before settings were kept trained with any gain as a
+    # new best.
+    (tmp_path / "old").mkdir()
+    old = reproduce.settings_history(tmp_path / "old", settings, 50)
+    assert old[0] == {"from_epoch": 1, "settings": {**settings, "min_improvement": 0.0}}
+    assert reproduce.settings_changes(old) == [
+        "from epoch 51: min_improvement 0.0 -> 0.003"
+    ]

@@ -169,6 +169,14 @@ def test_plateau_relative_min_delta_is_a_fraction_of_the_best():
     model = _model(keras.optimizers.SGD(1.0))
     rates, _ = _plateau_rates(absolute, model, [2.0, 1.99, 1.97, 1.955, 1.9])
     assert rates == [1.0] * 5  # each gains more than 0.005
+    # A negative monitored value (a log-likelihood's negative): the margin is
+    # a fraction of its size, 1% of 2.0 here.
+    model = _model(keras.optimizers.SGD(1.0))
+    negative = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+        patience=1, min_delta=0.01, min_delta_mode="relative"
+    )
+    rates, _ = _plateau_rates(negative, model, [-2.0, -2.01, -2.03])
+    assert rates == [1.0, 0.5, 0.5]
 
 
 def test_plateau_nan_is_no_improvement():
@@ -272,6 +280,10 @@ def test_plateau_missing_monitor_names_the_available_logs():
         ({"max_halvings": 2.0}, "`max_halvings` must be a non-negative integer or"),
         ({"min_learning_rate": float("nan")}, "Received: min_learning_rate=nan"),
         ({"stop_when_exhausted": 1}, "`stop_when_exhausted` must be a bool"),
+        (
+            {"min_delta": 1.0, "min_delta_mode": "relative"},
+            'must be below 1 with min_delta_mode="relative"',
+        ),
         (
             {"min_delta_mode": "percent"},
             r"`min_delta_mode` must be one of \('absolute', 'relative'\)",

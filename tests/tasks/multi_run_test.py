@@ -1,5 +1,7 @@
 """MultiRunTrainer: each run's update is one `fit` step of its `task_model`."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -250,26 +252,44 @@ def test_trainer_rejects_mixed_activations_and_bad_runs():
         MultiRunTrainer("temporal_order", [], min_length=12)
 
 
-def test_groups_of_runs_side_by_side_give_the_same_updates(tmp_path):
+def test_groups_of_runs_side_by_side_give_the_same_updates(tmp_path, monkeypatch):
     runs = [
         RunSpec(m, seed=s, threshold=0.1) for s in range(2) for m in METHODS
     ]  # 6 runs: groups of 3 and 3, or 2, 2 and 2
     kwargs = dict(min_length=12, max_length=16, units=UNITS, batch_size=BATCH)
-    weights = {}
-    for parts in (1, 2, 4):
+    from keras_rnncr.tasks import multi_run
+
+    split = []  # (runs, groups) of every grouped step built
+    slices = multi_run.row_slices
+
+    def recording_slices(runs, groups):
+        split.append((runs, groups))
+        return slices(runs, groups)
+
+    monkeypatch.setattr(multi_run, "row_slices", recording_slices)
+    weights, stats = {}, {}
+    for parts in (1, 2, np.int64(4)):
         trainer = MultiRunTrainer("temporal_order", runs, parts=parts, **kwargs)
         assert trainer._groups() == parts
-        trainer.train(6)
+        stats[parts] = trainer.train(6)
         trainer.deactivate([0, 1, 2])  # 3 active runs left: the stack shrinks
         assert trainer._groups() == min(parts, 3)
         trainer.train(4)
         weights[parts] = trainer._weights
+    assert set(split) == {(6, 2), (6, 4), (3, 2), (3, 3)}
     for parts in (2, 4):
         for a, b in zip(weights[1], weights[parts], strict=True):
             # XLA's batched products round alike for any K but not always.
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        for name, values in stats[1].items():
+            np.testing.assert_allclose(stats[parts][name], values, rtol=1e-5)
     trainer.save(tmp_path / "ckpt")
     assert MultiRunTrainer.restore(tmp_path / "ckpt").parts == 4
+    # A checkpoint from before `parts` existed ran in one group.
+    config = json.loads((tmp_path / "ckpt.json").read_text())
+    del config["parts"]
+    (tmp_path / "ckpt.json").write_text(json.dumps(config))
+    assert MultiRunTrainer.restore(tmp_path / "ckpt").parts == 1
 
 
 def test_auto_groups_follow_the_threads_tensorflow_may_use(monkeypatch):
