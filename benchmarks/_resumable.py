@@ -9,6 +9,7 @@ had not been stopped.
 """
 
 import datetime
+import fcntl
 import json
 import os
 import pathlib
@@ -132,12 +133,30 @@ def load_results(path, setup):
 
 
 def save_results(path, results):
-    """Writes the results JSON atomically."""
+    """Writes the results JSON atomically, keeping runs other processes wrote.
+
+    Two invocations may train different runs of one benchmark side by side
+    (say `--methods sgd-c` on one core, `--methods sgd-cr` on the other): each
+    loaded the file when it started, so before writing, the finished runs
+    found in the file and missing from `results["runs"]` are added to it
+    (under a lock, so that two writers do not interleave).
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(results, indent=1))
-    os.replace(temporary, path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            ours = {_canonical(run) for run in results["runs"]}
+            for run in json.loads(path.read_text())["runs"]:
+                if _canonical(run) not in ours:
+                    results["runs"].append(run)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(results, indent=1))
+        os.replace(temporary, path)
+
+
+def _canonical(run):
+    return json.dumps(json.loads(json.dumps(run)), sort_keys=True)
 
 
 def in_progress(directory):

@@ -159,3 +159,20 @@ def test_char_lm_run_records_settings_changed_on_resuming(tmp_path, load_benchma
     assert reproduce.settings_changes(old) == [
         "from epoch 51: min_improvement 0.0 -> 0.003"
     ]
+
+
+def test_results_written_side_by_side_keep_each_others_runs(tmp_path, load_benchmark):
+    resumable = load_benchmark("_resumable")
+    path = tmp_path / "table.json"
+    # Two invocations loaded the file before either finished a run.
+    first = resumable.load_results(path, {"machine": "m"})
+    second = resumable.load_results(path, {"machine": "m"})
+    first["runs"].append({"method": "sgd-c", "seed": 0, "curve": (1.0, 2.0)})
+    resumable.save_results(path, first)
+    second["runs"].append({"method": "sgd-cr", "seed": 0, "curve": [3.0]})
+    resumable.save_results(path, second)
+    # The first writes again (say its report at exit): nothing is doubled.
+    resumable.save_results(path, first)
+    runs = json.loads(path.read_text())["runs"]
+    assert sorted(r["method"] for r in runs) == ["sgd-c", "sgd-cr"]
+    assert len(first["runs"]) == 2
