@@ -160,6 +160,12 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=0, help="0: TF's default")
     parser.add_argument("--checkpoint-every", type=float, default=300.0)
     parser.add_argument("--time-limit", type=float, default=None, help="seconds")
+    parser.add_argument(
+        "--group-suffix",
+        default="",
+        help="appended to the groups' names: a second group on the same range and "
+        "initialisation (say more seeds), trained and recorded apart",
+    )
     parser.add_argument("--output-dir", default="benchmarks/results/synthetic")
     parser.add_argument("--models-dir", default="benchmarks/results/models")
     parser.add_argument("--report", action="store_true", help="tables/plots only")
@@ -195,7 +201,8 @@ def groups_of(args):
         ranges.append((length, length + max(1, int(args.length_spread * length))))
     for low, high in ranges:
         for scheme in args.schemes:
-            groups.append((f"{args.task}_{low}-{high}_{scheme}", low, high, scheme))
+            name = f"{args.task}_{low}-{high}_{scheme}{args.group_suffix}"
+            groups.append((name, low, high, scheme))
     return groups
 
 
@@ -225,6 +232,14 @@ class Group:
         if self.checkpoint.with_name(name + ".json").exists():
             self.trainer = keras_rnncr.tasks.MultiRunTrainer.restore(self.checkpoint)
             self.record = json.loads(self.record_path.read_text())
+            held = sorted((r["method"], r["seed"]) for r in self.record["runs"])
+            asked = sorted((r.method, r.seed) for r in runs)
+            if held != asked:
+                raise SystemExit(
+                    f"{name}: its checkpoint holds the runs {held}, not the "
+                    f"{asked} of --methods and --seeds; run those with their "
+                    "methods and seeds, or start a new group with --group-suffix"
+                )
             print(f"{name}: resumed at update {self.trainer.updates}", flush=True)
             if args.eval_lengths == "every":
                 self.recheck()
