@@ -161,3 +161,35 @@ def test_generalisation_scores_are_redone_for_a_model_saved_again(
     # The model in the file was saved at update 7: both old scores go, 12 is redone.
     assert list(scores) == ["12"]
     assert scores["12"]["updates"] == 7 and scores["12"]["num_sequences"] == 20
+
+
+def test_other_seeds_on_a_range_go_to_a_group_of_their_own(tmp_path, load_benchmark):
+    """Asking a group's checkpoint for runs it does not hold is an error that
+    names the arguments; `--group-suffix` starts another group beside it."""
+    reproduce = load_benchmark("reproduce_synthetic")
+    common = [
+        "--lengths",
+        "12",
+        "--methods",
+        "sgd-cr",
+        "--units=4",
+        "--eval-every=5",
+        "--screen-sequences=20",
+        "--eval-sequences=40",
+        "--budget",
+        "sgd-cr=5",
+        f"--output-dir={tmp_path / 'out'}",
+        f"--models-dir={tmp_path / 'models'}",
+    ]
+    reproduce.main([*common, "--seeds", "0"])
+    with pytest.raises(SystemExit, match="--methods and --seeds.*--group-suffix"):
+        reproduce.main([*common, "--seeds", "1", "2"])
+    reproduce.main([*common, "--seeds", "1", "2", "--group-suffix", "_more"])
+    more = json.loads(
+        (tmp_path / "out" / "temporal_order_12-13_smart_tanh_more.json").read_text()
+    )
+    assert [r["seed"] for r in more["runs"]] == [1, 2]
+    first = json.loads(
+        (tmp_path / "out" / "temporal_order_12-13_smart_tanh.json").read_text()
+    )
+    assert [r["seed"] for r in first["runs"]] == [0]
