@@ -41,6 +41,22 @@ def _record(min_length, scheme, statuses):
     }
 
 
+def _tiny_sweep(tmp_path):
+    """Arguments of a sweep of tiny SGD-CR runs at length 12 under `tmp_path`."""
+    return [
+        "--lengths",
+        "12",
+        "--methods",
+        "sgd-cr",
+        "--units=4",
+        "--eval-every=5",
+        "--screen-sequences=20",
+        "--eval-sequences=40",
+        f"--output-dir={tmp_path / 'out'}",
+        f"--models-dir={tmp_path / 'models'}",
+    ]
+
+
 def test_table_rates_and_projection(tmp_path, load_benchmark):
     reproduce = load_benchmark("reproduce_synthetic")
     record = _record(
@@ -80,21 +96,7 @@ def test_runs_solved_on_random_lengths_are_checked_on_every_length(
     """A run whose zero-error stop was judged on random lengths is scored again
     on every length when its group resumes; failing that, it trains on."""
     reproduce = load_benchmark("reproduce_synthetic")
-    common = [
-        "--lengths",
-        "12",
-        "--methods",
-        "sgd-cr",
-        "--seeds",
-        "0",
-        "1",
-        "--units=4",
-        "--eval-every=5",
-        "--screen-sequences=20",
-        "--eval-sequences=40",
-        f"--output-dir={tmp_path / 'out'}",
-        f"--models-dir={tmp_path / 'models'}",
-    ]
+    common = [*_tiny_sweep(tmp_path), "--seeds", "0", "1"]
     reproduce.main([*common, "--budget", "sgd-cr=5"])  # at chance after 5 updates
     name = "temporal_order_12-13_smart_tanh"
     path = tmp_path / "out" / f"{name}.json"
@@ -167,20 +169,7 @@ def test_other_seeds_on_a_range_go_to_a_group_of_their_own(tmp_path, load_benchm
     """Asking a group's checkpoint for runs it does not hold is an error that
     names the arguments; `--group-suffix` starts another group beside it."""
     reproduce = load_benchmark("reproduce_synthetic")
-    common = [
-        "--lengths",
-        "12",
-        "--methods",
-        "sgd-cr",
-        "--units=4",
-        "--eval-every=5",
-        "--screen-sequences=20",
-        "--eval-sequences=40",
-        "--budget",
-        "sgd-cr=5",
-        f"--output-dir={tmp_path / 'out'}",
-        f"--models-dir={tmp_path / 'models'}",
-    ]
+    common = [*_tiny_sweep(tmp_path), "--budget", "sgd-cr=5"]
     reproduce.main([*common, "--seeds", "0"])
     with pytest.raises(SystemExit, match="--methods and --seeds.*--group-suffix"):
         reproduce.main([*common, "--seeds", "1", "2"])
