@@ -195,7 +195,10 @@ def _head(states, length, head_kernel, head_bias, output_head):
         logits = tf.einsum("tkbn,kno->kbto", states, head_kernel)
         logits += head_bias[:, None, None, :]
     else:
-        logits = tf.einsum("kbn,kno->kbo", states[length - 1], head_kernel)
+        # A gather, not `states[length - 1]`: XLA takes a slice's bounds as
+        # compile-time constants, so every length compiled its own step.
+        last = tf.gather(states, length - 1)
+        logits = tf.einsum("kbn,kno->kbo", last, head_kernel)
         logits += head_bias[:, None, :]
     if output_head == "last_linear":
         return logits
@@ -250,6 +253,7 @@ def _update(params, inputs, targets, length, hyper, activation, output_head, rat
     immediate, d_head_kernel, d_head_bias = tape.gradient(
         total, [states, head_kernel, head_bias]
     )
+    immediate = tf.convert_to_tensor(immediate)  # the gather's are sparse
     time_major = tf.transpose(inputs, [2, 0, 1, 3])
     sums = _back_propagate(
         immediate, states, length, time_major, recurrent_kernel, activation, ratio

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_rnncr.tasks import METHODS, MultiRunTrainer, RunSpec
 
@@ -312,3 +313,23 @@ def test_trainer_rejects_bad_parts(parts):
         MultiRunTrainer(
             "temporal_order", [RunSpec()], min_length=12, units=UNITS, parts=parts
         )
+
+
+@pytest.mark.parametrize("task", ["temporal_order", "memorization"])
+def test_one_compilation_serves_every_length_of_a_bucket(task):
+    """The length is data to the compiled step, not a compile-time constant:
+    two lengths of one bucket lower to the same XLA computation (a slice at
+    `length - 1` made XLA compile a step per length, and a sweep on 50-199
+    ran out of the process's memory maps)."""
+    trainer = MultiRunTrainer(
+        task, [RunSpec("sgd-cr", seed=0)], min_length=12, max_length=20, units=4
+    )
+    steps, inputs, targets = trainer.batch()
+    step = trainer._step(inputs.shape[2])
+    irs = [
+        step.experimental_get_compiler_ir(
+            trainer._params, inputs, targets, tf.constant(length), trainer._hyper
+        )(stage="hlo")
+        for length in (12, 19)
+    ]
+    assert irs[0] == irs[1]
