@@ -597,9 +597,12 @@ def write_tables(records, path):
             finish = f"{remaining / cpu_rate / 3600:.1f} h"
         else:  # no session with a measured rate (nan)
             finish = "n/a"
+        # A group started with --group-suffix is told apart by its suffix.
+        standard = f"{record['task']}_{record['min_length']}-{record['max_length']}"
+        suffix = record["group"].removeprefix(f"{standard}_{record['scheme']}")
         lines.append(
             f"| {record['task']} | {record['min_length']}-{record['max_length'] - 1} "
-            f"| {record['scheme']} | "
+            f"| {record['scheme']}{suffix} | "
             + " | ".join(cells)
             + f" | {rate:.0f} / {cpu_rate:.0f} | {finish} |"
         )

@@ -22,11 +22,12 @@ def _record(min_length, scheme, statuses):
                 "evaluations": [],
             }
         )
+    end = min_length + min_length // 10
     return {
-        "group": f"temporal_order_{min_length}_{scheme}",
+        "group": f"temporal_order_{min_length}-{end}_{scheme}",
         "task": "temporal_order",
         "min_length": min_length,
-        "max_length": min_length + min_length // 10,
+        "max_length": end,
         "scheme": scheme,
         "sessions": [
             {
@@ -182,3 +183,6 @@ def test_other_seeds_on_a_range_go_to_a_group_of_their_own(tmp_path, load_benchm
         (tmp_path / "out" / "temporal_order_12-13_smart_tanh.json").read_text()
     )
     assert [r["seed"] for r in first["runs"]] == [0]
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "| temporal_order | 12-12 | smart_tanh_more |" in table
+    assert "| temporal_order | 12-12 | smart_tanh |" in table
