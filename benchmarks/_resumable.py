@@ -138,7 +138,8 @@ def save_results(path, results):
     Two invocations may train different runs of one benchmark side by side
     (say `--methods sgd-c` on one core, `--methods sgd-cr` on the other): each
     loaded the file when it started, so before writing, the finished runs
-    found in the file and missing from `results["runs"]` are added to it
+    found in the file and missing from `results["runs"]` (by dataset, ahead,
+    method and seed; where both hold a run, ours is written) are added to it
     (under a lock, so that two writers do not interleave).
     """
     path = pathlib.Path(path)
@@ -146,17 +147,17 @@ def save_results(path, results):
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists():
-            ours = {_canonical(run) for run in results["runs"]}
+            ours = {_run_key(run) for run in results["runs"]}
             for run in json.loads(path.read_text())["runs"]:
-                if _canonical(run) not in ours:
+                if _run_key(run) not in ours:
                     results["runs"].append(run)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(results, indent=1))
         os.replace(temporary, path)
 
 
-def _canonical(run):
-    return json.dumps(json.loads(json.dumps(run)), sort_keys=True)
+def _run_key(run):
+    return tuple(run.get(k) for k in ("dataset", "ahead", "method", "seed"))
 
 
 def in_progress(directory):

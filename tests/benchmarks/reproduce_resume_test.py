@@ -171,8 +171,11 @@ def test_results_written_side_by_side_keep_each_others_runs(tmp_path, load_bench
     resumable.save_results(path, first)
     second["runs"].append({"method": "sgd-cr", "seed": 0, "curve": [3.0]})
     resumable.save_results(path, second)
-    # The first writes again (say its report at exit): nothing is doubled.
+    # The first writes again (say its report at exit, a run's record edited):
+    # nothing is doubled, and its own run is written as it holds it.
+    first["runs"][0]["curve"] = [1.5]
     resumable.save_results(path, first)
     runs = json.loads(path.read_text())["runs"]
     assert sorted(r["method"] for r in runs) == ["sgd-c", "sgd-cr"]
     assert len(first["runs"]) == 2
+    assert [r["curve"] for r in runs if r["method"] == "sgd-c"] == [[1.5]]
