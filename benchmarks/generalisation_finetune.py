@@ -26,6 +26,8 @@ import pathlib
 import time
 
 import _common
+import _resumable
+from reproduce_synthetic import score_at_length
 
 
 def parse_args(argv=None):
@@ -56,24 +58,21 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import keras
-    import tensorflow as tf
 
     import keras_rnncr  # noqa: F401 (registers the layers for loading)
     from keras_rnncr.tasks import evaluate_task, task_model, temporal_order
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    saved = keras.saving.load_model(args.model)
+    _resumable.set_threads(args.threads)
+    weights = keras.saving.load_model(args.model).get_weights()
     model = task_model(
         "temporal_order",
         args.method,
-        units=saved.get_weights()[1].shape[0],  # its recurrent kernel's
+        units=weights[1].shape[0],  # its recurrent kernel's
         scheme=args.scheme,
         omega=args.omega,
         jit_compile=False,  # one XLA compilation per length would dominate
     )
-    model.set_weights(saved.get_weights())
+    model.set_weights(weights)
     span = {"min_length": args.min_length, "max_length": args.max_length}
     record = {
         "command": vars(args),
@@ -121,14 +120,7 @@ def main(argv=None):
     )
     if record["stopped_at"] is not None:
         for length in args.test_lengths:
-            result = evaluate_task(
-                model,
-                "temporal_order",
-                10000,
-                min_length=length,
-                max_length=length,
-                seed=3_000_000 + length,
-            )
+            result = score_at_length(model, "temporal_order", length, 10000)
             record["long"][str(length)] = result["num_errors"]
             print(f"at {length}: {result['num_errors']} errors of 10,000", flush=True)
     record["wall_seconds"] = time.perf_counter() - start

@@ -693,11 +693,28 @@ def plot(records, directory):
         plt.close(figure)
 
 
+def score_at_length(model, task, length, num_sequences):
+    """`evaluate_task` of `model` on `num_sequences` sequences of `length`
+    steps: the same sequences for every model (the seed depends on the length
+    alone)."""
+    import keras_rnncr
+
+    return keras_rnncr.tasks.evaluate_task(
+        model,
+        task,
+        num_sequences=num_sequences,
+        chunk_size=min(1000, num_sequences),
+        min_length=length,
+        max_length=length,
+        seed=3_000_000 + length,
+    )
+
+
 def generalise(args):
     """Scores the manifest's generalisation models at `--test-lengths`."""
     import keras
 
-    import keras_rnncr
+    import keras_rnncr  # noqa: F401 (registers the layers for loading)
 
     directory = pathlib.Path(args.models_dir)
     manifest = json.loads((directory / "manifest.json").read_text())
@@ -715,15 +732,7 @@ def generalise(args):
             if str(length) in results:
                 continue
             start = time.perf_counter()
-            result = keras_rnncr.tasks.evaluate_task(
-                model,
-                entry["task"],
-                num_sequences=args.test_sequences,
-                chunk_size=min(1000, args.test_sequences),
-                min_length=length,
-                max_length=length,
-                seed=3_000_000 + length,
-            )
+            result = score_at_length(model, entry["task"], length, args.test_sequences)
             results[str(length)] = summarise(result, entry["updates"], "every")
             results[str(length)]["wall_seconds"] = time.perf_counter() - start
             print(

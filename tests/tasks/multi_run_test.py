@@ -324,7 +324,7 @@ def test_one_compilation_serves_every_length_of_a_bucket(task):
     trainer = MultiRunTrainer(
         task, [RunSpec("sgd-cr", seed=0)], min_length=12, max_length=20, units=4
     )
-    steps, inputs, targets = trainer.batch()
+    _, inputs, targets = trainer.batch()
     step = trainer._step(inputs.shape[2])
     irs = [
         step.experimental_get_compiler_ir(
