@@ -8,6 +8,7 @@ and resumes the unfinished one from its checkpoint, epoch for epoch as if it
 had not been stopped.
 """
 
+import contextlib
 import datetime
 import fcntl
 import json
@@ -143,9 +144,7 @@ def save_results(path, results):
     (under a lock, so that two writers do not interleave).
     """
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with results_lock(path):
         if path.exists():
             ours = {_run_key(run) for run in results["runs"]}
             for run in json.loads(path.read_text())["runs"]:
@@ -154,6 +153,24 @@ def save_results(path, results):
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(results, indent=1))
         os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def results_lock(path):
+    """Holds an exclusive lock shared by the invocations writing `path`.
+
+    `save_results` writes under it; the scripts also load their data under
+    it, so that two invocations started together do not both prepare a TFDS
+    dataset (the second one's rename of its `incomplete.*` folder fails).
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run_key(run):

@@ -235,9 +235,10 @@ def main(argv=None):
     deadline, results_dir, path, results = _resumable.start(args, RESULTS)
     from keras_rnncr import text
 
-    corpus = text.load_char_corpus(
-        args.corpus, data_dir=args.tfds_dir, manual_dir=args.data_dir
-    )
+    with _resumable.results_lock(path):
+        corpus = text.load_char_corpus(
+            args.corpus, data_dir=args.tfds_dir, manual_dir=args.data_dir
+        )
     unseen = set(corpus["validation"] + corpus["test"]) - set(corpus["train"])
     vocabulary = text.CharVocabulary.from_text(
         corpus["train"], unknown="\ufffd" if unseen else None

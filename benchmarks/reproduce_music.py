@@ -207,9 +207,10 @@ def main(argv=None):
         ]
         if not todo:
             continue
-        rolls = music.load_piano_rolls(
-            dataset, data_dir=args.tfds_dir, manual_dir=args.data_dir
-        )
+        with _resumable.results_lock(path):
+            rolls = music.load_piano_rolls(
+                dataset, data_dir=args.tfds_dir, manual_dir=args.data_dir
+            )
         chunks = music.split_into_subsequences(rolls["train"], 200)
         baselines = music.trivial_baselines(rolls)
         results["baselines"][dataset] = baselines

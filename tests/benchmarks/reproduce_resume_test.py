@@ -179,3 +179,25 @@ def test_results_written_side_by_side_keep_each_others_runs(tmp_path, load_bench
     assert sorted(r["method"] for r in runs) == ["sgd-c", "sgd-cr"]
     assert len(first["runs"]) == 2
     assert [r["curve"] for r in runs if r["method"] == "sgd-c"] == [[1.5]]
+
+
+def test_results_lock_excludes_another_holder_until_released(tmp_path, load_benchmark):
+    # The scripts load (and on first use prepare) their TFDS data under this
+    # lock: two invocations started together once raced to prepare ptb_char.
+    import fcntl
+
+    resumable = load_benchmark("_resumable")
+    path = tmp_path / "table.json"
+
+    def try_lock():
+        with open(tmp_path / "table.json.lock", "w") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(other, fcntl.LOCK_UN)
+            return True
+
+    with resumable.results_lock(path):
+        assert not try_lock()
+    assert try_lock()
