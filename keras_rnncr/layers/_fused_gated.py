@@ -72,11 +72,21 @@ CHUNK_STEPS = 8
 def cell_kind(cell):
     """`"gru"`, `"gru_reset_before"` (`reset_after=False`) or `"lstm"` for a
     cell `fused_gated` runs, else None."""
-    if isinstance(cell, keras.layers.GRUCell):
+    if runs_stock_step(cell, keras.layers.GRUCell):
         return "gru" if cell.reset_after else "gru_reset_before"
-    if isinstance(cell, keras.layers.LSTMCell):
+    if runs_stock_step(cell, keras.layers.LSTMCell):
         return "lstm"
     return None
+
+
+def runs_stock_step(cell, base):
+    """Whether `cell` is a `base` (a Keras cell class) whose step is `base`'s.
+
+    The fused passes compute `base`'s equations from the cell's weights; a
+    subclass that overrides `call` (a scaled or normalised step, say) steps
+    otherwise, so it takes the generic pass, which runs the cell's own `call`.
+    """
+    return isinstance(cell, base) and type(cell).call is base.call
 
 
 def gru_core(x, a, states, activation, recurrent_activation):

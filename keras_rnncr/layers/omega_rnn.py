@@ -290,7 +290,7 @@ class OmegaMixin:
         alpha = tf.convert_to_tensor(self._omega_variable)
         cell = self.cell
         fused_activation = None
-        if isinstance(cell, keras.layers.SimpleRNNCell):
+        if _fused_gated.runs_stock_step(cell, keras.layers.SimpleRNNCell):
             fused_activation = _fused_simple_rnn.activation_name(cell.activation)
         gated = _fused_gated.cell_kind(cell)
         if fused_activation is not None:

@@ -167,6 +167,70 @@ def test_which_cells_take_the_fused_gated_pass():
     assert _fused_gated.cell_kind(keras.layers.SimpleRNNCell(2)) is None
 
 
+class _HalvedSimpleRNNCell(keras.layers.SimpleRNNCell):
+    def call(self, inputs, states, training=False):
+        output, _ = super().call(inputs, states, training=training)
+        halved = 0.5 * output
+        return halved, [halved]
+
+
+class _HalvedGRUCell(keras.layers.GRUCell):
+    def call(self, inputs, states, training=False):
+        output, _ = super().call(inputs, states, training=training)
+        halved = 0.5 * output
+        return halved, [halved]
+
+
+class _HalvedLSTMCell(keras.layers.LSTMCell):
+    def call(self, inputs, states, training=False):
+        output, (_, carry) = super().call(inputs, states, training=training)
+        halved = 0.5 * output
+        return halved, [halved, carry]
+
+
+class _RenamedGRUCell(keras.layers.GRUCell):
+    pass
+
+
+def test_a_subclass_that_overrides_call_takes_the_generic_pass():
+    # The fused passes compute the stock equations: a subclass stepping
+    # otherwise would train one network and predict with another.
+    assert _fused_gated.cell_kind(_HalvedGRUCell(2)) is None
+    assert _fused_gated.cell_kind(_HalvedLSTMCell(2)) is None
+    assert _fused_gated.cell_kind(_RenamedGRUCell(2)) == "gru"
+    assert not _fused_gated.runs_stock_step(
+        _HalvedSimpleRNNCell(2), keras.layers.SimpleRNNCell
+    )
+
+
+@pytest.mark.parametrize(
+    "cell_class", [_HalvedSimpleRNNCell, _HalvedGRUCell, _HalvedLSTMCell]
+)
+@pytest.mark.parametrize("omega, metrics", [(1.0, False), (0.0, True)])
+def test_a_subclassed_cell_trains_the_network_it_predicts_with(
+    cell_class, omega, metrics
+):
+    keras.utils.set_random_seed(0)
+    reference = keras.layers.RNN(cell_class(4), return_sequences=True)
+    ours = keras_rnncr.layers.RNN(
+        cell_class(4), return_sequences=True, omega=omega, omega_metrics=metrics
+    )
+    x = tf.constant(np.random.default_rng(0).normal(size=(2, 5, 3)), "float32")
+    reference(x)
+    ours(x)
+    ours.set_weights(reference.get_weights())
+    results = []
+    for layer in (reference, ours):
+        with tf.GradientTape() as tape:
+            outputs = layer(x, training=True)
+            total = tf.reduce_sum(outputs)
+        kernel_gradient = tape.gradient(total, layer.cell.kernel)
+        results.append((outputs.numpy(), kernel_gradient.numpy()))
+    # Omega's gradient reaches the recurrent kernel only.
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_gru_takes_the_fused_pass_either_way(reset_after, monkeypatch):
     probes = []
