@@ -10,6 +10,21 @@ def _values(gradient):
     return gradient
 
 
+def merged_rows(gradient, dtype=None):
+    """The gradient as a dense tensor, an `IndexedSlices`' repeated rows summed.
+
+    An `IndexedSlices` gradient (an `Embedding`'s, say) holds one row per
+    lookup, so a row looked up twice appears twice; the gradient is their sum,
+    and its norm and elements are those of the sum, not of the rows apart.
+    """
+    if isinstance(gradient, tf.IndexedSlices):
+        values = gradient.values if dtype is None else tf.cast(gradient.values, dtype)
+        return tf.math.unsorted_segment_sum(
+            values, gradient.indices, gradient.dense_shape[0]
+        )
+    return gradient if dtype is None else tf.cast(gradient, dtype)
+
+
 def map_values(gradient, fn):
     """Applies `fn` to the values of a dense or `IndexedSlices` gradient."""
     if isinstance(gradient, tf.IndexedSlices):
@@ -31,7 +46,9 @@ def global_norm(gradients):
     a float64 scale.
 
     Args:
-        gradients: List of tensors or `tf.IndexedSlices` (no `None`).
+        gradients: List of tensors or `tf.IndexedSlices` (no `None`); the
+            repeated rows of an `IndexedSlices` are summed first
+            (`merged_rows`).
 
     Returns:
         A float32 (or float64) scalar. NaN or inf if any gradient is
@@ -40,7 +57,7 @@ def global_norm(gradients):
     dtype = tf.float32
     if any(_values(g).dtype == tf.float64 for g in gradients):
         dtype = tf.float64
-    squares = [tf.reduce_sum(tf.square(tf.cast(_values(g), dtype))) for g in gradients]
+    squares = [tf.reduce_sum(tf.square(merged_rows(g, dtype))) for g in gradients]
     if not squares:
         return tf.constant(0.0, dtype)
     return tf.sqrt(tf.add_n(squares))
@@ -77,6 +94,10 @@ def clip_by_global_norm(gradients, norm, threshold):
 def clip_elementwise(gradients, threshold):
     """Clips every gradient element to `[-threshold, threshold]` (Mikolov, 2012).
 
+    An `IndexedSlices` gradient's repeated rows are summed first, and it is
+    returned dense (`merged_rows`): clipping the rows apart would let their
+    sum pass the threshold.
+
     Returns:
         `(clipped_gradients, clipped)` where `clipped` is true if any element
         was changed.
@@ -84,10 +105,10 @@ def clip_elementwise(gradients, threshold):
     clipped = []
     changed = []
     for g in gradients:
-        values = _values(g)
+        values = merged_rows(g)
         bound = tf.cast(threshold, values.dtype)
         changed.append(tf.reduce_any(tf.abs(values) > bound))
-        clipped.append(map_values(g, lambda v, b=bound: tf.clip_by_value(v, -b, b)))
+        clipped.append(tf.clip_by_value(values, -bound, bound))
     if not changed:
         return clipped, tf.constant(False)
     return clipped, tf.reduce_any(tf.stack(changed))

@@ -67,6 +67,42 @@ def test_sparse_gradients_are_clipped():
     assert np.linalg.norm(delta) == pytest.approx(1.0, rel=1e-5)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("mode", ["global_norm", "elementwise"])
+def test_repeated_rows_of_sparse_gradients_are_summed_before_clipping(
+    mode, jit_compile
+):
+    # An Embedding looked up twice at id 2: its IndexedSlices gradient holds
+    # the row twice; the gradient (and its norm, and its elements) is the sum.
+    model = keras.Sequential(
+        [keras.Input((4,), dtype="int32"), keras.layers.Embedding(10, 3)]
+    )
+    ids = tf.constant([[2, 2, 5, 2]])
+    weights = tf.constant(np.random.default_rng(0).normal(size=(1, 4, 3)), "float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(weights * model(ids))
+    grads = tape.gradient(loss, model.trainable_variables)
+    assert isinstance(grads[0], tf.IndexedSlices)
+    dense = tf.convert_to_tensor(grads[0]).numpy()
+    threshold = 0.1
+    if mode == "global_norm":
+        expected = dense * min(1.0, threshold / np.linalg.norm(dense))
+    else:
+        expected = np.clip(dense, -threshold, threshold)
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(1.0), threshold=threshold, mode=mode
+    )
+    optimizer.build(model.trainable_variables)
+    before = model.trainable_variables[0].numpy()
+    variables = model.trainable_variables
+    tf.function(lambda: optimizer.apply(grads, variables), jit_compile=jit_compile)()
+    applied = before - model.trainable_variables[0].numpy()
+    np.testing.assert_allclose(applied, expected, rtol=1e-5, atol=1e-7)
+    assert optimizer.statistics()["grad_norm"] == pytest.approx(
+        np.linalg.norm(dense), rel=1e-5
+    )
+
+
 # ------------------------------------------------------------- non-finite
 
 
