@@ -3,28 +3,13 @@
 import keras
 
 from keras_rnncr import _validation
+from keras_rnncr.callbacks._layers import inner_layers
 from keras_rnncr.layers.omega_rnn import OmegaMixin
 
 
 def omega_layers(model):
     """All Omega layers inside `model`, including those wrapped in other layers."""
-    found, seen = [], set()
-
-    def visit(layer):
-        if id(layer) in seen:
-            return
-        seen.add(id(layer))
-        if isinstance(layer, OmegaMixin):
-            found.append(layer)
-        for attribute in ("forward_layer", "backward_layer", "layer"):
-            inner = getattr(layer, attribute, None)
-            if isinstance(inner, keras.layers.Layer):
-                visit(inner)
-        for inner in getattr(layer, "layers", []):
-            visit(inner)
-
-    visit(model)
-    return found
+    return [layer for layer in inner_layers(model) if isinstance(layer, OmegaMixin)]
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
@@ -55,6 +40,31 @@ class InverseTimeOmega:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _check_layers(layers):
+    """`layers` as a list, if it is a list or tuple of layers that train
+    through Omega's pass; else a `ValueError` naming the argument."""
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise ValueError(
+            "Argument `layers` must be None or a non-empty list of keras_rnncr "
+            f"Omega layers. Received: layers={layers!r}"
+        )
+    for layer in layers:
+        if not isinstance(layer, OmegaMixin):
+            raise ValueError(
+                "Argument `layers` must hold keras_rnncr Omega layers "
+                "(keras_rnncr.layers.SimpleRNN/RNN/GRU/LSTM); "
+                f"{getattr(layer, 'name', layer)!r} is a {type(layer).__name__}."
+            )
+        if not layer.omega_metrics:
+            raise ValueError(
+                f"Argument `layers`: {layer.name!r} was built with omega=0 and "
+                "trains with Keras's own code, so alpha cannot be scheduled on "
+                "it; build it with omega=<alpha at the first epoch> or "
+                "omega_metrics=True."
+            )
+    return list(layers)
 
 
 class OmegaScheduler(keras.callbacks.Callback):
@@ -93,7 +103,7 @@ class OmegaScheduler(keras.callbacks.Callback):
                 f"Received: schedule={schedule!r}"
             )
         self.schedule = schedule
-        self.layers = layers
+        self.layers = None if layers is None else _check_layers(layers)
 
     def _targets(self):
         if self.layers is not None:

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 
+from keras_rnncr.callbacks._layers import inner_layers
+
 # Keras's gate order in the columns of `recurrent_kernel`.
 GATES = {
     keras.layers.GRUCell: ("z", "r", "h"),
@@ -32,13 +34,9 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
 
 
 def _recurrent_layers(model):
-    for layer in model.layers:
+    for layer in inner_layers(model):
         if hasattr(getattr(layer, "cell", None), "recurrent_kernel"):
             yield layer
-        for attribute in ("forward_layer", "backward_layer"):
-            inner = getattr(layer, attribute, None)
-            if hasattr(getattr(inner, "cell", None), "recurrent_kernel"):
-                yield inner
 
 
 def recurrent_spectral_radii(model):
@@ -69,7 +67,10 @@ def recurrent_spectral_radii(model):
         if rows == columns:
             radii[f"{layer.name}_spectral_radius"] = spectral_radius(kernel)
             continue
-        gates = GATES.get(type(layer.cell))
+        gates = next(
+            (names for cls, names in GATES.items() if isinstance(layer.cell, cls)),
+            None,
+        )
         if gates is None or columns != rows * len(gates):
             continue
         for i, gate in enumerate(gates):

@@ -106,6 +106,31 @@ def test_scheduler_refuses_a_model_whose_omega_layers_were_built_at_zero():
         )
 
 
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        ("rnn", "must be None or a non-empty list"),
+        ([], "must be None or a non-empty list"),
+        ([keras.layers.SimpleRNN(2, name="plain")], "'plain' is a SimpleRNN"),
+        ([keras.layers.Dense(2, name="dense")], "'dense' is a Dense"),
+        (
+            [keras_rnncr.layers.SimpleRNN(2, name="zero")],
+            "'zero' was built with omega=0",
+        ),
+    ],
+)
+def test_scheduler_checks_layers_when_built(layers, message):
+    with pytest.raises(ValueError, match=f"Argument `layers`.*{message}"):
+        keras_rnncr.callbacks.OmegaScheduler(lambda epoch: 1.0, layers=layers)
+
+
+def test_scheduler_schedules_the_layers_it_is_given():
+    layer = keras_rnncr.layers.SimpleRNN(2, omega=1.0)
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(lambda e: 2.0, layers=(layer,))
+    scheduler.on_epoch_begin(0)
+    assert layer.omega == 2.0
+
+
 def test_spectral_radius_logger():
     model = _model()
     x = np.zeros((4, 5, 2), "float32")

@@ -222,6 +222,31 @@ def test_bidirectional_layers_are_found():
     assert len(recurrent_spectral_radii(model)) == 2
 
 
+def test_layers_of_nested_models_are_found():
+    encoder = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.SimpleRNN(3, name="rnn")], name="encoder"
+    )
+    inputs = keras.Input((5, 2))
+    model = keras.Model(inputs, keras.layers.Dense(1)(encoder(inputs)))
+    kernel = encoder.get_layer("rnn").cell.recurrent_kernel.numpy()
+    expected = np.max(np.abs(np.linalg.eigvals(kernel)))
+    assert recurrent_spectral_radii(model) == pytest.approx(
+        {"rnn_spectral_radius": expected}
+    )
+
+
+def test_subclassed_gated_cells_give_one_radius_per_gate():
+    class MyGRUCell(keras.layers.GRUCell):
+        pass
+
+    model = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.RNN(MyGRUCell(3), name="gated")]
+    )
+    assert sorted(recurrent_spectral_radii(model)) == [
+        f"gated_spectral_radius_{gate}" for gate in "hrz"
+    ]
+
+
 def test_config_round_trip(tmp_path):
     callback = RNNDiagnostics(tmp_path / "logs", update_freq=5)
     restored = keras.saving.deserialize_keras_object(
