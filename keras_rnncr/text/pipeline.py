@@ -112,7 +112,12 @@ def stream_dataset(ids, batch_size, segment_length=200, ahead=1, drop_remainder=
         ids, batch_size, segment_length, ahead, drop_remainder
     )
     arrays = (inputs, targets) if drop_remainder else (inputs, targets, weights)
-    return tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
+    # The rows are whole batches, so nothing is dropped; the batch size becomes
+    # static, as a stateful model's input is (Keras's stateful loop fails on a
+    # batch of one whose size is unknown at trace time).
+    return tf.data.Dataset.from_tensor_slices(arrays).batch(
+        batch_size, drop_remainder=True
+    )
 
 
 def stateful_layers(model):

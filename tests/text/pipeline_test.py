@@ -63,6 +63,26 @@ def test_dataset_batches_follow_streams():
     assert w.shape == (2, 3)
 
 
+@pytest.mark.parametrize("drop_remainder", [True, False])
+def test_dataset_batches_have_a_static_size_and_keep_every_row(drop_remainder):
+    ids = np.arange(57)
+    dataset = text.stream_dataset(ids, 3, 4, drop_remainder=drop_remainder)
+    assert all(spec.shape[0] == 3 for spec in dataset.element_spec)
+    inputs = text.stream_segments(ids, 3, 4, drop_remainder=drop_remainder)[0]
+    batched = np.concatenate([batch[0].numpy() for batch in dataset])
+    np.testing.assert_array_equal(batched, inputs)
+
+
+def test_a_single_stream_trains_and_evaluates():
+    # Keras's stateful loop fails on a batch of one whose size is unknown at
+    # trace time; the pipeline's batches have a static size.
+    ids = np.random.default_rng(0).integers(0, 7, size=57).astype("int32")
+    model = text.char_model("sgd-cr", 7, units=5, batch_size=1, seed=0)
+    model.fit(text.stream_dataset(ids, 1, 10), verbose=0)
+    bits = text.evaluate_bits_per_character(model, ids, batch_size=1, segment_length=10)
+    assert np.isfinite(bits)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
