@@ -31,7 +31,11 @@ def paper_initializers(scheme, seed=None):
     Args:
         scheme: str, one of `"sigmoid"`, `"basic_tanh"`, `"smart_tanh"`.
         seed: int or None. An int gives the kernel, recurrent kernel and
-            output kernel the seeds `seed`, `seed + 1` and `seed + 2`.
+            output kernel the seeds `3 * seed`, `3 * seed + 1` and
+            `3 * seed + 2`: no two matrices of any two seeds share a seed
+            (Keras's seeded initializers draw the same numbers for the same
+            seed whatever the shape, so `seed + k` gave seed 1's kernel the
+            first numbers of seed 0's recurrent kernel; seed 0 is unchanged).
 
     Returns:
         A dict with `kernel_initializer` (input weights `W_in`),
@@ -56,7 +60,7 @@ def paper_initializers(scheme, seed=None):
         )
     seed = _validation.check_seed(seed)
     kernel_seed, recurrent_seed, output_seed = (
-        (None, None, None) if seed is None else (seed, seed + 1, seed + 2)
+        (None, None, None) if seed is None else (3 * seed, 3 * seed + 1, 3 * seed + 2)
     )
     activation, stddev = PAPER_SCHEMES[scheme]
     if scheme == "smart_tanh":
