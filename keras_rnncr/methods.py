@@ -22,6 +22,7 @@ import collections
 
 import keras
 
+from keras_rnncr import _validation
 from keras_rnncr.optimizers.clipping import ClippedOptimizer
 
 METHODS = ("sgd", "sgd-c", "sgd-cr")
@@ -90,6 +91,10 @@ def training_setup(method, learning_rate, threshold=None, omega=0.0, **clipping_
     (4.0, 'ClippedOptimizer')
     """
     check_method(method)
+    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
+    if uses_omega(method):
+        omega = _validation.check_non_negative_float("omega", omega)
     optimizer = keras.optimizers.SGD(learning_rate)
     if uses_clipping(method):
         optimizer = ClippedOptimizer(optimizer, threshold=threshold, **clipping_kwargs)

@@ -53,3 +53,21 @@ def test_unknown_method(call):
     )
     with pytest.raises(ValueError, match=message):
         call("adam")
+
+
+@pytest.mark.parametrize("learning_rate", [float("nan"), -1.0, 0.0, "0.1"])
+def test_training_setup_refuses_a_bad_learning_rate(learning_rate):
+    with pytest.raises(ValueError, match="Argument `learning_rate` must be a positive"):
+        methods.training_setup("sgd-c", learning_rate, threshold=1.0)
+
+
+@pytest.mark.parametrize("omega", [float("nan"), -0.5])
+def test_training_setup_refuses_a_bad_omega(omega):
+    with pytest.raises(ValueError, match="Argument `omega` must be a non-negative"):
+        methods.training_setup("sgd-cr", 0.1, threshold=1.0, omega=omega)
+
+
+def test_training_setup_takes_a_schedule():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    setup = methods.training_setup("sgd", schedule)
+    assert setup.optimizer.learning_rate is not None

@@ -56,13 +56,16 @@ def squared_error_exceeds(y_true, y_pred, threshold=0.04):
 
     Args:
         y_true: float targets, `(batch, outputs)` or `(batch,)`.
-        y_pred: float predictions, `(batch, outputs)`.
+        y_pred: float predictions, `(batch, outputs)` or `(batch,)` (one
+            output per sequence).
         threshold: float, largest squared error still counted as correct.
 
     Returns:
         float32 tensor of shape `(batch,)`.
     """
     y_pred = ops.convert_to_tensor(y_pred)
+    if len(y_pred.shape) == 1:  # one output per sequence, not a sum over the batch
+        y_pred = ops.expand_dims(y_pred, axis=-1)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, axis=-1)

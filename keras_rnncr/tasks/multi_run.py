@@ -1,6 +1,7 @@
 """Many independent runs of one synthetic task, advanced together in one step."""
 
 import dataclasses
+import inspect
 import json
 import pathlib
 
@@ -68,8 +69,9 @@ class RunSpec:
                 f"Argument `method` must be one of {METHODS}. "
                 f"Received: method={self.method!r}"
             )
-        _validation.check_seed(self.seed)
-        _validation.check_seed(self.data_seed)
+        # NumPy scalars are taken as Python numbers (checkpoints are JSON).
+        self._set("seed", _validation.check_seed(self.seed))
+        self._set("data_seed", _validation.check_seed(self.data_seed, "data_seed"))
         for name in ("learning_rate", "threshold"):
             value = getattr(self, name)
             if not _is_real(value) or not 0.0 < value < float("inf"):
@@ -77,11 +79,16 @@ class RunSpec:
                     f"Argument `{name}` must be a positive finite float. "
                     f"Received: {name}={value!r}"
                 )
+            self._set(name, float(value))
         if not _is_real(self.omega) or not 0.0 <= self.omega < float("inf"):
             raise ValueError(
                 "Argument `omega` must be a non-negative finite float. "
                 f"Received: omega={self.omega!r}"
             )
+        self._set("omega", float(self.omega))
+
+    def _set(self, name, value):
+        object.__setattr__(self, name, value)
 
     @property
     def batches_seed(self):
@@ -93,6 +100,31 @@ def _is_real(value):
     return isinstance(value, int | float | np.integer | np.floating) and not (
         isinstance(value, bool | np.bool_)
     )
+
+
+def _is_index(value):
+    return isinstance(value, int | np.integer) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def _check_task_options(spec, task_options):
+    """`task_options` as a dict, if its keys are options of the task's
+    generator (the arguments of its batch function after `rng`, but `steps`,
+    which the trainer draws)."""
+    options = dict(task_options or {})
+    accepted = [
+        name
+        for name in list(inspect.signature(spec.batch_fn).parameters)[3:]
+        if name != "steps"
+    ]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"Argument `task_options` of {spec.label} accepts "
+            f"{accepted or 'no options'}. Received unknown: {unknown}"
+        )
+    return options
 
 
 def _recurrence(inputs, length, kernel, recurrent_kernel, bias, activation):
@@ -456,10 +488,15 @@ class MultiRunTrainer:
         _validation.check_seed(length_seed)
         self.min_length, self.max_length = min_length, max_length
         self.units, self.batch_size = units, batch_size
+        if not isinstance(jit_compile, bool | np.bool_):
+            raise ValueError(
+                "Argument `jit_compile` must be True or False. "
+                f"Received: jit_compile={jit_compile!r}"
+            )
         self.jit_compile = bool(jit_compile)
         self.parts = check_parts("parts", parts)
         self.length_seed = length_seed
-        self.task_options = dict(task_options or {})
+        self.task_options = _check_task_options(self.spec, task_options)
         self.updates = 0
         self.active = np.ones(len(self.runs), bool)
         self.run_updates = np.zeros(len(self.runs), np.int64)
@@ -702,8 +739,9 @@ class MultiRunTrainer:
         two thirds of its runs are active; then the step is rebuilt for the
         active runs alone (new compilations per bucket: one per group size).
         """
+        indices = self._check_indices(indices)
         self._store_active()
-        self.active[list(indices)] = False
+        self.active[indices] = False
         if self.active[self._stacked].sum() * 3 <= 2 * len(self._stacked):
             self._load_active()
         else:
@@ -716,16 +754,23 @@ class MultiRunTrainer:
         the compiled step is rebuilt for the active runs (new compilations per
         bucket: one per group size).
         """
+        indices = self._check_indices(indices)
+        self._store_active()
+        self.active[indices] = True
+        self._load_active()
+
+    def _check_indices(self, indices):
+        """`indices` as a list, if every one names a run (no negative ones)."""
         indices = list(indices)
-        unknown = [i for i in indices if not 0 <= i < len(self.runs)]
+        unknown = [
+            i for i in indices if not _is_index(i) or not 0 <= i < len(self.runs)
+        ]
         if unknown:
             raise ValueError(
                 f"Argument `indices` must name runs 0-{len(self.runs) - 1}. "
                 f"Received: {unknown}"
             )
-        self._store_active()
-        self.active[indices] = True
-        self._load_active()
+        return [int(i) for i in indices]
 
     def to_model(self, index):
         """Run `index` as its compiled `task_model`, with its current weights."""

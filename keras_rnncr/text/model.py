@@ -68,6 +68,8 @@ def paper_settings(method, ahead=1, segment_length=200):
         initial alpha) and `omega_decay` (`True` when alpha follows 1/epoch).
     """
     methods.check_method(method)
+    ahead = _validation.check_positive_int("ahead", ahead)
+    segment_length = _validation.check_positive_int("segment_length", segment_length)
     if ahead not in (1, 5):
         raise ValueError(
             f"The paper's settings exist for `ahead` 1 and 5. Received: ahead={ahead!r}"
@@ -268,6 +270,7 @@ def char_callbacks(
     Returns:
         list of `keras.callbacks.Callback`.
     """
+    ahead = _validation.check_positive_int("ahead", ahead)
     settings = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
     found = [ResetStreamStates()]
     if monitor is not None:

@@ -34,6 +34,16 @@ def test_sequence_errors_accepts_trailing_unit_axis_and_flags_nan():
     )
 
 
+def test_one_dimensional_predictions_are_one_output_per_sequence():
+    y_true = np.array([0.5, 0.5, 0.1, 0.9], "float32")
+    y_pred = np.array([0.6, 0.8, 0.1, 0.9], "float32")
+    errors = np.asarray(tasks.squared_error_exceeds(y_true, y_pred))
+    np.testing.assert_array_equal(errors, [0.0, 1.0, 0.0, 0.0])
+    metric = tasks.SquaredErrorRate()
+    metric.update_state(y_true, y_pred)
+    assert float(metric.result()) == pytest.approx(0.25)
+
+
 def test_squared_error_exceeds_threshold():
     y_true = np.array([[0.5], [0.5], [0.5], [0.5]], dtype=np.float32)
     y_pred = np.array([[0.5], [0.69], [0.29], [np.nan]], dtype=np.float32)

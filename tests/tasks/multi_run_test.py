@@ -241,6 +241,60 @@ def test_run_spec_rejects_bad_arguments(kwargs, match):
         RunSpec(**kwargs)
 
 
+def test_run_spec_takes_numpy_scalars_as_python_numbers():
+    spec = RunSpec(
+        seed=np.int64(1),
+        data_seed=np.int32(2),
+        learning_rate=np.float32(0.05),
+        threshold=np.float64(2.0),
+        omega=np.float32(1.5),
+    )
+    values = [
+        spec.seed,
+        spec.data_seed,
+        spec.learning_rate,
+        spec.threshold,
+        spec.omega,
+    ]
+    assert [type(v) for v in values] == [int, int, float, float, float]
+    json.dumps(values)  # a checkpoint records them
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(task_options={"n_values": 3}), "accepts no options"),
+        (dict(jit_compile="no"), "Argument `jit_compile` must be True or False"),
+    ],
+)
+def test_trainer_rejects_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MultiRunTrainer(
+            "temporal_order", [RunSpec()], min_length=12, units=UNITS, **kwargs
+        )
+
+
+def test_memorization_options_are_named_in_the_error():
+    with pytest.raises(ValueError, match=r"\['n_values', 'n_positions'\].*n_vals"):
+        MultiRunTrainer(
+            "memorization",
+            [RunSpec()],
+            min_length=12,
+            units=UNITS,
+            task_options={"n_vals": 3},
+        )
+
+
+@pytest.mark.parametrize("indices", [[-1], [5], [True]])
+def test_deactivate_refuses_indices_that_name_no_run(indices):
+    trainer = MultiRunTrainer(
+        "temporal_order", [RunSpec(seed=0), RunSpec(seed=1)], min_length=12, units=UNITS
+    )
+    with pytest.raises(ValueError, match="Argument `indices` must name runs 0-1"):
+        trainer.deactivate(indices)
+    assert trainer.active.all()
+
+
 def test_trainer_rejects_mixed_activations_and_bad_runs():
     with pytest.raises(ValueError, match="activation"):
         MultiRunTrainer(

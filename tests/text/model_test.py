@@ -117,3 +117,24 @@ def test_char_model_validation(kwargs, message):
 def test_paper_settings_validation():
     with pytest.raises(ValueError, match="The paper's settings exist for `ahead` 1"):
         text.paper_settings("sgd", ahead=3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"segment_length": 0}, "segment_length"),
+        ({"segment_length": -200}, "segment_length"),
+        ({"segment_length": 2.5}, "segment_length"),
+        ({"ahead": 5.0}, "ahead"),
+        ({"ahead": True}, "ahead"),
+    ],
+)
+def test_paper_settings_checks_its_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=f"Argument `{name}` must be a positive"):
+        text.paper_settings("sgd-cr", **kwargs)
+
+
+@pytest.mark.parametrize("ahead", [0, -5, 2.5])
+def test_char_callbacks_checks_ahead(ahead):
+    with pytest.raises(ValueError, match="Argument `ahead` must be a positive"):
+        text.char_callbacks("sgd-cr", ahead=ahead)
