@@ -55,6 +55,34 @@ class _DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+def _number(kind, test, accepted):
+    """An argparse type: `kind(text)` if `test` holds, else an error saying
+    the accepted values (argparse names the flag)."""
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {accepted}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {accepted}")
+        return value
+
+    convert.__name__ = accepted  # argparse shows it in "invalid ... value"
+    return convert
+
+
+positive_int = _number(int, lambda v: v > 0, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+seed_int = _number(int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)")
+positive_float = _number(
+    float, lambda v: 0 < v < float("inf"), "a positive finite number"
+)
+non_negative_float = _number(
+    float, lambda v: 0 <= v < float("inf"), "a finite number >= 0"
+)
+
+
 def parser(doc):
     """An `ArgumentParser` described by the first line of `doc`, showing defaults."""
     return argparse.ArgumentParser(
@@ -106,32 +134,40 @@ def add_common_flags(
     )
     default, note = _default(learning_rate, "learning_rate")
     parser.add_argument(
-        "--learning-rate", type=float, default=default, help="SGD step size" + note
+        "--learning-rate",
+        type=positive_float,
+        default=default,
+        help="SGD step size" + note,
     )
     default, note = _default(threshold, "threshold")
     parser.add_argument(
         "--threshold",
-        type=float,
+        type=positive_float,
         default=default,
         help="clipping threshold of the gradient norm (sgd-c, sgd-cr)" + note,
     )
     default, note = _default(omega, "omega")
     parser.add_argument(
-        "--omega", type=float, default=default, help=f"{omega_help} (sgd-cr){note}"
+        "--omega",
+        type=non_negative_float,
+        default=default,
+        help=f"{omega_help} (sgd-cr){note}",
     )
     parser.add_argument(
         "--alpha",
         dest="omega",
-        type=float,
+        type=non_negative_float,
         default=argparse.SUPPRESS,
         action=_DeprecatedAlias,
         replacement="--omega",
         help=argparse.SUPPRESS,
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of data and weights")
+    parser.add_argument(
+        "--seed", type=seed_int, default=0, help="seed of data and weights"
+    )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="CPU threads of TensorFlow (intra- and inter-op); 0: TensorFlow's choice",
     )

@@ -101,14 +101,18 @@ def parse_args(argv=None):
         choices=[1, 5],
         help="predict the next character (1) or the 5th ahead (5)",
     )
-    parser.add_argument("--units", type=int, default=500, help="hidden units")
     parser.add_argument(
-        "--batch-size", type=int, default=8, help="parallel text streams"
+        "--units", type=_cli.positive_int, default=500, help="hidden units"
     )
     parser.add_argument(
-        "--segment-length", type=int, default=200, help="steps per update"
+        "--batch-size", type=_cli.positive_int, default=8, help="parallel text streams"
     )
-    parser.add_argument("--epochs", type=int, default=10, help="most epochs")
+    parser.add_argument(
+        "--segment-length", type=_cli.positive_int, default=200, help="steps per update"
+    )
+    parser.add_argument(
+        "--epochs", type=_cli.positive_int, default=10, help="most epochs"
+    )
     parser.add_argument(
         "--lr-monitor",
         default="val_bits_per_character",
@@ -117,30 +121,38 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--lr-patience",
-        type=int,
+        type=_cli.positive_int,
         default=1,
         help="epochs without improvement before the learning rate is halved",
     )
     parser.add_argument(
-        "--max-halvings", type=int, default=6, help="most halvings of the rate"
+        "--max-halvings",
+        type=_cli.non_negative_int,
+        default=6,
+        help="most halvings of the rate",
     )
     parser.add_argument(
         "--min-improvement",
-        type=float,
+        type=_cli.non_negative_float,
         help="fraction of the best validation error an epoch must gain to count "
         "(default: keras_rnncr.text.MIN_IMPROVEMENT, 0.003)",
     )
     parser.add_argument(
-        "--time-budget", type=float, help="seconds of training; stops between epochs"
+        "--time-budget",
+        type=_cli.positive_float,
+        help="seconds of training; stops between epochs",
     )
     parser.add_argument(
         "--train-eval-chars",
-        type=int,
+        type=_cli.positive_int,
         default=400_000,
         help="training characters scored for the train bits per character",
     )
     parser.add_argument(
-        "--sample-length", type=int, default=300, help="characters sampled"
+        "--sample-length",
+        type=_cli.non_negative_int,
+        default=300,
+        help="characters sampled",
     )
     parser.add_argument(
         "--prompt",
@@ -148,7 +160,10 @@ def parse_args(argv=None):
         help="start of the sample (spaces become `_` on PTB, whose words it separates)",
     )
     parser.add_argument(
-        "--temperature", type=float, default=1.0, help="of the sampling softmax"
+        "--temperature",
+        type=_cli.positive_float,
+        default=1.0,
+        help="of the sampling softmax",
     )
     paper = "the paper's for --method and --ahead, see keras_rnncr.text.paper_settings"
     _cli.add_common_flags(

@@ -95,16 +95,26 @@ def parse_args(argv=None):
     )
     parser.add_argument("--tfds-dir", help="where TFDS keeps prepared data")
     parser.add_argument(
-        "--num-chorales", type=int, help="offline_chorales only (default: all)"
+        "--num-chorales",
+        type=_cli.positive_int,
+        help="offline_chorales only (default: all)",
     )
     parser.add_argument(
-        "--units", type=int, help="hidden units (default: 300; 400 for muse_data)"
+        "--units",
+        type=_cli.positive_int,
+        help="hidden units (default: 300; 400 for muse_data)",
     )
     parser.add_argument(
-        "--sequence-length", type=int, default=200, help="steps per subsequence"
+        "--sequence-length",
+        type=_cli.positive_int,
+        default=200,
+        help="steps per subsequence",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=4, help="subsequences per update"
+        "--batch-size",
+        type=_cli.positive_int,
+        default=4,
+        help="subsequences per update",
     )
     parser.add_argument(
         "--lr-monitor",
@@ -114,19 +124,29 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--lr-patience",
-        type=int,
+        type=_cli.positive_int,
         default=5,
         help="epochs without improvement before the learning rate is halved",
     )
     parser.add_argument(
-        "--max-halvings", type=int, default=6, help="most halvings of the rate"
+        "--max-halvings",
+        type=_cli.non_negative_int,
+        default=6,
+        help="most halvings of the rate",
     )
-    parser.add_argument("--epochs", type=int, default=100, help="most epochs")
     parser.add_argument(
-        "--time-budget", type=float, help="seconds of training; stops between epochs"
+        "--epochs", type=_cli.positive_int, default=100, help="most epochs"
     )
     parser.add_argument(
-        "--generate-frames", type=int, default=128, help="frames of the sample"
+        "--time-budget",
+        type=_cli.positive_float,
+        help="seconds of training; stops between epochs",
+    )
+    parser.add_argument(
+        "--generate-frames",
+        type=_cli.positive_int,
+        default=128,
+        help="frames of the sample",
     )
     _cli.add_common_flags(
         parser,
@@ -136,7 +156,13 @@ def parse_args(argv=None):
         output="runs/music",
         omega_help="alpha at epoch 1, alpha/t at epoch t",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.num_chorales is not None and args.dataset != "offline_chorales":
+        parser.error(
+            "--num-chorales applies to --dataset offline_chorales only; "
+            f"got --dataset {args.dataset}"
+        )
+    return args
 
 
 def main(argv=None):

@@ -65,10 +65,12 @@ def parse_args(argv=None):
     parser.add_argument(
         "--task", default="temporal_order", choices=TASKS, help="synthetic task"
     )
-    parser.add_argument("--min-length", type=int, default=50, help="shortest length")
+    parser.add_argument(
+        "--min-length", type=_cli.positive_int, default=50, help="shortest length"
+    )
     parser.add_argument(
         "--max-length",
-        type=int,
+        type=_cli.positive_int,
         default=200,
         help="exclusive upper bound of the length (unless equal to --min-length)",
     )
@@ -78,22 +80,27 @@ def parse_args(argv=None):
         choices=SCHEMES,
         help="initialisation scheme of keras_rnncr.initializers",
     )
-    parser.add_argument("--units", type=int, default=50, help="hidden units")
     parser.add_argument(
-        "--batch-size", type=int, default=20, help="sequences per update"
+        "--units", type=_cli.positive_int, default=50, help="hidden units"
     )
     parser.add_argument(
-        "--max-updates", type=int, default=5_000_000, help="budget of SGD updates"
+        "--batch-size", type=_cli.positive_int, default=20, help="sequences per update"
+    )
+    parser.add_argument(
+        "--max-updates",
+        type=_cli.positive_int,
+        default=5_000_000,
+        help="budget of SGD updates",
     )
     parser.add_argument(
         "--eval-every",
-        type=int,
+        type=_cli.positive_int,
         default=1000,
         help="updates per epoch; the fresh-sequence error is measured after each",
     )
     parser.add_argument(
         "--eval-sequences",
-        type=int,
+        type=_cli.positive_int,
         default=10000,
         help="fresh sequences scored at each evaluation, as in the paper, shared "
         "between every length of the range",
@@ -106,7 +113,13 @@ def parse_args(argv=None):
         output="runs/synthetic",
         verbose=2,
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.max_updates > args.eval_every and args.max_updates % args.eval_every:
+        parser.error(
+            "--max-updates must be a multiple of --eval-every (the updates per "
+            f"epoch) or at most it; got {args.max_updates} and {args.eval_every}"
+        )
+    return args
 
 
 def main(argv=None):
@@ -156,18 +169,19 @@ def main(argv=None):
     ]
     if keras_rnncr.methods.uses_clipping(args.method):
         callbacks.insert(0, keras_rnncr.callbacks.ClippingLogger())
+    steps_per_epoch = min(args.eval_every, args.max_updates)
     start = time.perf_counter()
     history = model.fit(
         data,
-        steps_per_epoch=args.eval_every,
-        epochs=max(1, args.max_updates // args.eval_every),
+        steps_per_epoch=steps_per_epoch,
+        epochs=args.max_updates // steps_per_epoch,
         callbacks=callbacks,
         shuffle=False,  # the stream is random already
         verbose=args.verbose,
     ).history
     seconds = time.perf_counter() - start
     epochs = len(history["loss"])
-    history["updates"] = [args.eval_every * (i + 1) for i in range(epochs)]
+    history["updates"] = [steps_per_epoch * (i + 1) for i in range(epochs)]
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     summary = {

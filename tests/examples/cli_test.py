@@ -70,6 +70,73 @@ def test_spelled_out_choices_match_the_library(load_example):
     assert load_example("char_lm").CORPORA == tuple(keras_rnncr.text.CORPORA)
 
 
+@pytest.mark.parametrize(
+    "name, flags, message",
+    [
+        (
+            "synthetic_tasks",
+            ["--eval-every", "0"],
+            "--eval-every: '0' is not a positive integer",
+        ),
+        (
+            "synthetic_tasks",
+            ["--eval-every", "-5"],
+            "--eval-every: '-5' is not a positive",
+        ),
+        (
+            "synthetic_tasks",
+            ["--max-updates", "0"],
+            "--max-updates: '0' is not a positive integer",
+        ),
+        ("synthetic_tasks", ["--max-updates", "2500"], "must be a multiple of"),
+        (
+            "synthetic_tasks",
+            ["--threads", "-1"],
+            "--threads: '-1' is not an integer >= 0",
+        ),
+        (
+            "synthetic_tasks",
+            ["--seed", "-1"],
+            "--seed: '-1' is not an integer in [0, 2**32)",
+        ),
+        (
+            "synthetic_tasks",
+            ["--learning-rate", "nan"],
+            "--learning-rate: 'nan' is not",
+        ),
+        (
+            "char_lm",
+            ["--temperature", "0"],
+            "--temperature: '0' is not a positive finite number",
+        ),
+        (
+            "char_lm",
+            ["--sample-length", "-3"],
+            "--sample-length: '-3' is not an integer >= 0",
+        ),
+        ("music", ["--epochs", "0"], "--epochs: '0' is not a positive integer"),
+        ("music", ["--learning-rate", "-1"], "--learning-rate: '-1' is not"),
+        (
+            "music",
+            ["--dataset", "nottingham", "--num-chorales", "3"],
+            "offline_chorales",
+        ),
+    ],
+)
+def test_bad_flags_are_refused_before_anything_runs(
+    name, flags, message, load_example, capsys
+):
+    with pytest.raises(SystemExit):
+        load_example(name).parse_args(flags)
+    assert message in capsys.readouterr().err
+
+
+def test_max_updates_below_one_epoch_is_one_short_epoch(load_example):
+    synthetic = load_example("synthetic_tasks")
+    args = synthetic.parse_args(["--max-updates", "5", "--eval-every", "20"])
+    assert (args.max_updates, args.eval_every) == (5, 20)
+
+
 def test_alpha_is_a_deprecated_alias_of_omega(load_example, capsys):
     synthetic = load_example("synthetic_tasks")
     args = synthetic.parse_args(["--alpha", "2.5"])
