@@ -3,7 +3,11 @@
 import numpy as np
 
 from keras_rnncr import _validation
-from keras_rnncr.text.pipeline import reset_stream_states, stream_dataset
+from keras_rnncr.text.pipeline import (
+    reset_stream_states,
+    stateful_layers,
+    stream_dataset,
+)
 
 
 def evaluate_bits_per_character(model, ids, batch_size, segment_length=200, ahead=1):
@@ -26,6 +30,14 @@ def evaluate_bits_per_character(model, ids, batch_size, segment_length=200, ahea
     Returns:
         float, bits per character.
     """
+    if not stateful_layers(model):
+        raise ValueError(
+            "`evaluate_bits_per_character` carries the state across segments, "
+            "and `model` has no stateful recurrent layer: it would score each "
+            "segment from the zero state. Build it with `stateful=True` (e.g. "
+            "`char_model(..., stateful=True, batch_size=batch_size)`) and copy "
+            "the weights."
+        )
     data = stream_dataset(ids, batch_size, segment_length, ahead, drop_remainder=False)
     reset_stream_states(model)
     logs = model.evaluate(data, verbose=0, return_dict=True)

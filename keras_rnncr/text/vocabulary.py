@@ -114,7 +114,18 @@ class CharVocabulary:
         return list(self._symbols)
 
     def encode(self, text):
-        """Returns the ids of the characters of `text` as an int32 array."""
+        """Returns the ids of the characters of `text` as an int32 array.
+
+        `text` is a string, or a sequence of one-character strings.
+        """
+        if not isinstance(text, str):
+            text = list(text)
+            longer = [c for c in text if not isinstance(c, str) or len(c) != 1]
+            if longer:
+                raise ValueError(
+                    "Argument `text` must be a string or a sequence of "
+                    f"one-character strings. Received items {longer[:3]!r}"
+                )
         if self.unknown is None:
             missing = sorted(set(text) - set(self._ids))
             if missing:
@@ -128,6 +139,10 @@ class CharVocabulary:
     def decode(self, ids):
         """Returns the text of a sequence of ids."""
         ids = np.asarray(ids).reshape(-1)
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(
+                f"Argument `ids` must hold integers. Received dtype {ids.dtype}"
+            )
         if ids.size and (ids.min() < 0 or ids.max() >= self.size):
             raise ValueError(
                 f"Ids must lie in [0, {self.size}). Received ids from {ids.min()} "

@@ -31,6 +31,12 @@ def test_every_character_scored_once_from_each_stream_start(ahead):
     assert measured == pytest.approx(np.mean(bits), rel=1e-5)
 
 
+def test_a_model_without_state_is_refused():
+    stateless = text.char_model("sgd", 6, units=5, stateful=False)
+    with pytest.raises(ValueError, match="has no stateful recurrent layer"):
+        text.evaluate_bits_per_character(stateless, np.arange(30) % 6, 2, 4)
+
+
 def test_char_callbacks_follow_the_paper():
     kinds = [type(c) for c in text.char_callbacks("sgd")]
     assert kinds == [text.ResetStreamStates]

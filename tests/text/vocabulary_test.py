@@ -81,3 +81,18 @@ def test_from_text_validation():
 def test_decode_rejects_out_of_range_ids():
     with pytest.raises(ValueError, match=r"Ids must lie in \[0, 2\)"):
         CharVocabulary("ab").decode([0, 2])
+
+
+def test_encode_refuses_items_longer_than_a_character():
+    vocabulary = CharVocabulary.from_text("abc", unknown="?")
+    np.testing.assert_array_equal(
+        vocabulary.encode(["a", "c"]), vocabulary.encode("ac")
+    )
+    with pytest.raises(ValueError, match="one-character strings.*'ab'"):
+        vocabulary.encode(["ab", "c"])
+
+
+def test_decode_refuses_non_integer_ids():
+    vocabulary = CharVocabulary.from_text("abc")
+    with pytest.raises(ValueError, match="Argument `ids` must hold integers"):
+        vocabulary.decode([1.5])
