@@ -16,6 +16,8 @@ def merged_rows(gradient, dtype=None):
     An `IndexedSlices` gradient (an `Embedding`'s, say) holds one row per
     lookup, so a row looked up twice appears twice; the gradient is their sum,
     and its norm and elements are those of the sum, not of the rows apart.
+    The sum is taken into a dense tensor of the variable's shape (transient
+    for the norm; the update of `clip_by_global_norm` stays sparse).
     """
     if isinstance(gradient, tf.IndexedSlices):
         values = gradient.values if dtype is None else tf.cast(gradient.values, dtype)
