@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_rnncr import methods
+from keras_rnncr import _validation, methods
 from keras_rnncr.callbacks import (
     ClippingLogger,
     HalveLearningRateOnPlateau,
@@ -102,6 +102,8 @@ def music_model(
         Train it with `(inputs, targets, frame_weights)` batches from
         `next_frame_dataset`.
     """
+    units = _validation.check_positive_int("units", units)
+    num_keys = _validation.check_positive_int("num_keys", num_keys)
     setup = methods.training_setup(
         method, learning_rate, threshold, omega, nonfinite="shrink"
     )

@@ -125,6 +125,20 @@ def test_rejects_unknown_method():
         music.music_callbacks("sgd-x")
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"units": 2.5}, "Argument `units` must be a positive integer"),
+        ({"num_keys": 0}, "Argument `num_keys` must be a positive integer"),
+        ({"learning_rate": float("nan")}, "Argument `learning_rate` must be"),
+        ({"learning_rate": -1.0}, "Argument `learning_rate` must be"),
+    ],
+)
+def test_rejects_bad_numbers(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        music.music_model("sgd-cr", **kwargs)
+
+
 def test_paper_settings():
     assert music.PAPER_SETTINGS["muse_data"] == {
         "units": 400,
