@@ -157,6 +157,17 @@ def settings_changes(history):
     return changes
 
 
+def checkpointed_runs(args):
+    """`(method, ahead, seed)` of every run with a checkpoint in `--work-dir`,
+    whichever invocation trains it."""
+    runs = []
+    for directory in sorted(pathlib.Path(args.work_dir).glob("ahead*/*_seed*")):
+        method, _, seed = directory.name.rpartition("_seed")
+        if (directory / "state.json").is_file() and seed.isdigit():
+            runs.append((method, int(directory.parent.name[len("ahead") :]), int(seed)))
+    return runs
+
+
 def run_directory(args, method, ahead, seed):
     """The run's checkpoint folder in `--work-dir`."""
     return pathlib.Path(args.work_dir) / f"ahead{ahead}" / f"{method}_seed{seed}"
@@ -440,12 +451,20 @@ def report(results, args):
         text = " < ".join(f"{m} {np.mean(means[m]):.3f}" for m in order)
         lines.append(f"- {task}: {text}.")
     pending = []
-    for method, ahead, seed in run_list(args):
+    ours = run_list(args)
+    for method, ahead, seed in ours + [
+        r for r in checkpointed_runs(args) if r not in ours
+    ]:
         if _done(results, method, ahead, seed):
             continue
         directory = run_directory(args, method, ahead, seed)
         progress = _resumable.in_progress(directory)
         name = f"- {method} ahead {ahead} seed {seed}"
+        if (method, ahead, seed) not in ours:
+            name += (
+                f" (another invocation's: continue it with `--methods {method} "
+                f"--seeds {seed} --aheads {ahead}` in the command below)"
+            )
         if progress is None:
             pending.append(f"{name}: not started.")
         else:

@@ -201,3 +201,31 @@ def test_results_lock_excludes_another_holder_until_released(tmp_path, load_benc
     with resumable.results_lock(path):
         assert not try_lock()
     assert try_lock()
+
+
+def test_char_lm_report_lists_runs_another_invocation_trains(tmp_path, load_benchmark):
+    reproduce = load_benchmark("reproduce_char_lm")
+    for name, epochs in (("sgd-cr_seed1", 4), ("sgd-c_seed0", 10)):
+        directory = tmp_path / "ahead1" / name
+        directory.mkdir(parents=True)
+        history = {"val_bits_per_character": [2.0 - 0.1 * e for e in range(epochs)]}
+        (directory / "state.json").write_text(
+            json.dumps({"epochs_done": epochs, "history": history})
+        )
+    assert reproduce.checkpointed_runs(
+        reproduce.parse_args([f"--work-dir={tmp_path}"])
+    ) == [("sgd-c", 1, 0), ("sgd-cr", 1, 1)]
+    args = reproduce.parse_args(
+        [f"--work-dir={tmp_path}", "--methods=sgd-cr", "--seeds=1", "--aheads=1"]
+    )
+    results = {
+        "setup": {"machine": "m", "vocabulary_size": 5},
+        "runs": [],
+        "unigram": {},
+    }
+    text = reproduce.report(results, args)
+    assert "- sgd-cr ahead 1 seed 1: 4 epochs done" in text
+    assert (
+        "- sgd-c ahead 1 seed 0 (another invocation's: continue it with "
+        "`--methods sgd-c --seeds 0 --aheads 1`"
+    ) in text
