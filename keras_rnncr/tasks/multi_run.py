@@ -102,12 +102,6 @@ def _is_real(value):
     )
 
 
-def _is_index(value):
-    return isinstance(value, int | np.integer) and not isinstance(
-        value, bool | np.bool_
-    )
-
-
 def _check_task_options(spec, task_options):
     """`task_options` as a dict, if its keys are options of the task's
     generator (the arguments of its batch function after `rng`, but `steps`,
@@ -763,7 +757,9 @@ class MultiRunTrainer:
         """`indices` as a list, if every one names a run (no negative ones)."""
         indices = list(indices)
         unknown = [
-            i for i in indices if not _is_index(i) or not 0 <= i < len(self.runs)
+            i
+            for i in indices
+            if not _validation.is_integer(i) or not 0 <= i < len(self.runs)
         ]
         if unknown:
             raise ValueError(
