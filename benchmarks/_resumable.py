@@ -106,6 +106,7 @@ def train_resumably(
         time_limit=None if remaining is None else max(remaining, 1.0),
         callbacks=stateful,
         monitor=monitor,
+        mode="min",  # the reproductions monitor errors (NLL, bits per character)
     )
     initial_epoch = checkpoint.restore(model)
     converged = any(

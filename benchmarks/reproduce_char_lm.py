@@ -324,7 +324,9 @@ def write_sample(results, args, vocabulary, test_text):
     keras.utils.clear_session()
     model = build_model(settings, vocabulary, run["method"], 1, run["seed"])
     directory = run_directory(args, run["method"], 1, run["seed"])
-    checkpoint = TrainingCheckpoint(directory, monitor="val_bits_per_character")
+    checkpoint = TrainingCheckpoint(
+        directory, monitor="val_bits_per_character", mode="min"
+    )
     checkpoint.restore_best_weights(model)
     prompt = test_text[:PROMPT_CHARS]
     results["sample"] = {

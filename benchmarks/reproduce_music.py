@@ -281,9 +281,9 @@ def write_samples(results, args, results_dir):
         keras.utils.clear_session()
         model = build_model(settings, run["method"], run["seed"])
         directory = run_directory(args, dataset, run["method"], run["seed"])
-        TrainingCheckpoint(directory, monitor="val_frame_nll").restore_best_weights(
-            model
-        )
+        TrainingCheckpoint(
+            directory, monitor="val_frame_nll", mode="min"
+        ).restore_best_weights(model)
         roll = music.sample_piano_roll(model, args.sample_frames, seed=0)
         stem = results_dir / f"music_sample_{dataset}"
         title = (

@@ -37,7 +37,8 @@ The default `--dataset offline` is the Python help text of `pydoc_data` (ships
 with Python, no download): **a substitute for PTB**, whose bits per character
 are not comparable with the paper's. `--dataset ptb` reads Penn Treebank
 through the TFDS builder `ptb_char`, from `--data-dir` (a folder with
-`ptb.char.*.txt` or `ptb.*.txt`) or by downloading Mikolov's archive.
+`ptb.char.*.txt` or `ptb.*.txt`, e.g. from Mikolov's archive) or by downloading
+the word-level files (pinned, with checksums) and converting them.
 
 Writes to `--output`: `history.json` (settings, per-epoch logs, updates,
 train/valid/test bits per character and the unigram's, wall time),
@@ -194,6 +195,13 @@ def main(argv=None):
         corpus["train"], unknown="\ufffd" if unseen else None
     )
     ids = {split: vocabulary.encode(corpus[split]) for split in corpus}
+    prompt = _prompt(args.prompt, vocabulary)
+    missing = sorted(set(prompt) - set(corpus["train"]))
+    if missing:  # checked before training, not after it
+        raise SystemExit(
+            f"char_lm.py: error: argument --prompt: {args.prompt!r} does not fit "
+            f"the {args.dataset} training text, which lacks {missing}"
+        )
     print(
         f"{args.dataset}: "
         + ", ".join(f"{s} {len(v):,} characters" for s, v in ids.items())
@@ -299,7 +307,7 @@ def main(argv=None):
             "bits_per_character": (unigram["validation"], "unigram (valid)")
         },
     )
-    prompt = _prompt(args.prompt, vocabulary)
+    model.save(output / "model.keras")
     sample = text.sample_text(
         model,
         vocabulary,
@@ -310,7 +318,6 @@ def main(argv=None):
     )
     (output / "sample.txt").write_text(prompt + sample)
     print(f"--- sample (ahead={args.ahead}) ---\n{prompt}{sample}\n---")
-    model.save(output / "model.keras")
     if not args.no_export:
         model.export(output / "saved_model", verbose=False)
         text.export_generator(model, str(output / "generator"), vocabulary)

@@ -114,6 +114,12 @@ def parse_args(argv=None):
         verbose=2,
     )
     args = parser.parse_args(argv)
+    if args.max_length < args.min_length:
+        parser.error(
+            "--max-length must be at least --min-length (it is the exclusive upper "
+            f"bound of the length); got --min-length {args.min_length} and "
+            f"--max-length {args.max_length}"
+        )
     if args.max_updates > args.eval_every and args.max_updates % args.eval_every:
         parser.error(
             "--max-updates must be a multiple of --eval-every (the updates per "

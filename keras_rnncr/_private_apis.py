@@ -33,6 +33,14 @@ fallback where one is safe. Checked with TensorFlow 2.21 and Keras 3.15.
   masked steps would be counted, unless the mask is also passed as
   `sample_weight`.
 
+* `metric_direction` reads `_direction` (`"up"` or `"down"`), which Keras's
+  metrics set and its `ModelCheckpoint`, `EarlyStopping` and
+  `ReduceLROnPlateau` read in `mode="auto"` to tell whether a monitored metric
+  should go up or down (keras_rnncr's own metrics set it too). The callbacks of
+  `keras_rnncr.callbacks` that monitor a quantity read it the same way. If it
+  is renamed, the answer is None, and those callbacks ask for `mode="min"` or
+  `mode="max"` for a metric other than a loss.
+
 Keras's `keras.layers.RNN.inner_loop`, which the Omega layers override and
 `keras_rnncr.diagnostics.gradient_profile` replaces for one call, is public but
 undocumented; it is not held here.
@@ -87,3 +95,9 @@ class InnerMovingAverages:
 def keras_mask(tensor):
     """The mask Keras attached to `tensor` (a layer's output), or None."""
     return getattr(tensor, "_keras_mask", None)
+
+
+def metric_direction(metric):
+    """`"up"`, `"down"` or None: the direction a Keras metric improves in."""
+    direction = getattr(metric, "_direction", None)
+    return direction if direction in ("up", "down") else None

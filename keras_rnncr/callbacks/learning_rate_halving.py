@@ -5,22 +5,32 @@ import math
 import keras
 
 from keras_rnncr import _validation
+from keras_rnncr.callbacks import _monitor
 
 # How `HalveLearningRateOnPlateau` reads `min_delta`.
 MIN_DELTA_MODES = ("absolute", "relative")
 
 
 class HalveLearningRateOnIncrease(keras.callbacks.Callback):
-    """Multiplies the learning rate by `factor` when a logged error goes up.
+    """Multiplies the learning rate by `factor` when a logged error gets worse.
 
     The natural-task schedule of Pascanu, Mikolov & Bengio, ICML 2013 (arXiv
     v2 appendix, polyphonic music): initial learning rate 1.0 (0.5 for
     MuseData), "halved whenever the epoch error increases".
 
     ```python
-    if logs[monitor] > previous + min_delta:   # previous = last epoch's value
+    # previous = the last finite value; mode "min": worse means higher
+    if not isfinite(logs[monitor]) or logs[monitor] > previous + min_delta:
         learning_rate = max(learning_rate * factor, min_learning_rate)
     ```
+
+    A value that is not finite (NaN) counts as worse and is not kept as the
+    previous value. An epoch whose logs lack `monitor` (e.g. one without
+    validation under `fit(validation_freq=...)`) is skipped with a warning,
+    as `keras.callbacks.ReduceLROnPlateau` does. The previous value is kept
+    across `fit` calls, can be read and set with `get_state` / `set_state`
+    (so that `keras_rnncr.callbacks.TrainingCheckpoint` resumes it) and is
+    cleared by `reset_state`.
 
     Unlike `keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=0)`, which
     compares with the best value so far (and so halves again at every epoch
@@ -41,9 +51,14 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
             training error of the epoch; `"val_loss"` watches the validation
             error instead (needs validation data).
         factor: float in (0, 1), the multiplier. Defaults to `0.5`.
-        min_delta: float >= 0, a rise must exceed it to count. Defaults to 0.
-        min_learning_rate: float >= 0, the learning rate never goes below it.
-            Defaults to 0.
+        min_delta: float >= 0, a change for the worse must exceed it to
+            count. Defaults to 0.
+        min_learning_rate: float >= 0, the learning rate never goes below it;
+            a halving that would not lower it is not made. Defaults to 0.
+        mode: `"auto"` (default), `"min"` or `"max"`: whether lower or higher
+            values are better. `"auto"` is `"min"` for a loss and otherwise
+            the direction of the compiled metric of that name (an error if it
+            has none), as in Keras's callbacks.
         verbose: int, 1 prints a line at every change. Defaults to 0.
 
     Example:
@@ -59,37 +74,60 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
         min_delta=0.0,
         min_learning_rate=0.0,
         verbose=0,
+        mode="auto",
     ):
         super().__init__()
         self.monitor = _check_monitor(monitor)
+        self.mode = _monitor.check_mode(mode)
         self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
         self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
         self.min_learning_rate = _validation.check_non_negative_float(
             "min_learning_rate", min_learning_rate
         )
         self.verbose = verbose
+        self.reset_state()
+
+    def reset_state(self):
+        """Forgets the previous value."""
         self.previous = None
 
-    def on_train_begin(self, logs=None):
-        self.previous = None
+    def get_state(self):
+        """The rule's state as a JSON-serializable dict."""
+        return {"previous": self.previous}
+
+    def set_state(self, state):
+        """Restores a state from `get_state` (the learning rate itself lives in
+        the optimizer)."""
+        previous = state["previous"]
+        self.previous = None if previous is None else float(previous)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        current = _monitored(self, logs)
         optimizer = self.model.optimizer
         learning_rate = _learning_rate(optimizer)
-        if self.previous is not None and current > self.previous + self.min_delta:
-            new_rate = max(learning_rate * self.factor, self.min_learning_rate)
-            if new_rate < learning_rate:
-                optimizer.learning_rate = new_rate
-                if self.verbose:
-                    print(
-                        f"\nEpoch {epoch + 1}: {self.monitor} rose from "
-                        f"{self.previous:.4f} to {current:.4f}; learning rate "
-                        f"{learning_rate:g} -> {new_rate:g}."
-                    )
-                learning_rate = new_rate
-        self.previous = current
+        current = _monitor.monitored(self, logs, epoch)
+        if current is not None:
+            way = _monitor.direction(self, self.model)
+            finite = math.isfinite(current)
+            if not finite:
+                worse = True
+            elif self.previous is None:
+                worse = False
+            else:  # the previous value beats this one by more than min_delta
+                worse = _monitor.better(self.previous, current, self.min_delta, way)
+            if worse:
+                new_rate = max(learning_rate * self.factor, self.min_learning_rate)
+                if _lowers(new_rate, learning_rate):
+                    optimizer.learning_rate = new_rate
+                    if self.verbose:
+                        print(
+                            f"\nEpoch {epoch + 1}: {self.monitor} went from "
+                            f"{self.previous} to {current:.4f}; learning rate "
+                            f"{learning_rate:g} -> {new_rate:g}."
+                        )
+                    learning_rate = new_rate
+            if finite:
+                self.previous = current
         logs["learning_rate"] = learning_rate
 
 
@@ -117,7 +155,7 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
 
     ```python
     margin = min_delta if min_delta_mode == "absolute" else min_delta * abs(best)
-    if logs[monitor] < best - margin:
+    if logs[monitor] < best - margin:          # mode "min"; "max": > best + margin
         best, wait = logs[monitor], 0
     else:
         wait += 1
@@ -128,9 +166,12 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
             model.stop_training = True     # converged: no halving left
     ```
 
-    A value that is not finite (NaN) counts as no improvement. The rate in
-    force for the next epoch is written to the logs as `learning_rate`, the
-    number of halvings so far as `halvings`.
+    A value that is not finite (NaN) counts as no improvement. An epoch whose
+    logs lack `monitor` (e.g. one without validation under
+    `fit(validation_freq=...)`) is skipped with a warning, as
+    `keras.callbacks.ReduceLROnPlateau` does. The rate in force for the next
+    epoch is written to the logs as `learning_rate`, the number of halvings so
+    far as `halvings`.
 
     Unlike `keras.callbacks.ReduceLROnPlateau`, the state (best value,
     epochs without improvement, halvings) is kept across `fit` calls, can be
@@ -159,6 +200,10 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         stop_when_exhausted: bool, stop training when a plateau of `patience`
             epochs is reached with no halving left. Defaults to `False`.
         verbose: int, 1 prints a line at every halving or stop. Defaults to 0.
+        mode: `"auto"` (default), `"min"` or `"max"`: whether lower or higher
+            values are better. `"auto"` is `"min"` for a loss and otherwise
+            the direction of the compiled metric of that name (an error if it
+            has none), as in Keras's callbacks.
 
     Example:
 
@@ -179,9 +224,11 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         stop_when_exhausted=False,
         verbose=0,
         min_delta_mode="absolute",
+        mode="auto",
     ):
         super().__init__()
         self.monitor = _check_monitor(monitor)
+        self.mode = _monitor.check_mode(mode)
         self.patience = _validation.check_positive_int("patience", patience)
         self.factor = _validation.check_float_in_range("factor", factor, 0, 1)
         self.min_delta = _validation.check_non_negative_float("min_delta", min_delta)
@@ -242,20 +289,25 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
     def _can_halve(self, learning_rate):
         if self.max_halvings is not None and self.halvings >= self.max_halvings:
             return False
-        # The rate is read back from a float32 variable: a "halving" to the floor
-        # must lower it by more than that rounding.
         new_rate = max(learning_rate * self.factor, self.min_learning_rate)
-        return new_rate < learning_rate * (1 - 1e-6)
+        return _lowers(new_rate, learning_rate)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        current = _monitored(self, logs)
         optimizer = self.model.optimizer
         learning_rate = _learning_rate(optimizer)
-        improved = math.isfinite(current) and (
-            self.best is None or current < self.best - self._margin()
-        )
-        if improved:
+        current = _monitor.monitored(self, logs, epoch)
+        if current is not None:
+            learning_rate = self._step(epoch, current, learning_rate)
+        logs["learning_rate"] = learning_rate
+        logs["halvings"] = self.halvings
+
+    def _step(self, epoch, current, learning_rate):
+        """Counts the epoch, halves or stops; returns the rate now in force."""
+        optimizer = self.model.optimizer
+        way = _monitor.direction(self, self.model)
+        margin = None if self.best is None else self._margin()
+        if _monitor.better(current, self.best, margin, way):
             self.best, self.wait = current, 0
         else:
             self.wait += 1
@@ -282,8 +334,7 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
                         f"{self.best} for {self.patience} epochs and no halving is "
                         "left: training stops."
                     )
-        logs["learning_rate"] = learning_rate
-        logs["halvings"] = self.halvings
+        return learning_rate
 
 
 def _check_monitor(monitor):
@@ -295,13 +346,10 @@ def _check_monitor(monitor):
     return monitor
 
 
-def _monitored(callback, logs):
-    if callback.monitor not in logs:
-        raise KeyError(
-            f"{type(callback).__name__} monitors `{callback.monitor}`, which is "
-            f"not in the logs. Available: {sorted(logs)}."
-        )
-    return float(logs[callback.monitor])
+def _lowers(new_rate, learning_rate):
+    """Whether `new_rate` is a real change: the rate is read back from a float32
+    variable, so a "halving" to the floor must lower it by more than rounding."""
+    return new_rate < learning_rate * (1 - 1e-6)
 
 
 def _learning_rate(optimizer):

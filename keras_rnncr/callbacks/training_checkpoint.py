@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_rnncr import _validation
+from keras_rnncr.callbacks import _monitor
 
 _STATE = "state.json"
 _VARIABLES = "variables.npz"
@@ -28,8 +29,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     - the number of epochs done, the logs of every epoch (`history`), and the
       state of the `callbacks` given (e.g. `HalveLearningRateOnPlateau`'s
       best value, patience count and halvings), `state.json`;
-    - with `monitor`, the model variables of the epoch with the lowest
-      `logs[monitor]` so far, `best.npz` (written when it improves).
+    - with `monitor`, the model variables of the epoch with the best
+      `logs[monitor]` so far (the lowest, or the highest with `mode="max"`),
+      `best.npz` (written when it improves; an epoch whose logs lack
+      `monitor`, e.g. one without validation, is skipped with a warning).
 
     When the next epoch would end after `time_limit` seconds of this `fit`
     (the elapsed time plus the longest epoch so far), it saves and stops
@@ -41,10 +44,16 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     ```python
     checkpoint = TrainingCheckpoint("runs/x", callbacks=[halving])
     initial_epoch = checkpoint.restore(model)      # 0 for a new run
-    model.fit(data, epochs=100, initial_epoch=initial_epoch,
-              callbacks=[halving, checkpoint])     # last: sees every log
+    if not checkpoint.finished:                    # a callback ended the run
+        model.fit(data, epochs=100, initial_epoch=initial_epoch,
+                  callbacks=[halving, checkpoint]) # last: sees every log
     checkpoint.history                             # every epoch, old and new
     ```
+
+    A run that a callback stopped (`model.stop_training`, e.g.
+    `HalveLearningRateOnPlateau(stop_when_exhausted=True)` or
+    `keras.callbacks.EarlyStopping`), rather than the time limit, is saved as
+    `finished`; `fit` would otherwise train it on for at least another epoch.
 
     The resumed run is the uninterrupted one, epoch for epoch, when what the
     epoch depends on is restored or is a function of the epoch index: the data
@@ -66,15 +75,21 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             which this `fit` saves and stops. Defaults to `None` (no limit).
         callbacks: callbacks with `get_state()` and `set_state(state)`, whose
             state is saved and restored. Defaults to none.
-        monitor: str or None, the log entry whose lowest value marks the best
+        monitor: str or None, the log entry whose best value marks the best
             epoch (e.g. `"val_loss"`). Defaults to `None`.
+        mode: `"auto"` (default), `"min"` or `"max"`: whether lower or higher
+            values of `monitor` are better. `"auto"` is `"min"` for a loss and
+            otherwise the direction of the compiled metric of that name (an
+            error if it has none), as in `keras.callbacks.ModelCheckpoint`.
         clock: callable returning seconds. Defaults to `time.monotonic`.
 
     Attributes:
         history: dict, log name to the list of its values at every epoch done.
         epochs_done: int, the epochs done (restored and trained).
-        best, best_epoch: the lowest `monitor` value and its epoch (from 0).
+        best, best_epoch: the best `monitor` value and its epoch (from 0).
         stopped_by_time_limit: bool.
+        finished: bool, a callback other than the time limit stopped the run
+            (saved and restored).
     """
 
     def __init__(
@@ -85,6 +100,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         callbacks=(),
         monitor=None,
         clock=time.monotonic,
+        mode="auto",
     ):
         super().__init__()
         self.directory = pathlib.Path(directory)
@@ -107,6 +123,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 f"Received: monitor={monitor!r}"
             )
         self.monitor = monitor
+        self.mode = _monitor.check_mode(mode)
         if not callable(clock):
             raise TypeError(f"Argument `clock` must be callable. Received: {clock!r}")
         self.clock = clock
@@ -115,6 +132,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.best = None
         self.best_epoch = None
         self.stopped_by_time_limit = False
+        self.finished = False
 
     # ------------------------------------------------------------- restoring
 
@@ -161,6 +179,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.epochs_done = int(state["epochs_done"])
         self.best = state["best"]
         self.best_epoch = state["best_epoch"]
+        self.finished = bool(state.get("finished", False))
         return self.epochs_done
 
     def restore_best_weights(self, model):
@@ -188,14 +207,12 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(_number(value))
         self.epochs_done = epoch + 1
+        current = None
         if self.monitor is not None:
-            if self.monitor not in logs:
-                raise KeyError(
-                    f"TrainingCheckpoint monitors `{self.monitor}`, which is not "
-                    f"in the logs. Available: {sorted(logs)}."
-                )
-            current = float(logs[self.monitor])
-            if np.isfinite(current) and (self.best is None or current < self.best):
+            current = _monitor.monitored(self, logs, epoch)
+        if current is not None:
+            way = _monitor.direction(self, self.model)
+            if _monitor.better(current, self.best, 0.0, way):
                 self.best, self.best_epoch = current, epoch
                 _save_arrays(self.directory / _BEST, {"model": self.model.variables})
         now = self.clock()
@@ -212,7 +229,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.save()
 
     def on_train_end(self, logs=None):
-        if self._saved_epochs != self.epochs_done:
+        stopped = bool(getattr(self.model, "stop_training", False))
+        finished = stopped and not self.stopped_by_time_limit
+        if self._saved_epochs != self.epochs_done or finished != self.finished:
+            self.finished = finished
             self.save()
 
     def save(self):
@@ -231,6 +251,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             "callbacks": [callback.get_state() for callback in self.callbacks],
             "best": self.best,
             "best_epoch": self.best_epoch,
+            "finished": self.finished,
         }
         _write_atomically(self.directory / _STATE, json.dumps(state).encode())
         self.last_save = self.clock()

@@ -56,6 +56,10 @@ _THROUGH_ACTIVATION = {
     "sigmoid": lambda h, delta: tf.raw_ops.SigmoidGrad(y=h, dy=delta),
     "relu": lambda h, delta: tf.raw_ops.ReluGrad(gradients=delta, features=h),
     "linear": lambda h, delta: delta,
+    # h = a / (1 + |a|), so 1 - |h| = 1 / (1 + |a|): f'(a) = (1 - |h|)**2.
+    # (TensorFlow has no second derivative of softsign, so the general path
+    # cannot train it.)
+    "softsign": lambda h, delta: delta * tf.square(1.0 - tf.abs(h)),
 }
 
 

@@ -37,9 +37,10 @@ class SimpleRNN(OmegaMixin, keras.layers.SimpleRNN):
 
     Note: this follows the released code (github.com/pascanur/trainingRNNs,
     RNN.py): the squared-norm ratio, the mean over valid pairs, and
-    `activation'(a_k)` held fixed. Activations tanh, sigmoid, relu and linear use
-    the fused path; any other activation falls back to the general path of
-    `keras_rnncr.layers.RNN` (where `activation'` is differentiated too).
+    `activation'(a_k)` held fixed. Activations tanh, sigmoid, relu, softsign and
+    linear use the fused path; any other activation falls back to the general
+    path of `keras_rnncr.layers.RNN` (where `activation'` is differentiated
+    too, so it needs TensorFlow's second derivative of the activation).
 
     Args:
         units: positive int, dimensionality of the output space.

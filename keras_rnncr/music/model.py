@@ -163,7 +163,8 @@ def music_callbacks(
         omega: float, alpha at the first epoch.
         monitor: str, the log entry watched for a plateau. Defaults to
             `"val_frame_nll"` (needs validation data); `"frame_nll"` or
-            `"loss"` watch the training error of the epoch.
+            `"loss"` watch the training error of the epoch. Lower is better
+            (an error).
         patience: positive int, epochs without improvement before a halving.
             Defaults to `PATIENCE` (5).
         max_halvings: int >= 0 or None, the most halvings. Defaults to
@@ -181,6 +182,7 @@ def music_callbacks(
             patience=patience,
             max_halvings=max_halvings,
             stop_when_exhausted=stop_when_exhausted,
+            mode="min",  # an error: NLL, loss
         )
     ]
     if methods.uses_omega(method):

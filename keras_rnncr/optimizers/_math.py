@@ -181,15 +181,19 @@ def average_norm_threshold(mean, count, multiplier, warmup_steps):
 
 
 def running_mean_update(mean, count, value):
-    """Returns `(mean, count)` after adding `value` to a running average."""
+    """Returns `(mean, count)` after adding `value` to a running average.
+
+    `count` may be of a wider dtype than `mean` (a float64 step count).
+    """
     count = count + 1.0
-    return mean + (value - mean) / count, count
+    return mean + (value - mean) / tf.cast(count, mean.dtype), count
 
 
 def ring_buffer_insert(history, count, value):
     """Writes `value` at position `count % len(history)`; returns the buffer."""
+    count = tf.convert_to_tensor(count)
     size = tf.shape(history)[0]
-    index = tf.cast(count, tf.int32) % size
+    index = tf.cast(tf.math.floormod(count, tf.cast(size, count.dtype)), tf.int32)
     return tf.tensor_scatter_nd_update(history, [[index]], [value])
 
 
@@ -200,8 +204,9 @@ def percentile_of_history(history, count, percentile):
     default. The valid entries are the first `min(count, len(history))`.
     Returns `inf` when the buffer is empty.
     """
+    count = tf.convert_to_tensor(count)
     size = tf.shape(history)[0]
-    valid = tf.minimum(tf.cast(count, tf.int32), size)
+    valid = tf.cast(tf.minimum(count, tf.cast(size, count.dtype)), tf.int32)
     positions = tf.range(size)
     padded = tf.where(positions < valid, history, float("inf"))
     ordered = tf.sort(padded)
@@ -234,13 +239,15 @@ def zclip_threshold(mean, variance, norm, z_thresh, epsilon, mode, clip_option):
     ```
 
     Whenever `norm > threshold`, `threshold < norm`, so `min(norm, threshold)`
-    is the norm after clipping in every mode.
+    is the norm after clipping in every mode. With `mean <= 0` (every norm so
+    far 0) there is no scale to clip to, and the threshold is `inf`.
     """
     std = tf.sqrt(variance)
+    scale = mean > 0.0
     if mode == "percentile":
-        return mean + z_thresh * std
+        return tf.where(scale, mean + z_thresh * std, float("inf"))
     z = (norm - mean) / (std + epsilon)
-    spike = z > z_thresh
+    spike = tf.logical_and(z > z_thresh, scale)
     if clip_option == "mean":
         value = mean
     else:
@@ -267,6 +274,6 @@ def welford_update(mean, m2, count, value):
     """Welford's running mean and sum of squared deviations; returns all three."""
     count = count + 1.0
     delta = value - mean
-    mean = mean + delta / count
+    mean = mean + delta / tf.cast(count, mean.dtype)
     m2 = m2 + delta * (value - mean)
     return mean, m2, count

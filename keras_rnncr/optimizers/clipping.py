@@ -38,8 +38,11 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
     guards against non-finite gradients. Under `tf.distribute` strategies
     (`MirroredStrategy`, `MultiWorkerMirroredStrategy`) the norm is that of the
     aggregated global-batch gradient, so N replicas take the same step as one
-    device on the same global batch. Keras's own `global_clipnorm`/`clipnorm`
-    clip each replica's local gradient before aggregation instead.
+    device on the same global batch (when the batch splits evenly: Keras
+    scales each replica's loss by its own share of the batch, so an uneven
+    last batch weights its examples unequally, with or without this wrapper).
+    Keras's own `global_clipnorm`/`clipnorm` clip each replica's local
+    gradient before aggregation instead.
 
     Pascanu, Mikolov & Bengio, ICML 2013, Algorithm 1:
 
@@ -270,10 +273,12 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
         Keys: `grad_norm` (pre-clip global norm of the last step's aggregated
         gradient), `clip_threshold` (threshold in force at the last step;
         `inf` means no clipping), `steps` (calls to `apply`, skipped steps
-        included), `clipped_steps`, `nonfinite_steps`, `grad_norm_sum`
-        (sum of the pre-clip norms of all finite steps), and for
-        `nonfinite="raise"` under XLA `pending_error` (1.0 while a recorded
-        non-finite step has not been raised yet), `pending_error_step` (its
+        included, but not those skipped under XLA after an error of
+        `nonfinite="raise"` was recorded: they change nothing),
+        `clipped_steps`, `nonfinite_steps`, `grad_norm_sum` (sum of the
+        pre-clip norms of all finite steps), and for `nonfinite="raise"`
+        under XLA `pending_error` (1.0 while a recorded non-finite step has
+        not been raised yet), `pending_error_step` (its
         `iterations`) and `pending_error_norm`.
         """
         values = self.clip_stats.numpy()
@@ -314,7 +319,13 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
         norm = tf.cast(exact_norm, tf.float32)
         nonfinite = _math.is_nonfinite(norm, self.max_finite_norm)
         valid = tf.logical_not(nonfinite)
-        threshold = self._threshold_in_force(norm, valid)
+        # Under XLA, `nonfinite="raise"` skips every step after a recorded
+        # error: those steps change neither the threshold rule nor the
+        # statistics, as if they had not run (they do not without XLA).
+        pending = self._pending_error()
+        threshold = self._threshold_in_force(
+            norm, tf.logical_and(valid, tf.logical_not(pending))
+        )
         if self.mode == "global_norm":
             clipped_grads, clipped = _math.clip_by_global_norm(
                 grads, exact_norm, tf.cast(threshold, exact_norm.dtype)
@@ -331,10 +342,10 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
         if self.nonfinite == "raise":
             # Recorded only if the assertion passes, i.e. under XLA.
             with tf.control_dependencies(self._assert_finite(norm, valid)):
-                pending = self._record(norm, threshold, clipped, nonfinite)
+                self._record(norm, threshold, clipped, nonfinite, pending)
             skip = tf.logical_or(nonfinite, pending)
         else:
-            self._record(norm, threshold, clipped, nonfinite)
+            self._record(norm, threshold, clipped, nonfinite, pending)
             skip = nonfinite
 
         if num_replicas > 1:
@@ -415,11 +426,17 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             self._rule_state[key].assign(value)
         return threshold
 
-    def _record(self, norm, threshold, clipped, nonfinite):
+    def _pending_error(self):
+        """Whether an error of `nonfinite="raise"` is recorded and not raised."""
+        if self.nonfinite != "raise":
+            return tf.constant(False)
+        return self.clip_stats[STATISTICS.index("pending_error")] > 0.0
+
+    def _record(self, norm, threshold, clipped, nonfinite, was_pending):
         """Updates `clip_stats` (layout: `STATISTICS`) in a single assignment.
 
-        Written as one vector update (few ops: this runs every step).
-        Returns whether an error of `nonfinite="raise"` was already pending.
+        Written as one vector update (few ops: this runs every step). A step
+        skipped for a pending error (`was_pending`) changes nothing.
         """
         stats = tf.convert_to_tensor(self.clip_stats)
         finite = tf.logical_not(nonfinite)
@@ -439,8 +456,8 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             tf.float64,
         )
         running = tf.where(_REPLACE, step, stats[:6] + step)
+        running = tf.where(was_pending, stats[:6], running)
         pending = stats[6:]
-        was_pending = pending[0] > 0.0
         if self.nonfinite == "raise":
             new_error = tf.logical_and(nonfinite, tf.logical_not(was_pending))
             error = tf.stack(
@@ -452,7 +469,6 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             )
             pending = tf.where(new_error, error, pending)
         self.clip_stats.assign(tf.concat([running, pending], axis=0))
-        return was_pending
 
     def _apply_unless(self, skip, grads, variables, context):
         """Applies `grads` with the inner optimizer unless `skip` (same on all

@@ -16,8 +16,13 @@ class ThresholdRule:
 
     Subclasses implement `state_spec()`, `threshold(state, norm, valid)` and
     `update(state, norm, threshold, valid)`. `valid` is false on steps whose
-    gradient is non-finite; rules ignore those norms.
+    gradient is non-finite, or that are skipped anyway; rules ignore those
+    norms. Step counts are float64, exact up to 2**53 steps.
     """
+
+    def __repr__(self):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
 
     def state_spec(self):
         """Returns `{name: (shape, dtype)}`; every state variable starts at 0."""
@@ -74,7 +79,7 @@ class AverageNormThreshold(ThresholdRule):
         self.warmup_steps = _validation.check_positive_int("warmup_steps", warmup_steps)
 
     def state_spec(self):
-        return {"mean": ((), "float32"), "count": ((), "float32")}
+        return {"mean": ((), "float32"), "count": ((), "float64")}
 
     def threshold(self, state, norm, valid):
         return _math.average_norm_threshold(
@@ -129,7 +134,7 @@ class PercentileThreshold(ThresholdRule):
     def state_spec(self):
         return {
             "history": ((self.history_length,), "float32"),
-            "count": ((), "float32"),
+            "count": ((), "float64"),
         }
 
     def _with_norm(self, state, norm, valid):
@@ -183,8 +188,12 @@ class ZScoreThreshold(ThresholdRule):
 
     Note: as in the reference code, the statistics see the norm clipped by
     the adaptive threshold only, not by the `max_grad_norm` cap, and the
-    variance update uses the updated mean. The reference code's later
-    `clip_factor` and `skip_update_on_spike` options are not implemented.
+    variance update uses the updated mean. Unlike it, a mean norm of 0 (every
+    norm so far 0, e.g. a warm-up on frozen weights) gives no adaptive
+    clipping: the reference code's threshold is then 0, every later gradient
+    is scaled to 0 and the statistics, fed those zeros, never recover. The
+    reference code's later `clip_factor` and `skip_update_on_spike` options
+    are not implemented.
 
     Args:
         alpha: Float in (0, 1), EMA smoothing factor. Defaults to 0.97.
@@ -249,7 +258,7 @@ class ZScoreThreshold(ThresholdRule):
         return {
             "mean": ((), "float32"),
             "variance": ((), "float32"),
-            "count": ((), "float32"),
+            "count": ((), "float64"),
         }
 
     def _warm(self, state):
@@ -278,7 +287,9 @@ class ZScoreThreshold(ThresholdRule):
         mean_w, m2_w, count_w = _math.welford_update(
             state["mean"], state["variance"], state["count"], norm
         )
-        var_w = tf.where(count_w >= self.warmup_steps, m2_w / count_w, m2_w)
+        var_w = tf.where(
+            count_w >= self.warmup_steps, m2_w / tf.cast(count_w, m2_w.dtype), m2_w
+        )
         # After warm-up: EMA of the norm clipped by the adaptive threshold.
         mean_e, var_e = _math.ema_moments_update(
             state["mean"],
@@ -327,7 +338,13 @@ def get(identifier):
     if isinstance(identifier, str) and identifier.lower() in _ALIASES:
         rule = _ALIASES[identifier.lower()]()
     elif isinstance(identifier, dict) and identifier:
-        rule = keras.saving.deserialize_keras_object(identifier)
+        try:
+            rule = keras.saving.deserialize_keras_object(identifier)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                "Argument `threshold` is a config dict that does not give a "
+                f"`ThresholdRule` ({error}). Received: threshold={identifier!r}"
+            ) from error
     if isinstance(rule, ThresholdRule):
         return rule
     raise ValueError(

@@ -60,7 +60,18 @@ def export_generator(model, path, vocabulary=None, verbose=False):
         }
 
     def sample_endpoint(ids, state, temperature, seed):
-        logits, new_state = step(ids, state)
+        # As `sample_text`: a temperature that is not a positive finite number
+        # is an error (0 or NaN drew an id outside the vocabulary, a negative
+        # one the inverted distribution).
+        check = tf.debugging.Assert(
+            tf.logical_and(temperature > 0.0, tf.math.is_finite(temperature)),
+            [
+                "Argument `temperature` must be a positive finite float. Received:",
+                temperature,
+            ],
+        )
+        with tf.control_dependencies([check]):
+            logits, new_state = step(ids, state)
         drawn = tf.random.stateless_categorical(logits / temperature, 1, seed)
         return {"ids": tf.cast(drawn[:, 0], tf.int32), "state": new_state}
 

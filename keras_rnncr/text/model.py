@@ -255,8 +255,9 @@ def char_callbacks(
         ahead: 1 or 5.
         omega: the initial alpha (default: the paper's, see `paper_settings`).
         segment_length: steps per segment.
-        monitor: str or None, the log entry watched for a plateau; `None`
-            (default) keeps the learning rate constant, as the paper.
+        monitor: str or None, the log entry watched for a plateau, an error
+            (lower is better); `None` (default) keeps the learning rate
+            constant, as the paper.
         patience: positive int, epochs without improvement before a halving.
             Defaults to `PATIENCE` (1).
         max_halvings: int >= 0 or None, the most halvings. Defaults to
@@ -283,6 +284,7 @@ def char_callbacks(
                 min_delta_mode="relative",
                 max_halvings=max_halvings,
                 stop_when_exhausted=stop_when_exhausted,
+                mode="min",  # an error: bits per character, loss
             ),
         )
     if methods.uses_clipping(method):

@@ -44,8 +44,73 @@ def test_works_through_clipped_optimizer_and_respects_floor():
     callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease(
         factor=0.1, min_learning_rate=0.05
     )
-    assert _rates(callback, model, [1.0, 2.0, 3.0, 4.0]) == [1.0, 0.1, 0.05, 0.05]
+    rates = _rates(callback, model, [1.0, 2.0, 3.0, 4.0])
+    assert rates == pytest.approx([1.0, 0.1, 0.05, 0.05])
     assert float(optimizer.inner_optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_no_halving_is_reported_at_the_floor(capsys):
+    model = _model(keras.optimizers.SGD(1.0))
+    callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease(
+        factor=0.5, min_learning_rate=0.001, verbose=1
+    )
+    model.optimizer.learning_rate = 0.001  # read back as 0.0010000000474974513
+    _rates(callback, model, [1.0, 2.0, 3.0])
+    assert "learning rate" not in capsys.readouterr().out
+
+
+def test_a_nan_epoch_halves_and_is_not_the_next_reference():
+    model = _model(keras.optimizers.SGD(1.0))
+    callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease()
+    # Before: NaN became the previous value, so the rise to 10 went unseen.
+    assert _rates(callback, model, [5.0, 4.0, float("nan"), 10.0]) == [
+        1.0,
+        1.0,
+        0.5,
+        0.25,
+    ]
+
+
+def test_mode_max_halves_when_the_value_drops():
+    model = _model(keras.optimizers.SGD(1.0))
+    callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease(
+        "val_accuracy", mode="max"
+    )
+    callback.set_model(model)
+    rates = []
+    for epoch, accuracy in enumerate([0.5, 0.6, 0.7, 0.65, 0.8]):
+        logs = {"val_accuracy": accuracy}
+        callback.on_epoch_end(epoch, logs)
+        rates.append(logs["learning_rate"])
+    assert rates == [1.0, 1.0, 1.0, 0.5, 0.5]
+
+
+def test_auto_mode_refuses_a_metric_of_unknown_direction():
+    model = _model(keras.optimizers.SGD(1.0))
+    for callback in (
+        keras_rnncr.callbacks.HalveLearningRateOnIncrease("val_accuracy"),
+        keras_rnncr.callbacks.HalveLearningRateOnPlateau("val_accuracy"),
+    ):
+        callback.set_model(model)
+        with pytest.raises(ValueError, match="Pass `mode='min'`.*monitor='val_acc"):
+            callback.on_epoch_end(0, {"val_accuracy": 0.5})
+
+
+def test_auto_mode_reads_the_direction_of_a_compiled_metric():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    model.compile(
+        keras.optimizers.SGD(0.1),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    x = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau("accuracy", patience=1)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[plateau])
+    best = plateau.best
+    logs = {"accuracy": best + 0.1}
+    plateau.on_epoch_end(1, logs)  # higher accuracy: a new best
+    assert plateau.best == pytest.approx(best + 0.1) and plateau.wait == 0
 
 
 def test_min_delta_ignores_small_rises():
@@ -54,22 +119,68 @@ def test_min_delta_ignores_small_rises():
     assert _rates(callback, model, [1.0, 1.4, 2.0]) == [1.0, 1.0, 0.5]
 
 
-def test_in_fit_logs_learning_rate_and_restarts_per_fit():
+def test_in_fit_logs_learning_rate_and_keeps_state_across_fits():
     model = _model(keras.optimizers.SGD(0.01))
     x = np.ones((4, 2), "float32")
     callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease()
     history = model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[callback])
     assert "learning_rate" in history.history
-    callback.on_train_begin()
-    assert callback.previous is None
+    last = history.history["loss"][-1]
+    model.fit(x, x[:, :1], epochs=0, verbose=0, callbacks=[callback])
+    assert callback.get_state() == {"previous": pytest.approx(last)}
+    callback.reset_state()
+    assert callback.get_state() == {"previous": None}
 
 
-def test_missing_monitor_names_the_available_logs():
+def test_increase_state_resumes_through_a_training_checkpoint(tmp_path):
+    errors = [1.0, 0.5, 0.8, 0.9]
+
+    def run(epochs, checkpoint_dir):
+        model = _model(keras.optimizers.SGD(1.0))
+        callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease()
+        checkpoint = keras_rnncr.callbacks.TrainingCheckpoint(
+            checkpoint_dir, callbacks=[callback]
+        )
+        done = checkpoint.restore(model)
+        callback.set_model(model)
+        checkpoint.set_model(model)
+        checkpoint.on_train_begin()
+        for epoch in range(done, epochs):
+            logs = {"loss": errors[epoch]}
+            callback.on_epoch_end(epoch, logs)
+            checkpoint.on_epoch_end(epoch, logs)
+        checkpoint.save()
+        return float(model.optimizer.learning_rate)
+
+    whole = run(4, tmp_path / "whole")
+    run(2, tmp_path / "cut")
+    # The first epoch after the resume compares with the last one before it.
+    assert run(4, tmp_path / "cut") == whole == 0.25
+
+
+@pytest.mark.parametrize(
+    "cls", ["HalveLearningRateOnIncrease", "HalveLearningRateOnPlateau"]
+)
+def test_an_epoch_without_the_monitored_value_is_skipped_with_a_warning(cls):
     model = _model(keras.optimizers.SGD(1.0))
-    callback = keras_rnncr.callbacks.HalveLearningRateOnIncrease("val_loss")
-    callback.set_model(model)
-    with pytest.raises(KeyError, match="monitors `val_loss`.*Available: \\['loss'\\]"):
-        callback.on_epoch_end(0, {"loss": 1.0})
+    x = np.ones((8, 2), "float32")
+    callback = getattr(keras_rnncr.callbacks, cls)("val_loss")
+    if cls == "HalveLearningRateOnPlateau":
+        callback = keras_rnncr.callbacks.HalveLearningRateOnPlateau(
+            "val_loss", patience=1
+        )
+    with pytest.warns(UserWarning, match=f"{cls} monitors `val_loss`.*epoch 1"):
+        history = model.fit(
+            x,
+            x[:, :1],
+            validation_data=(x, x[:, :1]),
+            validation_freq=2,
+            epochs=4,
+            verbose=0,
+            callbacks=[callback],
+        )
+    assert len(history.history["learning_rate"]) == 4
+    assert len(history.history["val_loss"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -84,6 +195,7 @@ def test_missing_monitor_names_the_available_logs():
         ({"min_delta": -1.0}, "Argument `min_delta` must be a non-negative"),
         ({"min_delta": float("inf")}, "non-negative float. Received: min_delta=inf"),
         ({"min_learning_rate": -0.1}, "Argument `min_learning_rate` must be a non"),
+        ({"mode": "lower"}, r"`mode` must be one of \('auto', 'min', 'max'\)"),
     ],
 )
 def test_rejects_bad_arguments(kwargs, message):
@@ -264,8 +376,10 @@ def test_plateau_missing_monitor_names_the_available_logs():
     model = _model(keras.optimizers.SGD(1.0))
     plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau("val_frame_nll")
     plateau.set_model(model)
-    with pytest.raises(KeyError, match="Plateau monitors `val_frame_nll`"):
-        plateau.on_epoch_end(0, {"loss": 1.0})
+    logs = {"loss": 1.0}
+    with pytest.warns(UserWarning, match="Plateau monitors `val_frame_nll`.*'loss'"):
+        plateau.on_epoch_end(0, logs)
+    assert plateau.get_state()["wait"] == 0 and logs["halvings"] == 0
 
 
 @pytest.mark.parametrize(
@@ -280,6 +394,7 @@ def test_plateau_missing_monitor_names_the_available_logs():
         ({"max_halvings": 2.0}, "`max_halvings` must be a non-negative integer or"),
         ({"min_learning_rate": float("nan")}, "Received: min_learning_rate=nan"),
         ({"stop_when_exhausted": 1}, "`stop_when_exhausted` must be a bool"),
+        ({"mode": "up"}, r"`mode` must be one of \('auto', 'min', 'max'\)"),
         (
             {"min_delta": 1.0, "min_delta_mode": "relative"},
             'must be below 1 with min_delta_mode="relative"',

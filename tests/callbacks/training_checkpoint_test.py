@@ -167,18 +167,69 @@ def test_restore_into_another_model_or_callbacks_is_refused(tmp_path):
         callbacks.TrainingCheckpoint(tmp_path).restore(same)
 
 
-def test_missing_monitor_names_the_available_logs(tmp_path):
+def test_missing_monitor_skips_the_epoch_and_names_the_available_logs(tmp_path):
     checkpoint = callbacks.TrainingCheckpoint(tmp_path, monitor="val_loss")
     checkpoint.set_model(music.music_model("sgd", units=3, seed=0))
     checkpoint.on_train_begin()
-    with pytest.raises(KeyError, match="monitors `val_loss`.*Available: \\['loss'\\]"):
+    with pytest.warns(
+        UserWarning, match="monitors `val_loss`.*Available: \\['loss'\\]"
+    ):
         checkpoint.on_epoch_end(0, {"loss": 1.0})
+    assert checkpoint.best is None and checkpoint.epochs_done == 1
+
+
+def test_mode_max_keeps_the_highest_value(tmp_path):
+    checkpoint = callbacks.TrainingCheckpoint(
+        tmp_path, monitor="val_accuracy", mode="max"
+    )
+    checkpoint.set_model(music.music_model("sgd", units=3, seed=0))
+    checkpoint.on_train_begin()
+    for epoch, accuracy in enumerate([0.5, 0.7, 0.6]):
+        checkpoint.on_epoch_end(epoch, {"val_accuracy": accuracy})
+    assert (checkpoint.best, checkpoint.best_epoch) == (0.7, 1)
+    auto = callbacks.TrainingCheckpoint(tmp_path / "auto", monitor="val_accuracy")
+    auto.set_model(checkpoint.model)
+    auto.on_train_begin()
+    with pytest.raises(ValueError, match="Pass `mode='min'`"):
+        auto.on_epoch_end(0, {"val_accuracy": 0.5})
+
+
+def test_a_run_a_callback_stopped_is_saved_as_finished(tmp_path):
+    x = np.ones((4, 2), "float32")
+
+    def session():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(0.01), "mse")
+        halving = callbacks.HalveLearningRateOnPlateau(
+            "loss", patience=1, max_halvings=0, stop_when_exhausted=True, min_delta=9.0
+        )
+        checkpoint = callbacks.TrainingCheckpoint(tmp_path, callbacks=[halving])
+        start = checkpoint.restore(model)
+        if not checkpoint.finished:
+            model.fit(
+                x,
+                x[:, :1],
+                initial_epoch=start,
+                epochs=10,
+                verbose=0,
+                callbacks=[halving, checkpoint],
+            )
+        return checkpoint, model.get_weights()
+
+    first, weights = session()
+    assert first.finished and first.epochs_done == 2
+    second, again = session()
+    assert second.finished and second.epochs_done == 2
+    for a, b in zip(weights, again, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
         ({"every_seconds": 0}, ValueError, "`every_seconds` must be a positive float"),
+        ({"mode": "best"}, ValueError, r"`mode` must be one of \('auto', 'min'"),
         ({"time_limit": -1.0}, ValueError, "`time_limit` must be a positive float or"),
         ({"callbacks": [object()]}, TypeError, "with `get_state` and `set_state`"),
         ({"monitor": ""}, ValueError, "`monitor` must be the name of a logged"),

@@ -114,6 +114,16 @@ def test_manual_dir_examples_hold_joined_characters_in_file_order(tmp_path):
         )
 
 
+def test_a_manual_word_level_file_that_is_not_mikolovs_is_read_with_a_warning(
+    tmp_path,
+):
+    # The tests' fixtures are small: as a truncated copy would be, they are
+    # read, with a warning that names the file and Mikolov's size.
+    with pytest.warns(UserWarning, match=r"ptb.train.txt is not Mikolov's.*5,101,618"):
+        builder = _prepare(tmp_path, _DUMMY_DATA / "manual")
+    assert _texts(builder, "train")
+
+
 @pytest.fixture
 def no_download(monkeypatch):
     def refuse(self, url_or_urls):

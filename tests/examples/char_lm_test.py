@@ -50,3 +50,21 @@ def test_prompt_takes_the_spelling_of_the_corpus(load_example):
     assert prompt("the ", ptb) == "the_"
     assert ptb.encode(prompt("the ", ptb)).tolist() == ptb.encode("the_").tolist()
     assert prompt("the ", text.CharVocabulary(" aeht_")) == "the "
+
+
+def test_a_prompt_outside_the_vocabulary_is_refused_before_training(
+    tmp_path, load_example
+):
+    output = tmp_path / "run"
+    with pytest.raises(SystemExit, match="argument --prompt: 'The Cat' does not fit"):
+        load_example("char_lm").main(
+            [
+                "--dataset=ptb",
+                f"--data-dir={_MANUAL}",
+                f"--tfds-dir={tmp_path / 'tfds'}",
+                "--prompt=The Cat",
+                "--verbose=0",
+                f"--output={output}",
+            ]
+        )
+    assert not output.exists()  # nothing trained

@@ -114,6 +114,11 @@ def test_spelled_out_choices_match_the_library(load_example):
             ["--sample-length", "-3"],
             "--sample-length: '-3' is not an integer >= 0",
         ),
+        (
+            "synthetic_tasks",
+            ["--min-length", "300"],
+            "--max-length must be at least --min-length",
+        ),
         ("music", ["--epochs", "0"], "--epochs: '0' is not a positive integer"),
         ("music", ["--learning-rate", "-1"], "--learning-rate: '-1' is not"),
         (

@@ -28,6 +28,14 @@ CELLS = {
         1,
         True,
     ),
+    "simple_softsign": (  # fused (TensorFlow has no second derivative of it)
+        lambda **kwargs: keras_rnncr.layers.SimpleRNN(
+            UNITS, activation="softsign", omega=ALPHA, **kwargs
+        ),
+        ref.simple_step("softsign"),
+        1,
+        True,
+    ),
     "simple_tanh_two_parts": (  # batch rows 2 + 2 in loops side by side
         lambda **kwargs: keras_rnncr.layers.SimpleRNN(
             UNITS, omega=ALPHA, omega_batch_parts=2, **kwargs

@@ -28,7 +28,12 @@ def _dropped(value, mask):
 
 def simple_step(activation):
     """A SimpleRNN step; `masks = (input mask, recurrent mask)`, either None."""
-    act = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "elu": tf.nn.elu}[activation]
+    act = {
+        "tanh": tf.tanh,
+        "sigmoid": tf.sigmoid,
+        "elu": tf.nn.elu,
+        "softsign": tf.nn.softsign,
+    }[activation]
 
     def recurrent(h, w, masks=None):
         """The pre-activation's term in h_{k-1}."""

@@ -11,7 +11,11 @@ import tensorflow as tf
 from _clipping_models import GLOBAL_BATCH, make_data, make_model, train
 
 from keras_rnncr.callbacks import ClippingLogger
-from keras_rnncr.optimizers import ClippedOptimizer, PercentileThreshold
+from keras_rnncr.optimizers import (
+    AverageNormThreshold,
+    ClippedOptimizer,
+    PercentileThreshold,
+)
 
 
 def _sgd_step(grads, threshold, **kwargs):
@@ -160,14 +164,18 @@ def test_raise_names_the_step():
     np.testing.assert_allclose(variables[0].numpy(), [-0.2 / np.sqrt(2)] * 2, rtol=1e-6)
 
 
-def _fit_with_nan_batch(jit_compile, callbacks=(), batches=3, bad_batch=1):
+def _fit_with_nan_batch(
+    jit_compile, callbacks=(), batches=3, bad_batch=1, threshold=1.0
+):
     """Fits one epoch of `batches` batches, the `bad_batch`-th one NaN."""
     x, y = make_data()
     x, y = np.concatenate([x] * batches), np.concatenate([y] * batches)
     if bad_batch is not None:
         x[bad_batch * GLOBAL_BATCH, 0, 0] = np.nan
     model = make_model()
-    optimizer = ClippedOptimizer(keras.optimizers.SGD(0.1), nonfinite="raise")
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(0.1), threshold=threshold, nonfinite="raise"
+    )
     model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
     model.fit(
         x,
@@ -228,10 +236,34 @@ def test_raise_under_jit_compile_without_callback_raises_when_fit_ends():
     ):
         _fit_with_nan_batch(True, callbacks=[Keep()])
     model = models[0]
-    # The finite batch after the NaN one was skipped too.
+    # The finite batch after the NaN one was skipped too, and left the
+    # statistics as they were (steps: the finite one and the NaN one).
     _assert_weights_after_one_step(model)
-    assert model.optimizer.statistics()["steps"] == 3.0
+    assert model.optimizer.statistics()["steps"] == 2.0
     assert int(model.optimizer.iterations.numpy()) == 1
+
+
+def test_steps_skipped_after_a_pending_error_leave_the_threshold_rule_alone():
+    models = []
+
+    class Keep(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            models.append(self.model)
+
+    rule = AverageNormThreshold(warmup_steps=1)
+    with (
+        pytest.warns(UserWarning, match="XLA"),
+        pytest.raises(tf.errors.InvalidArgumentError, match="at step 1 "),
+    ):
+        _fit_with_nan_batch(True, callbacks=[Keep()], batches=4, threshold=rule)
+    optimizer = models[0].optimizer
+    state = {v.name: v.numpy() for v in optimizer.variables if v.shape == ()}
+    # Only the first (finite) step's norm: the NaN step is invalid, the two
+    # after it were skipped (before the fix they were counted: 3.0).
+    assert state["threshold_count"] == 1.0
+    assert state["threshold_mean"] == pytest.approx(
+        optimizer.statistics()["grad_norm_sum"]
+    )
 
 
 def test_propagate_lets_nan_through():

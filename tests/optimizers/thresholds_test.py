@@ -301,3 +301,47 @@ def test_rule_config_round_trip(rule):
     )
     assert type(restored) is type(rule)
     assert restored.get_config() == rule.get_config()
+
+
+def test_step_counts_stay_exact_past_two_to_the_24():
+    # A float32 count stops at 2**24 (16.8 M steps): the ring buffer then
+    # wrote every norm to one slot and the threshold froze.
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(1.0), threshold=PercentileThreshold(50.0, 4)
+    )
+    variable = keras.Variable(np.zeros(1, "float32"))
+    optimizer.build([variable])
+    counts = [v for v in optimizer.variables if v.name == "threshold_count"]
+    assert counts[0].dtype == "float64"
+    counts[0].assign(float(2**24))
+    for _ in range(4):
+        optimizer.apply([tf.constant([100.0])], [variable])
+    assert float(counts[0].numpy()) == 2**24 + 4
+    history = [v for v in optimizer.variables if v.name == "threshold_history"][0]
+    np.testing.assert_array_equal(history.numpy(), [100.0] * 4)
+
+
+def test_zclip_after_a_warm_up_of_zero_norms_does_not_freeze():
+    # The reference code's threshold is then 0 for ever: every gradient is
+    # scaled to 0 and the statistics, fed zeros, never recover.
+    thresholds, _, optimizer = _run(
+        ZScoreThreshold(warmup_steps=3), [0.0, 0.0, 0.0, 5.0, 5.0, 5.0]
+    )
+    assert thresholds[3] == INF
+    assert all(t > 0 for t in thresholds)
+    mean = [v for v in optimizer.variables if v.name == "threshold_mean"][0]
+    assert float(mean.numpy()) > 0
+
+
+def test_a_config_dict_of_an_unknown_class_names_the_argument():
+    with pytest.raises(ValueError, match="Argument `threshold` is a config dict.*No"):
+        ClippedOptimizer(
+            keras.optimizers.SGD(0.1),
+            threshold={"class_name": "NoSuchRule", "config": {}},
+        )
+
+
+def test_rules_print_their_arguments():
+    assert repr(PercentileThreshold(10.0, 50)) == (
+        "PercentileThreshold(percentile=10.0, history_length=50)"
+    )

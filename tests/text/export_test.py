@@ -39,6 +39,13 @@ SERVER = textwrap.dedent(
         for _ in range(2)
     ]
     np.save(f"{root}/draws.npy", np.stack(draws))
+    refused = {}
+    for temperature in (0.0, -1.0, float("nan"), float("inf")):
+        try:
+            generator.sample(tf.constant(ids[:, 0]), state, temperature, seed)
+            refused[str(temperature)] = ""
+        except tf.errors.InvalidArgumentError as error:
+            refused[str(temperature)] = error.message
     segments = np.load(f"{root}/segments.npy")
     served = tf.saved_model.load(f"{root}/stateful")
     np.save(f"{root}/serve.npy", np.stack([served.serve(s).numpy() for s in segments]))
@@ -51,6 +58,7 @@ SERVER = textwrap.dedent(
         symbols = json.load(f)["symbols"]
     print(json.dumps({
         "symbols": symbols,
+        "refused": refused,
         "keras_rnncr": sorted(
             m for m, v in sys.modules.items() if m.startswith("keras_rnncr") and v
         ),
@@ -142,3 +150,13 @@ def test_export_generator_rejects_other_models(tmp_path):
     other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="must be a `keras_rnncr.text.char_model`"):
         text.export_generator(other, str(tmp_path / "x"))
+
+
+@pytest.mark.slow
+def test_generator_sampling_refuses_a_temperature_that_is_not_positive(served):
+    *_, report = served
+    # Before, 0 and NaN drew the id `vocabulary.size` (outside the vocabulary)
+    # and -1 the inverted distribution, without an error.
+    assert set(report["refused"]) == {"0.0", "-1.0", "nan", "inf"}
+    for message in report["refused"].values():
+        assert "Argument `temperature` must be a positive finite float" in message
