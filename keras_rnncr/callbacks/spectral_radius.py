@@ -33,10 +33,21 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
         logs.update(recurrent_spectral_radii(self.model))
 
 
-def _recurrent_layers(model):
+def _recurrent_cells(model):
+    """Yields `(name prefix, cell)` for every cell with a `recurrent_kernel`.
+
+    The cells of a `StackedRNNCells` (`keras.layers.RNN([cell, cell])`) are
+    named `<layer>_cell<i>`.
+    """
     for layer in inner_layers(model):
-        if hasattr(getattr(layer, "cell", None), "recurrent_kernel"):
-            yield layer
+        cell = getattr(layer, "cell", None)
+        inner = getattr(cell, "cells", None)
+        if isinstance(inner, list | tuple):
+            for i, one in enumerate(inner):
+                if hasattr(one, "recurrent_kernel"):
+                    yield f"{layer.name}_cell{i}", one
+        elif hasattr(cell, "recurrent_kernel"):
+            yield layer.name, cell
 
 
 def recurrent_spectral_radii(model):
@@ -46,7 +57,10 @@ def recurrent_spectral_radii(model):
     `recurrent_kernel` of a `GRU` (`units x 3 units`) or `LSTM`
     (`units x 4 units`) holds one square block per gate; each gives
     `<layer>_spectral_radius_<gate>`, with the gates in Keras's column order
-    (`z`, `r`, `h` for GRU; `i`, `f`, `c`, `o` for LSTM).
+    (`z`, `r`, `h` for GRU; `i`, `f`, `c`, `o` for LSTM). The cells of a
+    stacked `keras.layers.RNN([...])` are named `<layer>_cell<i>`. Kernels
+    that are not matrices (the convolution kernels of `ConvLSTM2D`) have no
+    spectral radius in this sense and are left out, as are other shapes.
 
     Reference: Pascanu, Mikolov & Bengio, ICML 2013, §2.1: gradients vanish
     when rho(W_rec) < 1/gamma and may explode when it is larger.
@@ -61,19 +75,21 @@ def recurrent_spectral_radii(model):
         A dict `{name: float}`.
     """
     radii = {}
-    for layer in _recurrent_layers(model):
-        kernel = layer.cell.recurrent_kernel.numpy()
+    for name, cell in _recurrent_cells(model):
+        kernel = keras.ops.convert_to_numpy(cell.recurrent_kernel)
+        if kernel.ndim != 2:
+            continue
         rows, columns = kernel.shape
         if rows == columns:
-            radii[f"{layer.name}_spectral_radius"] = spectral_radius(kernel)
+            radii[f"{name}_spectral_radius"] = spectral_radius(kernel)
             continue
         gates = next(
-            (names for cls, names in GATES.items() if isinstance(layer.cell, cls)),
+            (names for cls, names in GATES.items() if isinstance(cell, cls)),
             None,
         )
         if gates is None or columns != rows * len(gates):
             continue
         for i, gate in enumerate(gates):
             block = kernel[:, i * rows : (i + 1) * rows]
-            radii[f"{layer.name}_spectral_radius_{gate}"] = spectral_radius(block)
+            radii[f"{name}_spectral_radius_{gate}"] = spectral_radius(block)
     return radii

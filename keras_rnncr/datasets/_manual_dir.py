@@ -22,9 +22,18 @@ class ManualDirMixin:
     _requested_manual_dir = None
 
     def download_and_prepare(self, *, download_config=None, **kwargs):
-        """Remembers `download_config.manual_dir`, then prepares as usual."""
+        """Remembers `download_config.manual_dir`, then prepares as usual.
+
+        A named folder that does not exist is refused even when the data are
+        already prepared (TFDS then skips the builder's code). An existing
+        one is not read again once the data are prepared: TFDS prepares a
+        dataset once per `data_dir`, so reading another copy needs another
+        `data_dir` (or the prepared one deleted).
+        """
         self._requested_manual_dir = getattr(download_config, "manual_dir", None)
         try:
+            if self._requested_manual_dir is not None:
+                self._manual_folder(None)  # raises for a missing folder
             return super().download_and_prepare(
                 download_config=download_config, **kwargs
             )

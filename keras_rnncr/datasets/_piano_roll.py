@@ -69,5 +69,18 @@ def _article(word):
 
 
 def _short_repr(value, limit=40):
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({describe(value)})"
+    """At most about `limit` characters: a number or the start of a string
+    shown, any container only described (its `repr` may be huge)."""
+    if isinstance(value, (str, bytes)):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, (int, float, complex, bool)) or value is None:
+        text = (
+            repr(value)
+            if not isinstance(value, int) or value.bit_length() < 200
+            else ""
+        )
+    else:
+        return describe(value)
+    if text and len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({describe(value)})"

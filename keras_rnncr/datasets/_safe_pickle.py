@@ -59,7 +59,35 @@ def _latin1_bytes(text, encoding):
     return text.encode("latin-1")
 
 
-class RestrictedUnpickler(pickle.Unpickler):
+def _refuse_nested_tuple(unpickler):
+    """Refuses a tuple just built (top of the stack) that holds a tuple.
+
+    The data need none (a frame is a flat tuple of pitches; numpy's and
+    codecs' arguments are flat), and nested tuples that share references
+    (a few hundred bytes of pickle) expand exponentially when hashed as a
+    dict key or set member, or printed in an error message.
+    """
+    if any(isinstance(item, tuple) for item in unpickler.stack[-1]):
+        raise pickle.UnpicklingError(
+            "Refusing a tuple that holds a tuple: a piano-roll pickle's tuples "
+            "(frames of pitches) hold integers only."
+        )
+
+
+def _checked(load):
+    def checked_load(unpickler):
+        load(unpickler)
+        _refuse_nested_tuple(unpickler)
+
+    return checked_load
+
+
+# The Python implementation of `pickle.Unpickler`, whose opcodes can be wrapped
+# (the C one's cannot): here the four that build a tuple from the stack.
+_TUPLE_OPCODES = (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3)
+
+
+class RestrictedUnpickler(pickle._Unpickler):
     """Unpickler that builds only dicts, lists, tuples, strings and integers.
 
     Pickle opcodes for those types need no global lookup, so `find_class`
@@ -70,8 +98,14 @@ class RestrictedUnpickler(pickle.Unpickler):
     stand-ins that accept only integer dtypes (resp. latin-1 strings) and
     return Python `int`s (resp. `bytes`). A
     pickle that names any other callable (`os.system`, `builtins.eval`, ...)
-    raises `pickle.UnpicklingError` before anything is called.
+    raises `pickle.UnpicklingError` before anything is called, and so does
+    a tuple that holds a tuple (see `_refuse_nested_tuple`).
     """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    for _opcode in _TUPLE_OPCODES:
+        dispatch[_opcode[0]] = _checked(pickle._Unpickler.dispatch[_opcode[0]])
+    del _opcode
 
     def find_class(self, module, name):
         if (module, name) in _NUMPY_SCALAR:

@@ -48,14 +48,27 @@ def plot_history(
             "Argument `history` must be a keras History or a dict of lists. "
             f"Received: history={type(history).__name__}"
         )
+    if isinstance(keys, str):
+        raise TypeError(
+            "Argument `keys` must be a list of names, not a string (a string "
+            f"would be read as its characters). Received: keys={keys!r}"
+        )
+    requested = keys
     if keys is None:
         keys = [k for k in history if not k.startswith("val_") and k != x_label]
     keys = [k for k in keys if k in history and len(history[k])]
     if not keys:
         raise ValueError(
             f"None of the requested keys are in the history. Available: "
-            f"{sorted(history)}. Received: keys={keys}"
+            f"{sorted(history)}. Received: keys={requested}"
         )
+    if x is not None:
+        longest = max(len(history[k]) for k in keys)
+        if len(x) < longest:
+            raise ValueError(
+                f"Argument `x` must give a value for each of the {longest} points "
+                f"of the longest curve. Received: {len(x)} values"
+            )
     y_labels = dict(y_labels or {})
     reference_lines = dict(reference_lines or {})
     plt = pyplot()

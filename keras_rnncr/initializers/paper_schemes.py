@@ -12,6 +12,10 @@ PAPER_SCHEMES = {
     "smart_tanh": ("tanh", 0.01),
 }
 
+# The largest seed of `paper_initializers`: its three matrices take the seeds
+# 3 * seed .. 3 * seed + 2, and TensorFlow reduces a seed modulo 2**31 - 2.
+MAX_SEED = (2**31 - 2 - 3) // 3
+
 
 def paper_initializers(scheme, seed=None):
     """Returns the initializers and activation of one of the paper's schemes.
@@ -36,6 +40,8 @@ def paper_initializers(scheme, seed=None):
             (Keras's seeded initializers draw the same numbers for the same
             seed whatever the shape, so `seed + k` gave seed 1's kernel the
             first numbers of seed 0's recurrent kernel; seed 0 is unchanged).
+            At most `MAX_SEED`: TensorFlow reduces seeds modulo 2**31 - 2, so
+            a larger one would give the weights of a smaller one.
 
     Returns:
         A dict with `kernel_initializer` (input weights `W_in`),
@@ -58,7 +64,14 @@ def paper_initializers(scheme, seed=None):
             f"Argument `scheme` must be one of {list(PAPER_SCHEMES)}. "
             f"Received: scheme={scheme!r}"
         )
-    seed = _validation.check_seed(seed)
+    if seed is not None and not (
+        _validation.is_integer(seed) and 0 <= seed <= MAX_SEED
+    ):
+        raise ValueError(
+            f"Argument `seed` must be None or an integer in [0, {MAX_SEED}]. "
+            f"Received: seed={seed!r}"
+        )
+    seed = None if seed is None else int(seed)
     kernel_seed, recurrent_seed, output_seed = (
         (None, None, None) if seed is None else (3 * seed, 3 * seed + 1, 3 * seed + 2)
     )

@@ -31,6 +31,8 @@ def load_piano_rolls(dataset, data_dir=None, manual_dir=None, num_chorales=None)
         manual_dir: str or None, a folder with the `.mat` or `.pickle` files
             (e.g. `JSB_Chorales.mat`), which must then hold the dataset's file
             (`FileNotFoundError` otherwise); without it, TFDS downloads them.
+            TFDS prepares a dataset once per `data_dir`: once it is prepared,
+            `manual_dir` must still exist but is not read again.
         num_chorales: int or None, for `"offline_chorales"` only: load only
             the first `num_chorales` chorales (quick runs).
     """
@@ -112,7 +114,14 @@ def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
         float32 `(batch, time)` weights.
     """
     batch_size = _validation.check_positive_int("batch_size", batch_size)
-    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls if len(roll) >= 2]
+    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls]
+    shapes = sorted({roll.shape[1:] for roll in rolls})
+    if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
+        raise ValueError(
+            "Argument `rolls` must hold 2-D `(frames, keys)` arrays with the same "
+            f"number of keys. Received arrays of shapes (frames, ...) + {shapes}"
+        )
+    rolls = [roll for roll in rolls if len(roll) >= 2]
     if not rolls:
         raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
     if not shuffle:

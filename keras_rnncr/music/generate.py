@@ -32,6 +32,7 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
         A bool array of shape `(num_frames, keys)`.
     """
     num_frames = _validation.check_positive_int("num_frames", num_frames)
+    seed = _validation.check_seed(seed)
     cell = model.get_layer("rnn").cell
     head = model.get_layer("head")
     num_keys = head.units
@@ -40,6 +41,11 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
         raise ValueError(
             f"Argument `primer` must have shape (frames >= 1, {num_keys}). "
             f"Received: primer.shape={primer.shape}"
+        )
+    if primer.dtype != bool and not np.isin(primer, (0, 1)).all():
+        raise ValueError(
+            "Argument `primer` must be a piano roll of 0s and 1s (or bools): a "
+            "key sounds or not. Received values other than 0 and 1."
         )
     rng = np.random.default_rng(seed)
     roll = np.zeros((num_frames, num_keys), bool)

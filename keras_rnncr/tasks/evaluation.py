@@ -122,6 +122,7 @@ def evaluate_predictions(
         A list with `evaluate_task`'s result for each model.
     """
     spec = get_task(task)
+    task_options = spec.check_options(task_options)
     _validation.check_positive_int("num_sequences", num_sequences)
     _validation.check_positive_int("chunk_size", chunk_size)
     _validation.check_length_range(

@@ -1,6 +1,7 @@
 """Lookup of the synthetic tasks by name: generator, dataset, output head, metric."""
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 
 from keras_rnncr.tasks import arithmetic, memorization, permutation, temporal_order
@@ -56,6 +57,24 @@ class TaskSpec:
     criterion: Callable
     metric: type
     steps_fn: Callable | None = None
+
+    def check_options(self, options):
+        """`options` as a dict, if its keys are options of the task's
+        generator (the arguments of `batch_fn` after `rng`, but `steps`,
+        which the callers draw)."""
+        options = dict(options or {})
+        accepted = [
+            name
+            for name in list(inspect.signature(self.batch_fn).parameters)[3:]
+            if name != "steps"
+        ]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"The task options of {self.label} (`task_options`) are "
+                f"{accepted or 'none'}. Received unknown: {unknown}"
+            )
+        return options
 
     def sizes(self, **options):
         """`(input_size, output_size)` for the task's `options`."""

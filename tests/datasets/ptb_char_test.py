@@ -182,3 +182,11 @@ def test_manual_dir_without_the_files_is_refused(tmp_path, no_download, names):
 def test_missing_manual_dir_is_refused(tmp_path, no_download):
     with pytest.raises(FileNotFoundError, match=r"Argument `manual_dir`.*Received"):
         _prepare(tmp_path / "data", tmp_path / "no_such_folder")
+
+
+def test_missing_manual_dir_is_refused_once_the_data_are_prepared(tmp_path):
+    _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
+    # TFDS skips a prepared builder's code: the folder is checked before.
+    with pytest.raises(FileNotFoundError, match=r"Argument `manual_dir`.*Received"):
+        _prepare(tmp_path / "data", tmp_path / "no_such_folder")
+    assert _texts(_prepare(tmp_path / "data"), "test")  # still prepared

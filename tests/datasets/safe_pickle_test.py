@@ -114,3 +114,29 @@ def test_numpy_dtype_with_malformed_state_is_refused():
     payload = b"\x80\x02cnumpy\ndtype\nX\x02\x00\x00\x00i8K\x00K\x01\x87RK\x05b."
     with pytest.raises(pickle.UnpicklingError, match="Refusing a numpy dtype state"):
         _safe_pickle.loads(payload)
+
+
+def _shared_nested_tuples(depth):
+    value = (60,)
+    for _ in range(depth):
+        value = (value, value)  # 2**depth leaves, a few bytes per level
+    return value
+
+
+def test_nested_tuples_are_refused_before_they_expand():
+    # 200 bytes of pickle with 2**40 leaves: printing it in an error message
+    # (as a pitch) or hashing it (as a dict key) would take days.
+    raw = pickle.dumps({"train": [[(_shared_nested_tuples(40),)]]}, protocol=2)
+    assert len(raw) < 400
+    with pytest.raises(pickle.UnpicklingError, match="a tuple that holds a tuple"):
+        _safe_pickle.loads(raw)
+    key = pickle.dumps({_shared_nested_tuples(2): 1}, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="a tuple that holds a tuple"):
+        _safe_pickle.loads(key)
+
+
+def test_flat_frames_and_repeated_empty_frames_load():
+    rest = ()
+    data = {"train": [[(60, 64), rest, rest, (67,)]], "valid": [], "test": []}
+    for protocol in (0, 2, 4):
+        assert _safe_pickle.loads(pickle.dumps(data, protocol=protocol)) == data

@@ -30,8 +30,14 @@ def test_custom_x_values():
 def test_bad_history_and_keys():
     with pytest.raises(TypeError, match="Argument `history`"):
         plot_history([1, 2, 3])
-    with pytest.raises(ValueError, match="None of the requested keys"):
+    with pytest.raises(
+        ValueError, match=r"None of the requested keys.*Received: keys=\['accuracy'\]"
+    ):
         plot_history({"loss": [1.0]}, keys=["accuracy"])
+    with pytest.raises(TypeError, match="Argument `keys` must be a list of names"):
+        plot_history({"loss": [1.0]}, keys="loss")
+    with pytest.raises(ValueError, match="Argument `x` must give a value for each"):
+        plot_history({"loss": [1.0, 0.5, 0.2]}, x=[1, 2])
 
 
 def test_few_points_are_drawn_as_markers():

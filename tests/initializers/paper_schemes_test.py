@@ -107,7 +107,19 @@ def test_rejects_unknown_scheme_and_bad_seed():
         paper_initializers("tanh")
     with pytest.raises(
         ValueError,
-        match=r"Argument `seed` must be a non-negative integer or None. "
+        match=r"Argument `seed` must be None or an integer in \[0, 715827881\]. "
         r"Received: seed=-3",
     ):
         paper_initializers("sigmoid", seed=-3)
+
+
+def test_seeds_beyond_max_seed_are_refused():
+    # TensorFlow reduces seeds modulo 2**31 - 2 = 3 * 715827882: seed s and
+    # s + 715827882 drew the same weights.
+    from keras_rnncr.initializers.paper_schemes import MAX_SEED
+
+    assert 3 * MAX_SEED + 2 < 2**31 - 2
+    last = paper_initializers("basic_tanh", seed=MAX_SEED)
+    assert last["output_initializer"].seed == 3 * MAX_SEED + 2
+    with pytest.raises(ValueError, match=r"Argument `seed` must be None or an integer"):
+        paper_initializers("basic_tanh", seed=MAX_SEED + 1)

@@ -65,6 +65,11 @@ def test_next_frame_dataset_rejects_bad_arguments():
         music.next_frame_dataset([_roll(4)], batch_size=0)
     with pytest.raises(ValueError, match="Argument `rolls` holds no sequence"):
         music.next_frame_dataset([_roll(1)], batch_size=2)
+    # Failed only while iterating (tf.data), or with an IndexError for 1-D.
+    with pytest.raises(ValueError, match="Argument `rolls` must hold 2-D"):
+        music.next_frame_dataset([_roll(4), np.zeros((4, 12))], batch_size=2)
+    with pytest.raises(ValueError, match="Argument `rolls` must hold 2-D"):
+        music.next_frame_dataset([np.zeros(4)], batch_size=2)
 
 
 def test_load_piano_rolls_from_a_manual_folder(tmp_path):

@@ -55,6 +55,19 @@ def test_sample_rejects_bad_num_frames(num_frames):
 def test_sample_rejects_bad_primer():
     with pytest.raises(ValueError, match="Argument `primer` must have shape"):
         music.sample_piano_roll(_model(0.0), 4, primer=np.zeros((2, 12), bool))
+    # A primer of 0.2 was cast to True: every key sounding.
+    with pytest.raises(
+        ValueError, match="Argument `primer` must be a piano roll of 0s"
+    ):
+        music.sample_piano_roll(_model(0.0), 4, primer=np.full((1, 88), 0.2))
+    ones = np.ones((1, 88), "float32")  # 0/1 floats are fine
+    assert music.sample_piano_roll(_model(0.0), 2, primer=ones, seed=0)[0].all()
+
+
+@pytest.mark.parametrize("seed", [-1, "x", 1.5])
+def test_sample_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="Argument `seed` must be a non-negative"):
+        music.sample_piano_roll(_model(0.0), 4, seed=seed)
 
 
 def test_save_png(tmp_path):

@@ -151,3 +151,10 @@ def test_keras_model_and_determinism():
 def test_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         tasks.evaluate_task(temporal_order_oracle, "temporal_order", **kwargs)
+
+
+def test_unknown_task_options_are_named_before_any_sequence_is_drawn():
+    with pytest.raises(
+        ValueError, match=r"task options of temporal order .* \['foo'\]"
+    ):
+        tasks.evaluate_task(temporal_order_oracle, "temporal_order", foo=1)
