@@ -105,6 +105,8 @@ class RNNDiagnostics(keras.callbacks.Callback):
         return cls(**config)
 
     def on_train_begin(self, logs=None):
+        # A `fit` that raised never reached `on_train_end`: close its writer.
+        self.on_train_end()
         self._writer = tf.summary.create_file_writer(
             os.path.join(self.log_dir, "train")
         )

@@ -107,6 +107,18 @@ class RestrictedUnpickler(pickle._Unpickler):
         dispatch[_opcode[0]] = _checked(pickle._Unpickler.dispatch[_opcode[0]])
     del _opcode
 
+    def load(self):
+        # The Python implementation reports an unknown opcode as a bare
+        # KeyError; say what the C one says ("invalid load key, 'n'.").
+        try:
+            return super().load()
+        except KeyError as error:
+            if error.args and isinstance(error.args[0], int):
+                raise pickle.UnpicklingError(
+                    f"invalid load key, {chr(error.args[0])!r}."
+                ) from None
+            raise
+
     def find_class(self, module, name):
         if (module, name) in _NUMPY_SCALAR:
             return _integer_scalar

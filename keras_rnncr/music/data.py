@@ -41,6 +41,11 @@ def load_piano_rolls(dataset, data_dir=None, manual_dir=None, num_chorales=None)
             f"Argument `dataset` must be one of {DATASETS}. "
             f"Received: dataset={dataset!r}"
         )
+    if num_chorales is not None and dataset != "offline_chorales":
+        raise ValueError(
+            'Argument `num_chorales` applies to dataset="offline_chorales" only. '
+            f"Received: num_chorales={num_chorales!r}, dataset={dataset!r}"
+        )
     if dataset == "offline_chorales":
         from keras_rnncr.datasets import load_offline_chorales
 

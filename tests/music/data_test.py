@@ -141,3 +141,9 @@ def test_next_frame_epochs_rejects_bad_arguments(kwargs, message):
     arguments = {"batch_size": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         music.next_frame_epochs([_roll(3)], **arguments)
+
+
+def test_num_chorales_is_refused_for_other_datasets():
+    # It was ignored silently: a quick run loaded the whole corpus.
+    with pytest.raises(ValueError, match=r"`num_chorales` applies to dataset="):
+        music.load_piano_rolls("nottingham", num_chorales=3)
