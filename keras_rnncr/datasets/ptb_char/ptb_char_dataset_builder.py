@@ -1,7 +1,6 @@
 """Character-level Penn Treebank of Mikolov et al. (2012)."""
 
 import hashlib
-import pathlib
 import warnings
 
 import tensorflow as tf
@@ -141,29 +140,20 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
                 f"(directly, under simple-examples/data/ or data/), or {_ARCHIVE}",
             )
         if found is not None and found[1] is word_line_to_characters:
+            # Mikolov's files as pinned in `checksums.tsv`, by file name.
+            pinned = {info.filename: info for info in self.url_infos.values()}
             for path in found[0].values():
-                _warn_if_not_mikolovs(path)
+                info = pinned[path.name]
+                _warn_if_not_mikolovs(path, int(info.size), info.checksum)
         return found
 
 
-def known_files():
-    """`{file name: (size, sha256)}` of Mikolov's word-level files (`checksums.tsv`)."""
-    known = {}
-    table = pathlib.Path(__file__).with_name("checksums.tsv").read_text()
-    for line in table.splitlines():
-        if line and not line.startswith("#"):
-            _, size, sha256, name = line.split("\t")
-            known[name] = (int(size), sha256)
-    return known
-
-
-def _warn_if_not_mikolovs(path):
+def _warn_if_not_mikolovs(path, size, sha256):
     """Warns when a word-level file of `manual_dir` is not Mikolov's (e.g. cut).
 
     A warning, not an error: a folder may hold a deliberately different
     corpus in the same format (the tests' small fixtures do).
     """
-    size, sha256 = known_files()[path.name]
     data = path.read_bytes()
     if len(data) == size and hashlib.sha256(data).hexdigest() == sha256:
         return
