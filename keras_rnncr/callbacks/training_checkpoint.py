@@ -54,6 +54,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     `HalveLearningRateOnPlateau(stop_when_exhausted=True)` or
     `keras.callbacks.EarlyStopping`), rather than the time limit, is saved as
     `finished`; `fit` would otherwise train it on for at least another epoch.
+    That holds when the time limit falls on the same epoch too, for the
+    callbacks placed before this one (as they should be, see below).
 
     The resumed run is the uninterrupted one, epoch for epoch, when what the
     epoch depends on is restored or is a function of the epoch index: the data
@@ -91,6 +93,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         finished: bool, a callback other than the time limit stopped the run
             (saved and restored).
     """
+
+    _stopped_by_callback = False
 
     def __init__(
         self,
@@ -200,6 +204,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.start = self.last_epoch_end = self.last_save = self.clock()
         self.longest_epoch = 0.0
         self.stopped_by_time_limit = False
+        self._stopped_by_callback = False
         self._saved_epochs = self.epochs_done
 
     def on_epoch_end(self, epoch, logs=None):
@@ -207,6 +212,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         for key, value in logs.items():
             self.history.setdefault(key, []).append(_number(value))
         self.epochs_done = epoch + 1
+        # A callback before this one stopped the run: finished, even if the
+        # time limit also falls on this epoch.
+        if getattr(self.model, "stop_training", False):
+            self._stopped_by_callback = True
         current = None
         if self.monitor is not None:
             current = _monitor.monitored(self, logs, epoch)
@@ -230,7 +239,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         stopped = bool(getattr(self.model, "stop_training", False))
-        finished = stopped and not self.stopped_by_time_limit
+        finished = self._stopped_by_callback or (
+            stopped and not self.stopped_by_time_limit
+        )
         if self._saved_epochs != self.epochs_done or finished != self.finished:
             self.finished = finished
             self.save()

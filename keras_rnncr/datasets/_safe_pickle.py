@@ -19,9 +19,11 @@ class _IntegerDType:
 
     def __init__(self, code, align=False, copy=True):
         del align, copy
-        if code not in _INTEGER_DTYPES:
+        if not isinstance(code, str) or code not in _INTEGER_DTYPES:
+            # A string's repr only: another object's may be built to be huge.
+            shown = repr(code[:20]) if isinstance(code, str) else type(code).__name__
             raise pickle.UnpicklingError(
-                f"Refusing numpy dtype {code!r}: piano-roll pickles hold only "
+                f"Refusing numpy dtype {shown}: piano-roll pickles hold only "
                 f"integers ({sorted(_INTEGER_DTYPES)})."
             )
         self.code = code
@@ -85,6 +87,18 @@ def _checked(load):
 # The Python implementation of `pickle.Unpickler`, whose opcodes can be wrapped
 # (the C one's cannot): here the four that build a tuple from the stack.
 _TUPLE_OPCODES = (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3)
+# And the three that build sets (protocol 4), which the data never hold.
+_SET_OPCODES = (pickle.EMPTY_SET, pickle.ADDITEMS, pickle.FROZENSET)
+
+
+def _refuse_set(unpickler):
+    """Refuses a set or frozenset: piano-roll pickles hold none, and nested
+    frozensets that share members expand exponentially when printed."""
+    del unpickler
+    raise pickle.UnpicklingError(
+        "Refusing a set or frozenset: a piano-roll pickle may only contain "
+        "dicts, lists, tuples, strings and integers."
+    )
 
 
 class RestrictedUnpickler(pickle._Unpickler):
@@ -98,13 +112,15 @@ class RestrictedUnpickler(pickle._Unpickler):
     stand-ins that accept only integer dtypes (resp. latin-1 strings) and
     return Python `int`s (resp. `bytes`). A
     pickle that names any other callable (`os.system`, `builtins.eval`, ...)
-    raises `pickle.UnpicklingError` before anything is called, and so does
-    a tuple that holds a tuple (see `_refuse_nested_tuple`).
+    raises `pickle.UnpicklingError` before anything is called, and so do
+    a tuple that holds a tuple (see `_refuse_nested_tuple`) and a set.
     """
 
     dispatch = dict(pickle._Unpickler.dispatch)
     for _opcode in _TUPLE_OPCODES:
         dispatch[_opcode[0]] = _checked(pickle._Unpickler.dispatch[_opcode[0]])
+    for _opcode in _SET_OPCODES:
+        dispatch[_opcode[0]] = _refuse_set
     del _opcode
 
     def load(self):

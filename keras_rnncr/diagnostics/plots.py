@@ -17,6 +17,7 @@ def plot_history(
     x_label="epoch",
     y_labels=None,
     reference_lines=None,
+    validation_x=None,
 ):
     """Plot one panel per logged quantity, with `val_` curves overlaid.
 
@@ -38,6 +39,12 @@ def plot_history(
         reference_lines: optional dict from a key to `(value, label)`, drawn
             as a dashed horizontal line in that key's panel and named in its
             legend (for example a success criterion).
+        validation_x: optional x values of the overlaid `val_` curves' points,
+            needed when validation ran on some epochs only
+            (`fit(validation_freq=...)`, whose history has fewer `val_` values
+            than training ones; a `val_` curve that is shorter than its
+            training curve is refused without it). Defaults to the training
+            curves' x values.
 
     Returns:
         The matplotlib `Figure`.
@@ -82,7 +89,12 @@ def plot_history(
         validation = history.get(f"val_{key}")
         legend = False
         if validation is not None and len(validation):
-            _plot_curve(axis, steps, validation, "validation")
+            _plot_curve(
+                axis,
+                _validation_steps(key, values, validation, steps, validation_x),
+                validation,
+                "validation",
+            )
             legend = True
         if key in reference_lines:
             value, label = reference_lines[key]
@@ -98,6 +110,28 @@ def plot_history(
     if path is not None:
         figure.savefig(path, dpi=100)
     return figure
+
+
+def _validation_steps(key, values, validation, steps, validation_x):
+    """The x values of `val_<key>`'s points."""
+    if validation_x is None:
+        if len(validation) != len(values):
+            raise ValueError(
+                f"The curve `val_{key}` has {len(validation)} points and `{key}` "
+                f"{len(values)}: validation ran on some epochs only "
+                "(`fit(validation_freq=...)`). Pass `validation_x`, the x value "
+                "of each validation point (e.g. `validation_x=range(2, 11, 2)` "
+                "for `validation_freq=2` over 10 epochs)."
+            )
+        return steps
+    validation_x = np.asarray(validation_x)
+    if len(validation_x) < len(validation):
+        raise ValueError(
+            f"Argument `validation_x` must give a value for each of the "
+            f"{len(validation)} points of `val_{key}`. Received: "
+            f"{len(validation_x)} values"
+        )
+    return validation_x
 
 
 def _plot_curve(axis, steps, values, label):

@@ -191,8 +191,12 @@ class ZScoreThreshold(ThresholdRule):
     variance update uses the updated mean. Unlike it, a mean norm of 0 (every
     norm so far 0, e.g. a warm-up on frozen weights) gives no adaptive
     clipping: the reference code's threshold is then 0, every later gradient
-    is scaled to 0 and the statistics, fed those zeros, never recover. The
-    reference code's later `clip_factor` and `skip_update_on_spike` options
+    is scaled to 0 and the statistics, fed those zeros, never recover. Here
+    the first non-zero norm passes unclipped and moves the mean off 0; the
+    next norms are then measured against statistics that still remember the
+    zeros, so a jump from 0 to a steady norm is clipped for some tens of steps
+    (about 35 with the defaults and a constant norm of 1), as ZClip treats any
+    spike. The reference code's later `clip_factor` and `skip_update_on_spike` options
     are not implemented.
 
     Args:

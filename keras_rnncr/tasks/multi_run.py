@@ -463,11 +463,11 @@ class MultiRunTrainer:
         _validation.check_length_range(
             min_length, max_length, self.spec.minimum_length, self.spec.label
         )
-        _validation.check_positive_int("units", units)
-        _validation.check_positive_int("batch_size", batch_size)
-        _validation.check_seed(length_seed)
-        self.min_length, self.max_length = min_length, max_length
-        self.units, self.batch_size = units, batch_size
+        # Python ints (numpy's would not go into a checkpoint's JSON).
+        self.min_length, self.max_length = int(min_length), int(max_length)
+        self.units = _validation.check_positive_int("units", units)
+        self.batch_size = _validation.check_positive_int("batch_size", batch_size)
+        length_seed = _validation.check_seed(length_seed)
         if not isinstance(jit_compile, bool | np.bool_):
             raise ValueError(
                 "Argument `jit_compile` must be True or False. "
@@ -476,7 +476,10 @@ class MultiRunTrainer:
         self.jit_compile = bool(jit_compile)
         self.parts = check_parts("parts", parts)
         self.length_seed = length_seed
-        self.task_options = self.spec.check_options(task_options)
+        self.task_options = {
+            name: value.item() if isinstance(value, np.generic) else value
+            for name, value in self.spec.check_options(task_options).items()
+        }
         self.updates = 0
         self.active = np.ones(len(self.runs), bool)
         self.run_updates = np.zeros(len(self.runs), np.int64)
@@ -768,6 +771,8 @@ class MultiRunTrainer:
         """Writes a checkpoint: `<path>.npz` (weights) and `<path>.json`."""
         self._store_active()
         path = pathlib.Path(path)
+        # The JSON first: if it cannot be written, neither file is replaced.
+        config = json.dumps(self._config(), indent=1)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(
@@ -778,7 +783,13 @@ class MultiRunTrainer:
             stacked=self._stacked,  # the runs in the step, stopped ones too
         )
         tmp.replace(path.with_name(path.name + ".npz"))
-        config = {
+        tmp = path.with_name(path.name + ".tmp.json")
+        tmp.write_text(config)
+        tmp.replace(path.with_name(path.name + ".json"))
+
+    def _config(self):
+        """The trainer's arguments and update count, as `save` writes them."""
+        return {
             "task": self.task,
             "runs": [dataclasses.asdict(r) for r in self.runs],
             "min_length": self.min_length,
@@ -791,9 +802,6 @@ class MultiRunTrainer:
             "parts": self.parts,
             "updates": self.updates,
         }
-        tmp = path.with_name(path.name + ".tmp.json")
-        tmp.write_text(json.dumps(config, indent=1))
-        tmp.replace(path.with_name(path.name + ".json"))
 
     @classmethod
     def restore(cls, path):

@@ -225,6 +225,26 @@ def test_a_run_a_callback_stopped_is_saved_as_finished(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_callback_stop_on_the_epoch_of_the_time_limit_is_finished(tmp_path):
+    # Each epoch takes 10 s of the fake clock; the limit (25 s) falls on the
+    # second epoch, where EarlyStopping (placed before) stops the run too.
+    x = np.ones((4, 2), "float32")
+    ticks = itertools.count(0.0, 10.0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    stop = keras.callbacks.EarlyStopping("loss", patience=1, min_delta=1.0)
+    checkpoint = callbacks.TrainingCheckpoint(
+        tmp_path, time_limit=25.0, clock=lambda: next(ticks)
+    )
+    model.fit(x, x[:, :1], epochs=10, verbose=0, callbacks=[stop, checkpoint])
+    assert checkpoint.epochs_done == 2 and checkpoint.stopped_by_time_limit
+    assert checkpoint.finished
+    again = callbacks.TrainingCheckpoint(tmp_path)
+    again.restore(model)
+    assert again.finished
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [

@@ -135,6 +135,42 @@ def test_nested_tuples_are_refused_before_they_expand():
         _safe_pickle.loads(key)
 
 
+class _DType:
+    """Pickles as `numpy.dtype(code)`."""
+
+    def __init__(self, code):
+        self.code = code
+
+    def __reduce__(self):
+        return (np.dtype, (self.code,))
+
+
+def _shared_nested_frozensets(depth):
+    a, b = frozenset({"a"}), frozenset({"b"})
+    for _ in range(depth):
+        a, b = frozenset({a, b, "a"}), frozenset({a, b, "b"})
+    return a
+
+
+def test_sets_are_refused_before_they_expand():
+    # 600 bytes of pickle whose repr is over 10**12 characters: as a numpy
+    # dtype's code it would have been printed in the error message.
+    raw = pickle.dumps(_DType(_shared_nested_frozensets(40)), protocol=4)
+    assert len(raw) < 800
+    with pytest.raises(pickle.UnpicklingError, match="Refusing a set or frozenset"):
+        _safe_pickle.loads(raw)
+    empty = pickle.dumps({"train": [set()]}, protocol=4)
+    with pytest.raises(pickle.UnpicklingError, match="Refusing a set or frozenset"):
+        _safe_pickle.loads(empty)
+
+
+def test_numpy_dtype_code_that_is_no_string_is_named_by_its_type():
+    with pytest.raises(pickle.UnpicklingError, match="Refusing numpy dtype list:"):
+        _safe_pickle.loads(pickle.dumps(_DType([[1, 2]] * 3), protocol=2))
+    with pytest.raises(pickle.UnpicklingError, match="Refusing numpy dtype 'f8':"):
+        _safe_pickle.loads(pickle.dumps(_DType("f8"), protocol=2))
+
+
 def test_flat_frames_and_repeated_empty_frames_load():
     rest = ()
     data = {"train": [[(60, 64), rest, rest, (67,)]], "valid": [], "test": []}

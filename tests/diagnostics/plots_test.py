@@ -63,3 +63,16 @@ def test_y_labels_and_reference_lines():
     assert success.get_linestyle() == "--"
     legend = [text.get_text() for text in error.get_legend().get_texts()]
     assert "success: 1% errors" in legend
+
+
+def test_validation_on_some_epochs_needs_its_x_values():
+    # fit(validation_freq=2) over 6 epochs: validation after epochs 2, 4, 6.
+    history = {"loss": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0], "val_loss": [5.1, 3.1, 1.1]}
+    with pytest.raises(ValueError, match=r"`val_loss` has 3 points and `loss` 6.*"):
+        plot_history(history)
+    figure = plot_history(history, validation_x=[2, 4, 6])
+    train, validation = figure.axes[0].lines
+    assert list(train.get_xdata()) == [1, 2, 3, 4, 5, 6]
+    assert list(validation.get_xdata()) == [2, 4, 6]
+    with pytest.raises(ValueError, match="`validation_x` must give a value for each"):
+        plot_history(history, validation_x=[2, 4])

@@ -156,6 +156,34 @@ def test_resume_is_bit_identical(tmp_path):
     assert resumed.run_updates.tolist() == [10, 25, 25]
 
 
+def test_numpy_integer_arguments_save_and_restore(tmp_path):
+    runs = [RunSpec("sgd-cr", seed=np.int64(1), threshold=0.5)]
+    trainer = MultiRunTrainer(
+        "memorization",
+        runs,
+        min_length=np.int64(5),
+        max_length=np.int32(6),
+        units=np.int64(UNITS),
+        batch_size=np.int64(BATCH),
+        length_seed=np.int64(3),
+        task_options={"n_values": np.int64(3), "n_positions": 2},
+    )
+    trainer.save(tmp_path / "ckpt")
+    config = json.loads((tmp_path / "ckpt.json").read_text())
+    assert config["units"] == UNITS and config["task_options"]["n_values"] == 3
+    assert MultiRunTrainer.restore(tmp_path / "ckpt").length_seed == 3
+
+
+def test_a_save_that_fails_replaces_no_file(tmp_path):
+    trainer = MultiRunTrainer(
+        "temporal_order", [RunSpec("sgd")], min_length=12, units=UNITS
+    )
+    trainer.task_options = {"unserialisable": object()}
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        trainer.save(tmp_path / "ckpt")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_resume_keeps_stopped_runs_in_the_step_as_before(tmp_path):
     # 3 of 4 runs active: the stopped one stays in the step. A restore that
     # rebuilt the step from the active runs alone grouped them differently in
