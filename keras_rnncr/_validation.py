@@ -5,9 +5,11 @@ The rules:
 - An integer is a Python or numpy integer (`3`, `np.int64(3)`); a float is
   any Python or numpy real number (`0.5`, `np.float32(0.5)`, `2`). Bools
   (`True`, `np.bool_(True)`) are neither, although Python counts `True` as 1.
+  A bool is `True` or `False`, Python's or numpy's; `1`, `"True"` and `None`
+  are not bools.
 - A float must be finite: NaN and infinity are refused everywhere. An argument
   without a limit takes `None`, never `inf`.
-- Every check returns the value as a Python `int` or `float`, so numpy scalars
+- Every check returns the value as a Python `int`, `float` or `bool`, so numpy scalars
   do not reach `get_config` (JSON) or TensorFlow graphs.
 - A refused value raises `ValueError` in the Keras shape, naming the argument,
   what it accepts and what it received:
@@ -16,6 +18,8 @@ The rules:
 
 import math
 import numbers
+
+import numpy as np
 
 
 def is_integer(value):
@@ -86,10 +90,10 @@ def check_float_in_range(name, value, low, high, low_closed=False, high_closed=F
 
 
 def check_bool(name, value):
-    """Returns `value` if it is a Python bool (`True` or `False`)."""
-    if not isinstance(value, bool):
+    """Returns `value` as a Python bool if it is a Python or numpy bool."""
+    if not isinstance(value, bool | np.bool_):
         _fail(name, value, "a bool (True or False)")
-    return value
+    return bool(value)
 
 
 def _check_int(name, value, low, high, expected, allow_none=False):

@@ -140,7 +140,8 @@ def test_check_float_in_range(kwargs, interval, good, bad):
 
 def test_check_bool():
     assert validation.check_bool("from_logits", True) is True
-    for value in (1, np.bool_(True), "True", None):
+    assert validation.check_bool("from_logits", np.bool_(False)) is False
+    for value in (1, "True", None, np.array([True])):
         with pytest.raises(
             ValueError,
             match=_message("from_logits", "a bool (True or False)", value),

@@ -34,6 +34,16 @@ class MeanOverSteps(keras.metrics.Metric):
         weights = ops.ones_like(values)
         if sample_weight is not None:
             sample_weight = ops.cast(sample_weight, self.dtype)
+            # `(batch, time, 1)` weights, as Keras's losses and metrics take.
+            while sample_weight.ndim > values.ndim and sample_weight.shape[-1] == 1:
+                sample_weight = ops.squeeze(sample_weight, axis=-1)
+            if sample_weight.ndim > values.ndim:
+                raise ValueError(
+                    f"Argument `sample_weight` of {self.name} must have at most "
+                    f"the rank of the per-step values, {tuple(values.shape)}, "
+                    "plus trailing axes of size 1. Received: shape "
+                    f"{tuple(sample_weight.shape)}"
+                )
             weights = weights * ops.reshape(
                 sample_weight,
                 ops.shape(sample_weight) + (1,) * (values.ndim - sample_weight.ndim),

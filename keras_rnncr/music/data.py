@@ -86,11 +86,48 @@ def split_into_subsequences(rolls, length=200):
         A list of arrays with 2 to `length + 1` frames each.
     """
     length = _validation.check_positive_int("length", length)
+    rolls = _roll_list(rolls)
     chunks = []
     for roll in rolls:
         for start in range(0, max(len(roll) - 1, 0), length):
             chunks.append(roll[start : start + length + 1])
     return chunks
+
+
+def _roll_list(rolls):
+    """`rolls` as a list, refused if it is one array (a single piece's
+    `(frames, keys)` array would otherwise be read as pieces of one frame
+    each) or holds arrays that are not 2-D."""
+    if isinstance(rolls, np.ndarray) and rolls.dtype != object:
+        raise ValueError(
+            "Argument `rolls` must be a list of `(frames, keys)` arrays, one per "
+            f"sequence. Received: one array of shape {rolls.shape} (for one "
+            "sequence, pass `[roll]`)"
+        )
+    rolls = list(rolls)
+    shapes = sorted({np.shape(roll) for roll in rolls if np.ndim(roll) != 2})
+    if shapes:
+        raise ValueError(
+            "Argument `rolls` must hold 2-D `(frames, keys)` arrays. Received "
+            f"arrays of shapes {shapes[:3]}"
+        )
+    return rolls
+
+
+def _training_rolls(rolls):
+    """`rolls` as float32 arrays, those of 2 frames or more, checked: 2-D, all
+    with the same number of keys, at least one."""
+    rolls = [np.asarray(roll, dtype=np.float32) for roll in _roll_list(rolls)]
+    shapes = sorted({roll.shape[1:] for roll in rolls})
+    if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
+        raise ValueError(
+            "Argument `rolls` must hold 2-D `(frames, keys)` arrays with the same "
+            f"number of keys. Received arrays of shapes (frames, ...) + {shapes}"
+        )
+    rolls = [roll for roll in rolls if len(roll) >= 2]
+    if not rolls:
+        raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
+    return rolls
 
 
 def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
@@ -119,16 +156,9 @@ def next_frame_dataset(rolls, batch_size, shuffle=False, seed=None):
         float32 `(batch, time)` weights.
     """
     batch_size = _validation.check_positive_int("batch_size", batch_size)
-    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls]
-    shapes = sorted({roll.shape[1:] for roll in rolls})
-    if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
-        raise ValueError(
-            "Argument `rolls` must hold 2-D `(frames, keys)` arrays with the same "
-            f"number of keys. Received arrays of shapes (frames, ...) + {shapes}"
-        )
-    rolls = [roll for roll in rolls if len(roll) >= 2]
-    if not rolls:
-        raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
+    shuffle = _validation.check_bool("shuffle", shuffle)
+    seed = _validation.check_seed(seed)
+    rolls = _training_rolls(rolls)
     if not shuffle:
         rolls = sorted(rolls, key=len)
     num_keys = rolls[0].shape[1]
@@ -173,9 +203,7 @@ def next_frame_epochs(rolls, batch_size, seed=0, initial_epoch=0):
     batch_size = _validation.check_positive_int("batch_size", batch_size)
     seed = _validation.check_non_negative_int("seed", seed)
     initial_epoch = _validation.check_non_negative_int("initial_epoch", initial_epoch)
-    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls if len(roll) >= 2]
-    if not rolls:
-        raise ValueError("Argument `rolls` holds no sequence of 2 frames or more.")
+    rolls = _training_rolls(rolls)
     num_keys = rolls[0].shape[1]
 
     def one_epoch(epoch):

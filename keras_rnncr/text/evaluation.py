@@ -81,6 +81,11 @@ def unigram_bits_per_character(train_ids, ids, ahead=1, vocab_size=None):
                 f"Argument `{name}` must be a 1-D array of integer ids. Received: "
                 f"shape {array.shape}, dtype {array.dtype}"
             )
+        if array.size and array.min() < 0:
+            raise ValueError(
+                f"Argument `{name}` must hold non-negative ids. Received: the id "
+                f"{int(array.min())}"
+            )
     if len(ids) <= ahead:
         raise ValueError(
             f"Argument `ids` has no character {ahead} steps ahead. Received: "

@@ -57,6 +57,7 @@ def stream_segments(ids, batch_size, segment_length=200, ahead=1, drop_remainder
     batch_size = _validation.check_positive_int("batch_size", batch_size)
     segment_length = _validation.check_positive_int("segment_length", segment_length)
     ahead = _validation.check_positive_int("ahead", ahead)
+    drop_remainder = _validation.check_bool("drop_remainder", drop_remainder)
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(
@@ -67,7 +68,7 @@ def stream_segments(ids, batch_size, segment_length=200, ahead=1, drop_remainder
     if drop_remainder:
         stream_length = predicted // batch_size
         num_segments = stream_length // segment_length
-        if num_segments == 0:
+        if num_segments <= 0:
             raise ValueError(
                 f"The text ({len(ids)} ids) is too short for one batch of "
                 f"{batch_size} segments of {segment_length} steps with "
@@ -165,3 +166,7 @@ class ResetStreamStates(keras.callbacks.Callback):
 
     def get_config(self):
         return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

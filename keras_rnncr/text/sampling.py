@@ -32,7 +32,15 @@ def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=
     """
     length = _validation.check_non_negative_int("length", length)
     temperature = _validation.check_positive_float("temperature", temperature)
-    step = tf.function(step_function(model))
+    seed = _validation.check_seed(seed)
+    step = tf.function(step_function(model))  # checks that it is a char_model
+    model_symbols = model.get_layer("one_hot").input_dim
+    if vocabulary.size != model_symbols:
+        raise ValueError(
+            f"Argument `vocabulary` has {vocabulary.size} symbols and the model "
+            f"{model_symbols} (its `one_hot` layer): pass the vocabulary the "
+            "model was trained with."
+        )
     rng = np.random.default_rng(seed)
     state = tf.zeros((1, units_of(model)))
     ids = vocabulary.encode(prompt) if prompt else np.zeros(1, np.int32)

@@ -119,7 +119,13 @@ class CharVocabulary:
         `text` is a string, or a sequence of one-character strings.
         """
         if not isinstance(text, str):
-            text = list(text)
+            try:
+                text = list(text)
+            except TypeError:
+                raise TypeError(
+                    "Argument `text` must be a string or a sequence of "
+                    f"one-character strings. Received: {type(text).__name__}"
+                ) from None
             longer = [c for c in text if not isinstance(c, str) or len(c) != 1]
             if longer:
                 raise ValueError(

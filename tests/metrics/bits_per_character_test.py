@@ -42,6 +42,20 @@ def test_metric_is_weighted_mean_over_characters_across_batches():
     np.testing.assert_allclose(metric.result(), (1.0 + 1.0 + 2.0) / 3, rtol=1e-6)
 
 
+@pytest.mark.parametrize("batch, time", [(3, 3), (2, 5)])
+def test_weights_with_a_trailing_axis_of_one_equal_flat_weights(batch, time):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, (batch, time))
+    logits = rng.normal(size=(batch, time, 4)).astype("float32")
+    weights = rng.random((batch, time)).astype("float32")
+    flat, trailing = BitsPerCharacter(from_logits=True), BitsPerCharacter(True)
+    flat.update_state(labels, logits, sample_weight=weights)
+    trailing.update_state(labels, logits, sample_weight=weights[..., None])
+    np.testing.assert_allclose(trailing.result(), flat.result(), rtol=1e-6)
+    with pytest.raises(ValueError, match="`sample_weight` of bits_per_character"):
+        trailing.update_state(labels, logits, sample_weight=np.ones((batch, time, 2)))
+
+
 def test_get_config_holds_every_argument_and_round_trips():
     metric = BitsPerCharacter(from_logits=True, name="bpc", dtype="float64")
     config = metric.get_config()

@@ -70,6 +70,10 @@ def test_next_frame_dataset_rejects_bad_arguments():
         music.next_frame_dataset([_roll(4), np.zeros((4, 12))], batch_size=2)
     with pytest.raises(ValueError, match="Argument `rolls` must hold 2-D"):
         music.next_frame_dataset([np.zeros(4)], batch_size=2)
+    with pytest.raises(ValueError, match="Argument `shuffle` must be a bool"):
+        music.next_frame_dataset([_roll(4)], batch_size=2, shuffle="no")
+    with pytest.raises(ValueError, match="Argument `seed` must be a non-negative"):
+        music.next_frame_dataset([_roll(4)], batch_size=2, shuffle=True, seed=-1)
 
 
 def test_load_piano_rolls_from_a_manual_folder(tmp_path):
@@ -147,3 +151,19 @@ def test_num_chorales_is_refused_for_other_datasets():
     # It was ignored silently: a quick run loaded the whole corpus.
     with pytest.raises(ValueError, match=r"`num_chorales` applies to dataset="):
         music.load_piano_rolls("nottingham", num_chorales=3)
+
+
+@pytest.mark.parametrize(
+    "rolls",
+    [[np.zeros((4, 3)), np.zeros((4, 4))], [np.zeros(4)], np.zeros((10, 88))],
+)
+def test_next_frame_epochs_checks_its_rolls_as_next_frame_dataset(rolls):
+    with pytest.raises(ValueError, match="Argument `rolls` must"):
+        music.next_frame_epochs(rolls, batch_size=2)
+
+
+def test_subsequences_refuse_one_array_and_non_2d_rolls():
+    with pytest.raises(ValueError, match="for one sequence, pass `\\[roll\\]`"):
+        music.split_into_subsequences(np.zeros((10, 88)), length=5)
+    with pytest.raises(ValueError, match="must hold 2-D `\\(frames, keys\\)` arrays"):
+        music.split_into_subsequences([np.zeros(10)], length=5)

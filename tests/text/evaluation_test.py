@@ -114,3 +114,11 @@ def test_unigram_rejects_bad_arguments(kwargs, message):
     arguments = {"train_ids": np.array([0, 1, 2]), "ids": np.array([0, 1]), **kwargs}
     with pytest.raises(ValueError, match=message):
         text.unigram_bits_per_character(**arguments)
+
+
+@pytest.mark.parametrize("name", ["train_ids", "ids"])
+def test_unigram_refuses_negative_ids(name):
+    arrays = {"train_ids": np.array([0, 1, 2]), "ids": np.array([0, 2, 2])}
+    arrays[name] = np.array([0, -1, 2])
+    with pytest.raises(ValueError, match=f"Argument `{name}` must hold non-negative"):
+        text.unigram_bits_per_character(arrays["train_ids"], arrays["ids"])

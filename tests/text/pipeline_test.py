@@ -135,3 +135,25 @@ def test_reset_stream_states_callback_zeroes_state():
         assert np.abs(layer.states[0].numpy()).sum() > 0
         getattr(callback, hook)(*([0] if hook == "on_epoch_begin" else []))
         np.testing.assert_array_equal(layer.states[0].numpy(), 0.0)
+
+
+def test_ahead_beyond_the_text_is_refused_when_dropping_the_remainder():
+    with pytest.raises(ValueError, match="too short for one batch"):
+        text.stream_segments(np.arange(3), 1, 2, ahead=5, drop_remainder=True)
+    with pytest.raises(ValueError, match="has no character 5 steps ahead"):
+        text.stream_segments(np.arange(3), 1, 2, ahead=5, drop_remainder=False)
+
+
+def test_drop_remainder_must_be_a_bool():
+    with pytest.raises(ValueError, match="Argument `drop_remainder` must be a bool"):
+        text.stream_segments(np.arange(30), 2, 5, drop_remainder="no")
+    inputs, _, _ = text.stream_segments(np.arange(30), 2, 5, drop_remainder=np.False_)
+    assert inputs.shape == (6, 5)
+
+
+def test_reset_stream_states_deserialises():
+    callback = text.ResetStreamStates()
+    config = keras.saving.serialize_keras_object(callback)
+    assert isinstance(
+        keras.saving.deserialize_keras_object(config), text.ResetStreamStates
+    )

@@ -52,6 +52,8 @@ def test_sampling_leaves_the_carried_state_alone(model_and_vocabulary):
         ({"temperature": 0.0}, "Argument `temperature` must be a positive float"),
         ({"temperature": float("nan")}, "positive float. Received: temperature=nan"),
         ({"temperature": float("inf")}, "positive float. Received: temperature=inf"),
+        ({"seed": -1}, "Argument `seed` must be a non-negative integer or None"),
+        ({"seed": 1.5}, "Argument `seed` must be a non-negative integer or None"),
     ],
 )
 def test_validation(model_and_vocabulary, kwargs, message):
@@ -67,3 +69,10 @@ def test_rejects_other_models(model_and_vocabulary):
     other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="must be a `keras_rnncr.text.char_model`"):
         text.sample_text(other, vocabulary, "a", 1)
+
+
+def test_rejects_a_vocabulary_of_another_size(model_and_vocabulary):
+    model, _ = model_and_vocabulary
+    for symbols in ("ab", "abcdefgh"):
+        with pytest.raises(ValueError, match="`vocabulary` has .* symbols and the"):
+            text.sample_text(model, text.CharVocabulary(symbols), "a", 1)

@@ -96,3 +96,8 @@ def test_decode_refuses_non_integer_ids():
     vocabulary = CharVocabulary.from_text("abc")
     with pytest.raises(ValueError, match="Argument `ids` must hold integers"):
         vocabulary.decode([1.5])
+
+
+def test_encode_names_its_argument_for_a_non_sequence():
+    with pytest.raises(TypeError, match="Argument `text` must be a string or a"):
+        CharVocabulary("ab").encode(None)
