@@ -41,6 +41,16 @@ fallback where one is safe. Checked with TensorFlow 2.21 and Keras 3.15.
   is renamed, the answer is None, and those callbacks ask for `mode="min"` or
   `mode="max"` for a metric other than a loss.
 
+* `strategy_needs_merge_call` calls
+  `tf.__internal__.distribute.strategy_supports_no_merge_call`, as Keras's
+  `LossScaleOptimizer` does: whether the current `tf.distribute` strategy
+  synchronises replicas with `merge_call` (`MirroredStrategy` does, even with
+  one replica). `ClippedOptimizer` then skips a non-finite step in a
+  cross-replica context, because the inner optimizer's apply makes a merge
+  call, which a cond's branch in replica context cannot hold. If the function
+  goes, the answer is "needs" under any strategy: the merge-call path works for
+  every strategy.
+
 Keras's `keras.layers.RNN.inner_loop`, which the Omega layers override and
 `keras_rnncr.diagnostics.gradient_profile` replaces for one call, is public but
 undocumented; it is not held here.
@@ -101,3 +111,17 @@ def metric_direction(metric):
     """`"up"`, `"down"` or None: the direction a Keras metric improves in."""
     direction = getattr(metric, "_direction", None)
     return direction if direction in ("up", "down") else None
+
+
+def strategy_needs_merge_call():
+    """Whether the current `tf.distribute` strategy synchronises replicas with
+    `merge_call` (False without a strategy)."""
+    if not tf.distribute.has_strategy():
+        return False
+    try:
+        supports_no_merge_call = (
+            tf.__internal__.distribute.strategy_supports_no_merge_call
+        )
+    except AttributeError:
+        return True
+    return not supports_no_merge_call()

@@ -36,6 +36,16 @@ def map_values(gradient, fn):
     return fn(gradient)
 
 
+def deduplicated(gradient):
+    """An `IndexedSlices` gradient with each row once (repeated rows summed);
+    a dense gradient as it is."""
+    if not isinstance(gradient, tf.IndexedSlices):
+        return gradient
+    rows, positions = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(gradient.values, positions, tf.shape(rows)[0])
+    return tf.IndexedSlices(values, rows, gradient.dense_shape)
+
+
 def global_norm(gradients):
     """L2 norm of all gradients concatenated, in float32 (float64 if any is).
 

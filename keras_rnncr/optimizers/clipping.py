@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_rnncr import _private_apis, _validation
@@ -29,6 +30,11 @@ STATISTICS = (
 _REPLACE = (True, True, False, False, False, False)
 
 
+def _overwrites(variable):
+    """Whether `variable` takes its gradient as its new value (float8)."""
+    return bool(getattr(variable, "overwrite_with_gradient", False))
+
+
 @keras.saving.register_keras_serializable(package="keras_rnncr")
 class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optimizer):
     """An optimizer wrapper that clips the global gradient norm, then steps.
@@ -43,6 +49,14 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
     last batch weights its examples unequally, with or without this wrapper).
     Keras's own `global_clipnorm`/`clipnorm` clip each replica's local
     gradient before aggregation instead.
+
+    Sparse gradients (an `Embedding`'s `IndexedSlices`) reach the wrapped
+    optimizer with each row once (repeated rows summed; Keras's sparse Adam
+    and RMSprop update a repeated row wrongly) and, under a strategy with
+    several replicas, dense. As with Keras's own clipping, the variables that
+    take their gradient as their new value (`overwrite_with_gradient`: the
+    scales of `model.quantize("float8")`) are neither clipped nor counted in
+    the norm.
 
     Pascanu, Mikolov & Bengio, ICML 2013, Algorithm 1:
 
@@ -175,6 +189,12 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             )
         if isinstance(threshold, numbers.Real) and not isinstance(threshold, bool):
             threshold = _validation.check_positive_float("threshold", threshold)
+            if np.float32(threshold) == 0.0:
+                raise ValueError(
+                    "Argument `threshold` must be at least float32's smallest "
+                    "positive value (1.4e-45); the statistics are float32, where "
+                    f"it would be 0. Received: threshold={threshold!r}"
+                )
         else:
             threshold = thresholds_lib.get(threshold)
             if mode != "global_norm":
@@ -300,6 +320,14 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
         ]
         if not pairs:
             return
+        # float8's scales and amax histories take their "gradient" as their
+        # new value; as in Keras, they are left out of clipping (and out of
+        # the norm) and handed to the inner optimizer as they are.
+        passed = [(g, v) for g, v in pairs if _overwrites(v)]
+        pairs = [(g, v) for g, v in pairs if not _overwrites(v)]
+        if not pairs:
+            self.inner_optimizer.apply(*(list(x) for x in zip(*passed)))
+            return
         grads, variables = (list(x) for x in zip(*pairs, strict=True))
 
         context = tf.distribute.get_replica_context()
@@ -309,9 +337,17 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             )
         num_replicas = context.num_replicas_in_sync
         if num_replicas > 1:
+            # Dense: replicas' sparse gradients hold different numbers of rows,
+            # which the collective all-reduce refuses.
+            grads = [_math.merged_rows(g) for g in grads]
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
         if self.loss_scale_factor is not None:
-            grads = [g / self.loss_scale_factor for g in grads]
+            factor = self.loss_scale_factor
+            grads = [_math.map_values(g, lambda v: v / factor) for g in grads]
+        # One row per embedding row: Keras's sparse Adam, RMSprop, ... update
+        # a row that appears twice wrongly (Keras's own clipping passes them
+        # dense, so its users never meet it).
+        grads = [_math.deduplicated(g) for g in grads]
 
         # The statistics and thresholds are float32; a float64 model's norm
         # is float64 and scales its gradients in float64.
@@ -350,7 +386,12 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
 
         if num_replicas > 1:
             # The inner optimizer sums over replicas again.
-            clipped_grads = [g / num_replicas for g in clipped_grads]
+            clipped_grads = [
+                _math.map_values(g, lambda v: v / num_replicas) for g in clipped_grads
+            ]
+        if passed:
+            clipped_grads += [g for g, _ in passed]
+            variables += [v for _, v in passed]
         if self.nonfinite in ("skip", "raise"):
             self._apply_unless(skip, clipped_grads, variables, context)
         else:
@@ -474,7 +515,10 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
         """Applies `grads` with the inner optimizer unless `skip` (same on all
         replicas)."""
         inner_apply = self.inner_optimizer.apply
-        if context.num_replicas_in_sync == 1 or not tf.distribute.has_strategy():
+        # A strategy that synchronises replicas by merge calls (Mirrored, even
+        # with one replica) needs them outside a cond's branch, which the
+        # inner optimizer's apply would make in replica context.
+        if not _private_apis.strategy_needs_merge_call():
             keras.ops.cond(skip, lambda: None, lambda: inner_apply(grads, variables))
             return
 
@@ -493,6 +537,10 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             keras.ops.cond(skip, lambda: None, apply_fn)
 
         context.merge_call(cross_replica, args=(skip, grads))
+
+    def apply_gradients(self, grads_and_vars):
+        super().apply_gradients(grads_and_vars)
+        return self.iterations
 
     # ------------------------------------------------------- forwarded state
 

@@ -119,3 +119,42 @@ def test_good_replicas_step_is_clipped_global_gradient(mirrored):
     for v, b in zip(model.trainable_variables, before, strict=True):
         np.testing.assert_allclose(v.numpy(), b - 0.5 * 2.0 * scale, rtol=1e-5)
     assert optimizer.statistics()["grad_norm"] == pytest.approx(norm, rel=1e-6)
+
+
+@pytest.mark.parametrize("nonfinite", ["skip", "raise"])
+def test_mirrored_strategy_with_one_replica(nonfinite):
+    # MirroredStrategy on one device (a one-GPU or CPU-only machine) still
+    # synchronises by merge calls, which a cond in replica context cannot hold.
+    one = train(_clipped_sgd).get_weights()
+    strategy = tf.distribute.MirroredStrategy(
+        [tf.config.list_logical_devices("CPU")[0].name]
+    )
+
+    def clipped():
+        return ClippedOptimizer(keras.optimizers.SGD(0.1), 1.0, nonfinite=nonfinite)
+
+    assert _max_diff(one, train(clipped, strategy).get_weights()) < 1e-6
+
+
+def test_embedding_on_two_replicas_takes_the_one_device_step(mirrored):
+    # Replicas look up different rows: sparse gradients of different sizes.
+    ids = np.array([[0, 1, 1, 2], [3, 3, 3, 3], [4, 0, 4, 0], [1, 2, 3, 4]] * 2)
+    targets = np.arange(8, dtype="float32")[:, None]
+
+    def run(strategy):
+        with strategy.scope():
+            model = keras.Sequential(
+                [
+                    keras.Input((4,), dtype="int32"),
+                    keras.layers.Embedding(5, 3, name="embed"),
+                    keras.layers.GlobalAveragePooling1D(),
+                    keras.layers.Dense(1),
+                ]
+            )
+            model.set_weights([np.full(w.shape, 0.1, "float32") for w in model.weights])
+            model.compile(_clipped_sgd(), "mse")
+        model.fit(ids, targets, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    one = run(tf.distribute.get_strategy())
+    assert _max_diff(one, run(mirrored)) < 1e-6

@@ -107,6 +107,69 @@ def test_repeated_rows_of_sparse_gradients_are_summed_before_clipping(
     )
 
 
+@pytest.mark.parametrize("inner", ["adam", "rmsprop"])
+def test_repeated_rows_update_as_keras_clipping_does(inner):
+    # Keras's sparse Adam/RMSprop update a row that appears twice in an
+    # IndexedSlices wrongly; Keras's own clipping hands them dense gradients.
+    ids = np.array([[1, 1, 2, 1], [0, 2, 2, 3]])
+    targets = np.array([[1.0], [-2.0]], "float32")
+
+    def fit(optimizer):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((4,), dtype="int32"),
+                keras.layers.Embedding(5, 3),
+                keras.layers.GlobalAveragePooling1D(),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer, "mse")
+        model.fit(ids, targets, batch_size=2, epochs=3, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    ours = fit(ClippedOptimizer(keras.optimizers.get(inner), threshold=1e9))
+    keras_clipped = keras.optimizers.get(
+        {"class_name": inner, "config": {"global_clipnorm": 1e9}}
+    )
+    theirs = fit(keras_clipped)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_float8_scales_are_overwritten_not_clipped():
+    rng = np.random.default_rng(0)
+    x = 3 * rng.normal(size=(16, 8)).astype("float32")
+    y = rng.normal(size=(16, 4)).astype("float32")
+
+    def fit(optimizer):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
+        model.quantize("float8")
+        model.compile(optimizer, "mse")
+        history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+        return model, history.history["loss"]
+
+    ours, our_loss = fit(ClippedOptimizer(keras.optimizers.SGD(0.01), 0.5))
+    theirs, their_loss = fit(keras.optimizers.SGD(0.01, global_clipnorm=0.5))
+    np.testing.assert_allclose(our_loss, their_loss, rtol=1e-5)
+    for a, b in zip(ours.weights, theirs.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, err_msg=a.path)
+
+
+def test_apply_gradients_returns_the_iterations():
+    variable = keras.Variable(np.zeros(2, "float32"))
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold=1.0)
+    for step in (1, 2):
+        done = optimizer.apply_gradients([(tf.ones(2), variable)])
+        assert int(done.numpy()) == step == int(optimizer.iterations.numpy())
+
+
+def test_a_threshold_that_is_zero_in_float32_is_refused():
+    with pytest.raises(ValueError, match="at least float32's smallest positive"):
+        ClippedOptimizer(keras.optimizers.SGD(1.0), threshold=1e-46)
+
+
 # ------------------------------------------------------------- non-finite
 
 
