@@ -4,7 +4,7 @@ import keras
 
 from keras_rnncr import _validation
 from keras_rnncr.callbacks._layers import inner_layers
-from keras_rnncr.layers.omega_rnn import OmegaMixin
+from keras_rnncr.layers.omega_rnn import OmegaMixin, check_omega
 
 
 def omega_layers(model):
@@ -125,7 +125,14 @@ class OmegaScheduler(keras.callbacks.Callback):
         return targets
 
     def on_epoch_begin(self, epoch, logs=None):
-        alpha = float(self.schedule(epoch))
+        value = self.schedule(epoch)
+        try:
+            alpha = check_omega(value)
+        except ValueError:
+            raise ValueError(
+                "Argument `schedule` must return a finite float >= 0 (alpha) for "
+                f"every epoch. Received: {value!r} for epoch {epoch}"
+            ) from None
         for layer in self._targets():
             layer.omega = alpha
 

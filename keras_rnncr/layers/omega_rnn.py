@@ -4,6 +4,7 @@ import math
 import numbers
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_rnncr import _validation
@@ -20,7 +21,9 @@ BACKWARDS = ("auto", "streaming", "stored")
 JIT_COMPILES = (True, False, "auto")
 
 
-def _check_omega(omega):
+def check_omega(omega):
+    """`omega` as a Python float, if it is a finite real number >= 0 (numpy's
+    too; not a bool or a string)."""
     if (
         isinstance(omega, bool)
         or not isinstance(omega, numbers.Real)
@@ -54,7 +57,9 @@ def _check_backward(omega_backward):
 
 
 def _check_jit_compile(omega_jit_compile):
-    if not (isinstance(omega_jit_compile, bool) or omega_jit_compile == "auto"):
+    if isinstance(omega_jit_compile, bool | np.bool_):
+        return bool(omega_jit_compile)
+    if not (isinstance(omega_jit_compile, str) and omega_jit_compile == "auto"):
         raise ValueError(
             f"Argument `omega_jit_compile` must be one of {JIT_COMPILES}. "
             f"Received: omega_jit_compile={omega_jit_compile!r}"
@@ -68,6 +73,19 @@ def _per_gate(masks, gates):
     if isinstance(masks, (list, tuple)):
         return list(masks)
     return [masks] * gates
+
+
+def _check_single_cell(cell):
+    """Omega needs one recurrent kernel: a list of cells (`StackedRNNCells`)
+    has one per cell, and is refused when the layer is built, not at its first
+    training step."""
+    if isinstance(cell, keras.layers.StackedRNNCells):
+        raise ValueError(
+            "Argument `cell` must be a single cell with a `recurrent_kernel` for "
+            "Omega (omega > 0 or omega_metrics=True), not a list of cells or "
+            f"StackedRNNCells ({len(cell.cells)} cells): stack one Omega layer "
+            "per cell, each with `return_sequences=True` but the last."
+        )
 
 
 def _check_cell_dropout(cell):
@@ -196,7 +214,7 @@ class OmegaMixin:
         omega_batch_parts="auto",
         **kwargs,
     ):
-        omega = _check_omega(omega)
+        omega = check_omega(omega)
         omega_ratio = _check_ratio(omega_ratio)
         omega_metrics = _validation.check_bool("omega_metrics", omega_metrics)
         omega_backward = _check_backward(omega_backward)
@@ -208,6 +226,7 @@ class OmegaMixin:
         # Fixed at construction: a traced training step cannot change path.
         self._omega_pass = omega > 0 or omega_metrics
         if self._omega_pass:
+            _check_single_cell(self.cell)
             _check_cell_dropout(self.cell)
         self._omega_value = omega
         self.omega_ratio = omega_ratio
@@ -231,14 +250,15 @@ class OmegaMixin:
 
     @property
     def omega(self):
-        """The weight alpha of Omega; assign to change it without retracing."""
-        if self._omega_variable is None:
-            return self._omega_value
-        return float(self._omega_variable.numpy())
+        """The weight alpha of Omega; assign to change it without retracing.
+
+        The value given (a Python float); the training step reads it from a
+        float32 variable."""
+        return self._omega_value
 
     @omega.setter
     def omega(self, value):
-        value = _check_omega(value)
+        value = check_omega(value)
         if value > 0 and not self._omega_pass:
             raise ValueError(
                 f"Argument `omega` must be 0 for layer {self.name!r}, built with "

@@ -70,6 +70,19 @@ def test_scheduler_errors():
         )
 
 
+@pytest.mark.parametrize("value", [True, "0.3", None, np.array([0.2]), -1.0])
+def test_scheduler_refuses_what_omega_refuses(value):
+    model = _model()
+    scheduler = keras_rnncr.callbacks.OmegaScheduler(lambda epoch: value)
+    with pytest.raises(ValueError, match=r"`schedule` must return .* for epoch 0"):
+        model.fit(
+            np.zeros((4, 5, 2), "float32"),
+            np.zeros((4, 1), "float32"),
+            verbose=0,
+            callbacks=[scheduler],
+        )
+
+
 def test_scheduler_leaves_layers_built_at_zero_to_keras():
     # A layer built with omega=0 trains with Keras's code: the scheduler leaves
     # it at 0, and logs neither its alpha nor (the layer) its Omega.

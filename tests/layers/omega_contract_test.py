@@ -653,6 +653,26 @@ def test_setter_validates():
         layer.omega = -0.5
 
 
+def test_omega_reads_back_as_given_after_build():
+    layer = keras_rnncr.layers.SimpleRNN(UNITS, omega=0.1)
+    layer(np.zeros((1, 3, 2), "float32"))
+    assert layer.omega == 0.1 and layer.get_config()["omega"] == 0.1
+    layer.omega = 1 / 3
+    assert layer.omega == 1 / 3
+
+
+def test_jit_compile_takes_numpy_bools():
+    layer = keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0, omega_jit_compile=np.True_)
+    assert layer.omega_jit_compile is True
+
+
+def test_a_list_of_cells_is_refused_when_built():
+    cells = [keras.layers.SimpleRNNCell(UNITS), keras.layers.SimpleRNNCell(UNITS)]
+    with pytest.raises(ValueError, match="not a list of cells or StackedRNNCells"):
+        keras_rnncr.layers.RNN(cells, omega=1.0)
+    keras_rnncr.layers.RNN(cells)  # omega=0: Keras's own layer
+
+
 def test_unsupported_cells_raise_clear_errors():
     class NoKernelCell(keras.layers.Layer):
         state_size = UNITS
