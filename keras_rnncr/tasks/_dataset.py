@@ -40,9 +40,11 @@ def task_dataset(
         The other arguments are those of the public task functions.
     """
     _validation.check_length_range(min_length, max_length, minimum_length, task_label)
-    _validation.check_positive_int("batch_size", batch_size)
-    _validation.check_seed(seed)
-    _validation.check_pipeline(num_parallel_calls, prefetch_buffer_size)
+    batch_size = _validation.check_positive_int("batch_size", batch_size)
+    seed = _validation.check_seed(seed)
+    num_parallel_calls, prefetch_buffer_size = _validation.check_pipeline(
+        num_parallel_calls, prefetch_buffer_size
+    )
     if seed is None:
         seed = np.random.SeedSequence().entropy
     batch_kwargs = dict(batch_kwargs or {})

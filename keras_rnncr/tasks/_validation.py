@@ -7,9 +7,27 @@ modules.
 
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr._validation import check_positive_int as check_positive_int
-from keras_rnncr._validation import check_seed as check_seed
 from keras_rnncr._validation import is_integer
+
+# The data streams key batch i of seed s as `numpy.random.default_rng([s, i])`
+# (NumPy reads a seed as 32-bit words, so [2**32, 0] would be [0, 1]); the
+# evaluation sequences of seed s take `SeedSequence(s, spawn_key=(1,))`.
+SEED_LIMIT = 2**32
+EVALUATION_STREAM = 1
+
+
+def check_seed(seed, name="seed"):
+    """`seed` as a Python int below 2**32, or None."""
+    seed = _validation.check_seed(seed, name)
+    if seed is not None and seed >= SEED_LIMIT:
+        raise ValueError(
+            f"Argument `{name}` must be a non-negative integer below 2**32 or None "
+            "(the task streams key their batches by `[seed, batch index]`, read "
+            f"as 32-bit words). Received: {name}={seed!r}"
+        )
+    return seed
 
 
 def check_length(length, minimum, task_label):
@@ -33,17 +51,23 @@ def check_length_range(min_length, max_length, minimum, task_label):
 
 
 def check_pipeline(num_parallel_calls, prefetch_buffer_size):
-    """Checks the `tf.data` knobs: positive or AUTOTUNE, and >= 0 or AUTOTUNE."""
-    if num_parallel_calls != tf.data.AUTOTUNE:
-        check_positive_int("num_parallel_calls", num_parallel_calls)
-    if prefetch_buffer_size != tf.data.AUTOTUNE and not (
-        is_integer(prefetch_buffer_size) and prefetch_buffer_size >= 0
+    """`(num_parallel_calls, prefetch_buffer_size)` as Python ints, if the
+    first is positive or AUTOTUNE and the second >= 0 or AUTOTUNE."""
+    autotune = tf.data.AUTOTUNE
+    if not (is_integer(num_parallel_calls) and num_parallel_calls == autotune):
+        num_parallel_calls = check_positive_int(
+            "num_parallel_calls", num_parallel_calls
+        )
+    if not (
+        is_integer(prefetch_buffer_size)
+        and (prefetch_buffer_size >= 0 or prefetch_buffer_size == autotune)
     ):
         raise ValueError(
             "Argument `prefetch_buffer_size` must be a non-negative integer or "
             "`tf.data.AUTOTUNE`. "
             f"Received: prefetch_buffer_size={prefetch_buffer_size!r}"
         )
+    return int(num_parallel_calls), int(prefetch_buffer_size)
 
 
 def _too_short(name, value, minimum, task_label):

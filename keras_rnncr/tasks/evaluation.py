@@ -123,19 +123,24 @@ def evaluate_predictions(
     """
     spec = get_task(task)
     task_options = spec.check_options(task_options)
-    _validation.check_positive_int("num_sequences", num_sequences)
-    _validation.check_positive_int("chunk_size", chunk_size)
+    num_sequences = _validation.check_positive_int("num_sequences", num_sequences)
+    chunk_size = _validation.check_positive_int("chunk_size", chunk_size)
     _validation.check_length_range(
         min_length, max_length, spec.minimum_length, spec.label
     )
-    _validation.check_seed(seed)
+    min_length, max_length = int(min_length), int(max_length)
+    seed = _validation.check_seed(seed)
     if lengths not in LENGTH_DRAWS:
         raise ValueError(
             f"Argument `lengths` must be one of {LENGTH_DRAWS}. "
             f"Received: lengths={lengths!r}"
         )
     criterion = spec.criterion
-    rng = np.random.default_rng(seed)
+    # A stream of its own: the training streams draw batch i from
+    # `default_rng([seed, i])`, and `default_rng(seed)` is batch 0's.
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(_validation.EVALUATION_STREAM,))
+    )
     chunk_lengths, chunk_steps, chunk_errors = [], [], []
     for length, size in _chunks(
         num_sequences, chunk_size, min_length, max_length, lengths, rng

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import pathlib
+import random
 
 import keras
 import numpy as np
@@ -502,9 +503,17 @@ class MultiRunTrainer:
         self._load_active()
 
     def _model(self, index):
-        """The run's `task_model`, with its initial weights."""
+        """The run's `task_model`, with its initial weights.
+
+        Built after `keras.utils.set_random_seed(run.seed)`, as a user of
+        `task_model` would; Python's and NumPy's global generators are put
+        back as they were (TensorFlow's global seed stays `run.seed`).
+        """
         run = self.runs[index]
+        python_state, numpy_state = random.getstate(), np.random.get_state()
         keras.utils.set_random_seed(run.seed)
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
         return task_model(
             self.task,
             method=run.method,
@@ -660,6 +669,11 @@ class MultiRunTrainer:
         """
         active = np.flatnonzero(self.active).tolist()
         runs = active if runs is None else list(runs)
+        if not runs:
+            raise ValueError(
+                "Argument `runs` must name at least one active run; "
+                + (f"the active runs are {active}." if active else "none is active.")
+            )
         missing = sorted(set(runs) - set(active))
         if missing:
             raise ValueError(
@@ -747,6 +761,8 @@ class MultiRunTrainer:
 
     def _check_indices(self, indices):
         """`indices` as a list, if every one names a run (no negative ones)."""
+        if _validation.is_integer(indices):
+            indices = [indices]
         indices = list(indices)
         unknown = [
             i
@@ -762,6 +778,7 @@ class MultiRunTrainer:
 
     def to_model(self, index):
         """Run `index` as its compiled `task_model`, with its current weights."""
+        (index,) = self._check_indices([index])
         self._store_active()
         model = self._model(index)
         model.set_weights([w[index] for w in self._weights])

@@ -146,3 +146,17 @@ def test_rejects_bad_arguments(name, kwargs, message):
     with pytest.raises(ValueError) as error:
         tasks.get_task(name).dataset_fn(**kwargs)
     assert str(error.value) == message
+
+
+def test_numpy_pipeline_knobs():
+    data = tasks.temporal_order(
+        batch_size=2,
+        min_length=20,
+        max_length=21,
+        seed=0,
+        num_parallel_calls=np.int64(2),
+        prefetch_buffer_size=np.int64(1),
+    )
+    assert next(iter(data))[0].shape == (2, 20, 6)
+    with pytest.raises(ValueError, match="`prefetch_buffer_size` must be"):
+        tasks.temporal_order(min_length=20, seed=0, prefetch_buffer_size=-1.0)

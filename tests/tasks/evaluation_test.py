@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_rnncr import tasks
+from keras_rnncr.tasks.evaluation import evaluate_predictions
 
 
 def temporal_order_oracle(inputs):
@@ -158,3 +159,43 @@ def test_unknown_task_options_are_named_before_any_sequence_is_drawn():
         ValueError, match=r"task options of temporal order .* \['foo'\]"
     ):
         tasks.evaluate_task(temporal_order_oracle, "temporal_order", foo=1)
+
+
+def test_evaluation_sequences_are_not_a_training_batch():
+    # Training batch i of seed s is drawn from default_rng([s, i]); NumPy reads
+    # default_rng(s) as batch 0's seed, which evaluation used to take.
+    seen = []
+
+    def record(inputs):
+        seen.append(np.asarray(inputs))
+        return [np.zeros((len(inputs), 4), "float32")]
+
+    evaluate_predictions(
+        record, "temporal_order", num_sequences=20, min_length=30, max_length=31, seed=7
+    )
+    data = tasks.temporal_order(batch_size=20, min_length=30, max_length=31, seed=7)
+    first_batch = next(iter(data))[0].numpy()
+    assert not np.array_equal(seen[0], first_batch)
+
+
+def test_results_hold_python_numbers_for_numpy_arguments():
+    import json
+
+    def always_zero(inputs):
+        return [np.zeros((len(inputs), 4), "float32")]
+
+    (result,) = evaluate_predictions(
+        always_zero,
+        "temporal_order",
+        num_sequences=np.int64(30),
+        chunk_size=np.int64(10),
+        min_length=np.int64(20),
+        max_length=np.int64(22),
+        seed=np.int64(1),
+    )
+    json.dumps(result)
+
+
+def test_seeds_of_2_to_the_32_or_more_are_refused():
+    with pytest.raises(ValueError, match="`seed` must be a non-negative integer below"):
+        tasks.temporal_order(min_length=20, max_length=21, seed=2**32)

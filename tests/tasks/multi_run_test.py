@@ -438,3 +438,20 @@ def test_one_compilation_serves_every_length_of_a_bucket(task):
         for length in (12, 19)
     ]
     assert irs[0] == irs[1]
+
+
+def test_to_model_checks_its_index_and_keeps_the_global_generators():
+    trainer = MultiRunTrainer(
+        "temporal_order", [RunSpec("sgd"), RunSpec("sgd-cr")], min_length=12, units=3
+    )
+    for bad in (-1, 2, 1.0):
+        with pytest.raises(ValueError, match="must name runs 0-1"):
+            trainer.to_model(bad)
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    trainer.to_model(np.int64(1))
+    assert np.random.rand() == expected
+    trainer.deactivate(0)  # one index as well as a list
+    with pytest.raises(ValueError, match="`runs` must name at least one active run"):
+        trainer.predict(np.zeros((1, 12, 6), "float32"), runs=[])

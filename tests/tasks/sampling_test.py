@@ -24,3 +24,14 @@ def test_distribution_is_uniform_over_the_range():
     counts = np.bincount(draws - 50, minlength=150)
     assert counts.min() > 120 and counts.max() < 290  # mean 200 per length
     assert abs(draws.mean() - 124.5) < 1.0
+
+
+def test_returns_python_ints_and_checks_its_arguments():
+    import pytest
+
+    value = sample_length(np.int64(50), 60, np.random.default_rng(0))
+    assert type(value) is int
+    with pytest.raises(ValueError, match="`max_length` must be greater than or"):
+        sample_length(50, 40, 0)
+    with pytest.raises(ValueError, match="`min_length` must be a positive integer"):
+        sample_length(50.5, 60, 0)
