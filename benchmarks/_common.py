@@ -43,3 +43,25 @@ def median_interval(values, resamples=2000, seed=0):
     rng = np.random.default_rng(seed)
     samples = rng.choice(np.asarray(values), size=(resamples, len(values)))
     return [float(q) for q in np.percentile(np.median(samples, 1), [2.5, 97.5])]
+
+
+def positive_int(text):
+    """argparse type: an integer > 0."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def _int_at_least(text, low, expected):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {expected}")
+    return value

@@ -201,14 +201,27 @@ def add_arguments(parser, data_help, work_dir):
     parser.add_argument("--tfds-dir", default=None, help="TFDS data_dir")
     parser.add_argument("--work-dir", default=work_dir)
     parser.add_argument("--results", default=str(root / "results"))
-    parser.add_argument("--methods", nargs="+", default=["sgd", "sgd-c", "sgd-cr"])
+    methods = ["sgd", "sgd-c", "sgd-cr"]
+    parser.add_argument("--methods", nargs="+", default=methods, choices=methods)
     parser.add_argument(
-        "--seeds", type=int, nargs="+", default=[0, 1], help="of sgd-c and sgd-cr"
+        "--seeds",
+        type=_common.non_negative_int,
+        nargs="+",
+        default=[0, 1],
+        help="of sgd-c and sgd-cr",
     )
-    parser.add_argument("--sgd-seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--patience", type=int, help="default: the model's PATIENCE")
     parser.add_argument(
-        "--max-halvings", type=int, help="default: the model's MAX_HALVINGS"
+        "--sgd-seeds", type=_common.non_negative_int, nargs="+", default=[0]
+    )
+    parser.add_argument(
+        "--patience",
+        type=_common.non_negative_int,
+        help="default: the model's PATIENCE",
+    )
+    parser.add_argument(
+        "--max-halvings",
+        type=_common.non_negative_int,
+        help="default: the model's MAX_HALVINGS",
     )
     parser.add_argument(
         "--time-limit", type=float, help="seconds; then checkpoint and exit"
@@ -227,7 +240,7 @@ def seeds_of(args, method):
 def schedule_settings(args, module):
     """Patience and halvings from the arguments, or `module`'s defaults."""
     return dict(
-        patience=args.patience or module.PATIENCE,
+        patience=module.PATIENCE if args.patience is None else args.patience,
         max_halvings=module.MAX_HALVINGS
         if args.max_halvings is None
         else args.max_halvings,

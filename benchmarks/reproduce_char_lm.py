@@ -31,6 +31,7 @@ import argparse
 import json
 import pathlib
 
+import _common
 import _resumable
 import numpy as np
 
@@ -54,11 +55,13 @@ def parse_args(argv=None):
         parser, "folder with ptb.*.txt (TFDS manual_dir)", "runs/char_lm_table1"
     )
     parser.add_argument("--corpus", default="ptb", choices=["ptb", "offline"])
-    parser.add_argument("--aheads", type=int, nargs="+", default=[1, 5])
-    parser.add_argument("--units", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, help="default: text.BATCH_SIZE")
-    parser.add_argument("--segment-length", type=int, default=200)
-    parser.add_argument("--max-epochs", type=int, default=50)
+    parser.add_argument("--aheads", type=int, nargs="+", default=[1, 5], choices=[1, 5])
+    parser.add_argument("--units", type=_common.positive_int, default=500)
+    parser.add_argument(
+        "--batch-size", type=_common.positive_int, help="default: text.BATCH_SIZE"
+    )
+    parser.add_argument("--segment-length", type=_common.positive_int, default=200)
+    parser.add_argument("--max-epochs", type=_common.positive_int, default=50)
     parser.add_argument(
         "--min-improvement",
         type=float,
@@ -92,7 +95,7 @@ def settings_of(args, method, ahead):
     settings = text.paper_settings(method, 1 if ahead == 1 else 5, args.segment_length)
     settings.update(
         units=args.units,
-        batch_size=args.batch_size or text.BATCH_SIZE,
+        batch_size=text.BATCH_SIZE if args.batch_size is None else args.batch_size,
         segment_length=args.segment_length,
         **_resumable.schedule_settings(args, text),
         min_improvement=text.MIN_IMPROVEMENT

@@ -32,6 +32,7 @@ Without `--data-dir` the builder downloads them.
 import argparse
 import pathlib
 
+import _common
 import _resumable
 import numpy as np
 
@@ -70,10 +71,16 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _resumable.add_arguments(parser, "folder with the .mat files", "runs/music_table1")
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--units", type=int, help="default: the paper's")
-    parser.add_argument("--batch-size", type=int, help="default: music.BATCH_SIZE")
-    parser.add_argument("--max-epochs", type=int, default=1000)
+    parser.add_argument(
+        "--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS)
+    )
+    parser.add_argument(
+        "--units", type=_common.positive_int, help="default: the paper's"
+    )
+    parser.add_argument(
+        "--batch-size", type=_common.positive_int, help="default: music.BATCH_SIZE"
+    )
+    parser.add_argument("--max-epochs", type=_common.positive_int, default=1000)
     parser.add_argument(
         "--samples",
         action="store_true",
@@ -96,10 +103,10 @@ def settings_of(args, dataset, method):
     from keras_rnncr import music
 
     settings = dict(music.PAPER_SETTINGS[dataset])
-    if args.units:
+    if args.units is not None:
         settings["units"] = args.units
     settings.update(
-        batch_size=args.batch_size or music.BATCH_SIZE,
+        batch_size=music.BATCH_SIZE if args.batch_size is None else args.batch_size,
         **_resumable.schedule_settings(args, music),
         threshold=music.THRESHOLD,
         sequence_length=200,

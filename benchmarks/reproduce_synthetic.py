@@ -112,6 +112,29 @@ TASK_SETTINGS = {
 SUCCESS_PERCENT = 1.0
 
 
+def _range_flag(text):
+    """argparse type of `--ranges`: `MIN:MAX`, positive integers, MIN < MAX."""
+    parts = text.split(":")
+    if not (len(parts) == 2 and all(p.isdigit() for p in parts)) or not (
+        0 < int(parts[0]) < int(parts[1])
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not MIN:MAX with positive integers MIN < MAX (e.g. 50:200)"
+        )
+    return text
+
+
+def _budget_flag(text):
+    """argparse type of `--budget`: `METHOD=UPDATES`."""
+    method, _, updates = text.partition("=")
+    if method not in DEFAULT_BUDGET or not updates.isdigit() or int(updates) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not METHOD=UPDATES with METHOD one of "
+            f"{sorted(DEFAULT_BUDGET)} and UPDATES a positive integer"
+        )
+    return text
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
@@ -125,7 +148,11 @@ def parse_args(argv=None):
         "--length-spread", type=float, default=None, help="default: the task's"
     )
     parser.add_argument(
-        "--ranges", nargs="*", default=[], help="extra ranges MIN:MAX (exclusive)"
+        "--ranges",
+        nargs="*",
+        type=_range_flag,
+        default=[],
+        help="extra ranges MIN:MAX (exclusive)",
     )
     parser.add_argument(
         "--schemes", nargs="+", default=None, help="default: the task's"
@@ -135,6 +162,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--budget",
         nargs="+",
+        type=_budget_flag,
         default=[f"{k}={v}" for k, v in DEFAULT_BUDGET.items()],
         help="updates per run for each method, METHOD=UPDATES",
     )

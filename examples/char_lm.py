@@ -174,7 +174,20 @@ def parse_args(argv=None):
         omega=paper,
         output="runs/char_lm",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.dataset != "ptb":
+        given = [
+            f
+            for f, v in (("--data-dir", args.data_dir), ("--tfds-dir", args.tfds_dir))
+            if v
+        ]
+        if given:
+            parser.error(
+                f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} "
+                f"only to --dataset ptb; got --dataset "
+                f"{args.dataset}"
+            )
+    return args
 
 
 def main(argv=None):

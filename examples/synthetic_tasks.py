@@ -50,6 +50,8 @@ TASKS = (
     "permutation",
     "memorization",
 )
+# Their shortest lengths (keras_rnncr.tasks.get_task(task).minimum_length).
+MINIMUM_LENGTHS = dict(zip(TASKS, (10, 10, 10, 10, 1, 1), strict=True))
 
 _Y_LABELS = {
     "loss": "cross-entropy (nats)",
@@ -114,6 +116,11 @@ def parse_args(argv=None):
         verbose=2,
     )
     args = parser.parse_args(argv)
+    if args.min_length < MINIMUM_LENGTHS[args.task]:
+        parser.error(
+            f"--min-length must be at least {MINIMUM_LENGTHS[args.task]} for "
+            f"--task {args.task}; got {args.min_length}"
+        )
     if args.max_length < args.min_length:
         parser.error(
             "--max-length must be at least --min-length (it is the exclusive upper "

@@ -38,3 +38,40 @@ def test_unknown_task_is_refused(reproduce, capsys):
     with pytest.raises(SystemExit):
         reproduce.parse_args(["--task", "adding"])
     assert "invalid choice: 'adding'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "script, flags, message",
+    [
+        ("reproduce_synthetic", ["--ranges", "50-60"], "is not MIN:MAX"),
+        ("reproduce_synthetic", ["--ranges", "60:50"], "is not MIN:MAX"),
+        ("reproduce_synthetic", ["--budget", "sgd-cr:200"], "is not METHOD=UPDATES"),
+        ("reproduce_char_lm", ["--aheads", "3"], "invalid choice: 3"),
+        ("reproduce_char_lm", ["--units", "0"], "'0' is not a positive integer"),
+        ("reproduce_char_lm", ["--methods", "sgdcr"], "invalid choice: 'sgdcr'"),
+        ("reproduce_music", ["--datasets", "jsb"], "invalid choice: 'jsb'"),
+        ("reproduce_music", ["--batch-size", "0"], "'0' is not a positive integer"),
+        ("reproduce_music", ["--patience", "-1"], "'-1' is not an integer >= 0"),
+    ],
+)
+def test_bad_flags_are_refused_by_the_parser(
+    script, flags, message, load_benchmark, capsys
+):
+    with pytest.raises(SystemExit):
+        load_benchmark(script).parse_args(flags)
+    assert message in capsys.readouterr().err
+
+
+def test_patience_zero_is_kept(load_benchmark):
+    import _resumable
+
+    music = load_benchmark("reproduce_music")
+    args = music.parse_args(["--patience", "0", "--max-halvings", "0"])
+
+    class Module:
+        PATIENCE, MAX_HALVINGS = 3, 6
+
+    assert _resumable.schedule_settings(args, Module) == {
+        "patience": 0,
+        "max_halvings": 0,
+    }

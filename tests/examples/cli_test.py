@@ -65,6 +65,10 @@ def test_spelled_out_choices_match_the_library(load_example):
     assert cli.METHODS == keras_rnncr.music.METHODS == keras_rnncr.text.METHODS
     synthetic = load_example("synthetic_tasks")
     assert synthetic.TASKS == tuple(keras_rnncr.tasks.TASKS)
+    assert synthetic.MINIMUM_LENGTHS == {
+        task: keras_rnncr.tasks.get_task(task).minimum_length
+        for task in synthetic.TASKS
+    }
     assert synthetic.SCHEMES == tuple(keras_rnncr.initializers.PAPER_SCHEMES)
     assert load_example("music").DATASETS == tuple(keras_rnncr.music.DATASETS)
     assert load_example("char_lm").CORPORA == tuple(keras_rnncr.text.CORPORA)
@@ -118,6 +122,16 @@ def test_spelled_out_choices_match_the_library(load_example):
             "synthetic_tasks",
             ["--min-length", "300"],
             "--max-length must be at least --min-length",
+        ),
+        (
+            "synthetic_tasks",
+            ["--task", "addition", "--min-length", "2"],
+            "--min-length must be at least 10 for --task addition",
+        ),
+        (
+            "char_lm",
+            ["--data-dir", "/nonexistent"],
+            "--data-dir applies only to --dataset ptb",
         ),
         ("music", ["--epochs", "0"], "--epochs: '0' is not a positive integer"),
         ("music", ["--learning-rate", "-1"], "--learning-rate: '-1' is not"),
