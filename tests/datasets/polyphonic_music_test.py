@@ -403,3 +403,11 @@ def test_limits_are_documented():
     readme = (PolyphonicMusic.code_path.parent / "README.md").read_text()
     for text in (readme, PolyphonicMusic.__doc__):
         assert "1,000,000 frames" in text and "10,000,000 notes" in text
+
+
+def test_an_empty_pickle_says_what_to_do(tmp_path):
+    manual_dir = tmp_path / "manual"
+    manual_dir.mkdir()
+    (manual_dir / "JSB Chorales.pickle").write_bytes(b"")
+    with pytest.raises(pickle.UnpicklingError, match=r"\(EOFError\): the file is"):
+        _prepare(manual_dir, tmp_path / "data")

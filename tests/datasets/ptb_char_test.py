@@ -190,3 +190,17 @@ def test_missing_manual_dir_is_refused_once_the_data_are_prepared(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"Argument `manual_dir`.*Received"):
         _prepare(tmp_path / "data", tmp_path / "no_such_folder")
     assert _texts(_prepare(tmp_path / "data"), "test")  # still prepared
+
+
+def test_a_manual_file_that_is_not_utf8_is_named(tmp_path):
+    import shutil
+
+    manual = tmp_path / "manual"
+    shutil.copytree(_DUMMY_DATA / "manual", manual)
+    train = manual / "ptb.train.txt"
+    train.write_bytes(train.read_bytes()[:40] + b"\xff\xfe" + train.read_bytes()[40:])
+    with pytest.warns(UserWarning), pytest.raises(ValueError) as error:
+        _prepare(tmp_path / "data", manual)
+    message = str(error.value)
+    assert "ptb.train.txt is not UTF-8 text" in message
+    assert "the file is damaged. Copy it again" in message

