@@ -20,7 +20,7 @@ success line), `model.keras` and a SavedModel (`saved_model/`) to `--output`.
 Expected: with SGD-CR, temporal order at length 50 falls under 1% error after a
 few 10^4 updates; SGD-C stays near chance much longer (Figure 7). Measured: the
 README's first command (length 50, seed 0, budget 50,000 updates) solved at
-21,000-23,000 updates (0.6-0.75% errors on 2,000 fresh sequences) in 50-204 s
+21,000-23,000 updates (0.6-0.9% errors on 2,000 fresh sequences) in 50-204 s
 of training on shared 2-core CPUs (100-460 updates/s, with the CPU and its load).
 
 Reproducibility: `--seed` fixes the weights, the training stream and the
