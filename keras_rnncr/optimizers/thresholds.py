@@ -196,8 +196,8 @@ class ZScoreThreshold(ThresholdRule):
     next norms are then measured against statistics that still remember the
     zeros, so a jump from 0 to a steady norm is clipped for some tens of steps
     (about 35 with the defaults and a constant norm of 1), as ZClip treats any
-    spike. The reference code's later `clip_factor` and `skip_update_on_spike` options
-    are not implemented.
+    spike. The reference code's later `clip_factor` and
+    `skip_update_on_spike` options are not implemented.
 
     Args:
         alpha: Float in (0, 1), EMA smoothing factor. Defaults to 0.97.

@@ -37,17 +37,26 @@ def check_length(length, minimum, task_label):
         raise ValueError(_too_short("length", length, minimum, task_label))
 
 
-def check_length_range(min_length, max_length, minimum, task_label):
-    """Checks a `[min_length, max_length]` range against the task's `minimum`."""
-    check_positive_int("min_length", min_length)
-    check_positive_int("max_length", max_length)
+def check_length_order(min_length, max_length):
+    """`(min_length, max_length)` as Python ints, if both are positive and
+    `max_length >= min_length`."""
+    min_length = check_positive_int("min_length", min_length)
+    max_length = check_positive_int("max_length", max_length)
     if max_length < min_length:
         raise ValueError(
             "Argument `max_length` must be greater than or equal to `min_length`. "
             f"Received: max_length={max_length!r}, min_length={min_length!r}"
         )
+    return min_length, max_length
+
+
+def check_length_range(min_length, max_length, minimum, task_label):
+    """`check_length_order`'s ints, if `min_length` is at least the task's
+    `minimum`."""
+    min_length, max_length = check_length_order(min_length, max_length)
     if min_length < minimum:
         raise ValueError(_too_short("min_length", min_length, minimum, task_label))
+    return min_length, max_length
 
 
 def check_pipeline(num_parallel_calls, prefetch_buffer_size):

@@ -125,10 +125,9 @@ def evaluate_predictions(
     task_options = spec.check_options(task_options)
     num_sequences = _validation.check_positive_int("num_sequences", num_sequences)
     chunk_size = _validation.check_positive_int("chunk_size", chunk_size)
-    _validation.check_length_range(
+    min_length, max_length = _validation.check_length_range(
         min_length, max_length, spec.minimum_length, spec.label
     )
-    min_length, max_length = int(min_length), int(max_length)
     seed = _validation.check_seed(seed)
     if lengths not in LENGTH_DRAWS:
         raise ValueError(

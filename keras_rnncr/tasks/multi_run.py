@@ -461,11 +461,10 @@ class MultiRunTrainer:
                 f"Received: runs={runs!r}"
             )
         max_length = min_length if max_length is None else max_length
-        _validation.check_length_range(
+        # Python ints (numpy's would not go into a checkpoint's JSON).
+        self.min_length, self.max_length = _validation.check_length_range(
             min_length, max_length, self.spec.minimum_length, self.spec.label
         )
-        # Python ints (numpy's would not go into a checkpoint's JSON).
-        self.min_length, self.max_length = int(min_length), int(max_length)
         self.units = _validation.check_positive_int("units", units)
         self.batch_size = _validation.check_positive_int("batch_size", batch_size)
         length_seed = _validation.check_seed(length_seed)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_rnncr._validation import check_positive_int
+from keras_rnncr.tasks._validation import check_length_order
 
 
 def sample_length(min_length, max_length, rng):
@@ -38,13 +38,7 @@ def sample_length(min_length, max_length, rng):
     >>> sample_length(50, 50, np.random.default_rng(0))
     50
     """
-    min_length = check_positive_int("min_length", min_length)
-    max_length = check_positive_int("max_length", max_length)
-    if max_length < min_length:
-        raise ValueError(
-            "Argument `max_length` must be greater than or equal to `min_length`. "
-            f"Received: max_length={max_length!r}, min_length={min_length!r}"
-        )
+    min_length, max_length = check_length_order(min_length, max_length)
     if max_length > min_length:
         rng = np.random.default_rng(rng)
         return min_length + int(rng.integers(max_length - min_length))
