@@ -118,8 +118,8 @@ def _training_rolls(rolls):
     """`rolls` as float32 arrays, those of 2 frames or more, checked: 2-D, all
     with the same number of keys, at least one."""
     rolls = [np.asarray(roll, dtype=np.float32) for roll in _roll_list(rolls)]
-    shapes = sorted({roll.shape[1:] for roll in rolls})
-    if len(shapes) > 1 or any(len(shape) != 1 for shape in shapes):
+    shapes = sorted({roll.shape[1:] for roll in rolls})  # 2-D (`_roll_list`)
+    if len(shapes) > 1:
         raise ValueError(
             "Argument `rolls` must hold 2-D `(frames, keys)` arrays with the same "
             f"number of keys. Received arrays of shapes (frames, ...) + {shapes}"
