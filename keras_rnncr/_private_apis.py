@@ -51,11 +51,21 @@ fallback where one is safe. Checked with TensorFlow 2.21 and Keras 3.15.
   goes, the answer is "needs" under any strategy: the merge-call path works for
   every strategy.
 
+* `direct_sublayers` calls `_flatten_layers(include_self=False,
+  recursive=False)`, the layers Keras tracks inside a layer: those of a
+  model, the wrapped layers of `Bidirectional` and `TimeDistributed`, and the
+  layers a custom `keras.layers.Layer` holds as attributes (in lists and dicts
+  too), which no public API lists. The callbacks and diagnostics that look for
+  every recurrent layer of a model walk it. If it is renamed, the answer falls
+  back to the public attributes (`layers`, `forward_layer`, `backward_layer`,
+  `layer`), and layers held by custom layers are no longer found.
+
 Keras's `keras.layers.RNN.inner_loop`, which the Omega layers override and
 `keras_rnncr.diagnostics.gradient_profile` replaces for one call, is public but
 undocumented; it is not held here.
 """
 
+import keras
 import tensorflow as tf
 
 
@@ -125,3 +135,19 @@ def strategy_needs_merge_call():
     except AttributeError:
         return True
     return not supports_no_merge_call()
+
+
+def direct_sublayers(layer):
+    """The layers Keras tracks directly inside `layer` (not `layer` itself)."""
+    flatten = getattr(layer, "_flatten_layers", None)
+    if flatten is not None:
+        try:
+            return list(flatten(include_self=False, recursive=False))
+        except TypeError:
+            pass
+    inner = [
+        getattr(layer, attribute, None)
+        for attribute in ("forward_layer", "backward_layer", "layer")
+    ]
+    inner += list(getattr(layer, "layers", None) or [])
+    return [one for one in inner if isinstance(one, keras.layers.Layer)]

@@ -27,6 +27,7 @@ _PRIVATE_NAMES = (
     "_get_control_flow_context",
     "_model_variables_moving_average",
     "_keras_mask",
+    "_flatten_layers",
 )
 
 

@@ -1,26 +1,31 @@
-"""Every layer inside a model: nested models and wrappers included."""
+"""Every layer inside a model: nested models, wrappers and custom layers."""
 
-import keras
+from keras_rnncr import _private_apis
 
 
-def inner_layers(model):
-    """Yields `model` and every layer inside it, each once.
+def layer_paths(model):
+    """Yields `(path, layer)` for `model` and every layer inside it, each once.
 
-    Walks nested models (`layers`) and wrappers (`Bidirectional`'s
-    `forward_layer` and `backward_layer`, `TimeDistributed`'s `layer`).
+    Walks the layers Keras tracks: those of nested models, the wrapped layers
+    of `Bidirectional` and `TimeDistributed`, the cell of an RNN layer, and the
+    layers a custom layer holds as attributes. `path` is the tuple of the
+    names from the first layer inside `model` down to `layer` (`()` for
+    `model` itself).
     """
     seen = set()
 
-    def visit(layer):
+    def visit(layer, path):
         if id(layer) in seen:
             return
         seen.add(id(layer))
-        yield layer
-        for attribute in ("forward_layer", "backward_layer", "layer"):
-            inner = getattr(layer, attribute, None)
-            if isinstance(inner, keras.layers.Layer):
-                yield from visit(inner)
-        for inner in getattr(layer, "layers", []):
-            yield from visit(inner)
+        yield path, layer
+        for inner in _private_apis.direct_sublayers(layer):
+            yield from visit(inner, path + (inner.name,))
 
-    yield from visit(model)
+    yield from visit(model, ())
+
+
+def inner_layers(model):
+    """Yields `model` and every layer inside it, each once (see `layer_paths`)."""
+    for _, layer in layer_paths(model):
+        yield layer

@@ -3,6 +3,7 @@
 import math
 
 import keras
+import numpy as np
 
 from keras_rnncr import _validation
 from keras_rnncr.callbacks import _monitor
@@ -84,8 +85,11 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
         self.min_learning_rate = _validation.check_non_negative_float(
             "min_learning_rate", min_learning_rate
         )
-        self.verbose = verbose
+        self.verbose = _check_verbose(verbose)
         self.reset_state()
+
+    def on_train_begin(self, logs=None):
+        _check_settable(self, self.model.optimizer)
 
     def reset_state(self):
         """Forgets the previous value."""
@@ -252,8 +256,11 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
         self.stop_when_exhausted = _validation.check_bool(
             "stop_when_exhausted", stop_when_exhausted
         )
-        self.verbose = verbose
+        self.verbose = _check_verbose(verbose)
         self.reset_state()
+
+    def on_train_begin(self, logs=None):
+        _check_settable(self, self.model.optimizer)
 
     def reset_state(self):
         """Forgets the best value, the epochs without improvement and halvings."""
@@ -344,6 +351,27 @@ def _check_monitor(monitor):
             f"Received: monitor={monitor!r}"
         )
     return monitor
+
+
+def _check_verbose(verbose):
+    if isinstance(verbose, bool | np.bool_):
+        return int(verbose)
+    return _validation.check_non_negative_int("verbose", verbose)
+
+
+def _check_settable(callback, optimizer):
+    """Refuses, before the first epoch, an optimizer whose learning rate cannot
+    be set (one built with a `LearningRateSchedule`), which would otherwise
+    fail at the first halving, possibly hours into training."""
+    try:
+        optimizer.learning_rate = _learning_rate(optimizer)
+    except TypeError as error:
+        raise TypeError(
+            f"{type(callback).__name__} halves the optimizer's learning rate, "
+            "so the optimizer needs a float learning rate; this one was built "
+            "with a `keras.optimizers.schedules.LearningRateSchedule`, whose "
+            f"rate cannot be set. ({error})"
+        ) from None
 
 
 def _lowers(new_rate, learning_rate):

@@ -1,6 +1,7 @@
 """`RNNDiagnostics`: clipping, Omega and spectral-radius scalars in TensorBoard."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -35,13 +36,18 @@ class RNNDiagnostics(keras.callbacks.Callback):
     - for each recurrent layer (§2.1): the spectral radius of its recurrent
       kernel, or of each gate's block (see `recurrent_spectral_radii`).
 
-    It writes only what is not in the `fit` logs it receives, because
-    `keras.callbacks.TensorBoard` writes those: the loss, the metrics and the
-    Omega of each Omega layer (§3.3, Eq. 10: `<layer>_omega` and
-    `<layer>_omega_valid` are metrics), and the values of a `ClippingLogger`
-    or `SpectralRadiusLogger` placed before it. Each scalar is thus written
-    once when both callbacks share a `log_dir`; for the logs' values per
-    batch, give `TensorBoard` the same `update_freq`.
+    The loss, the metrics and the Omega of each Omega layer (§3.3, Eq. 10:
+    `<layer>_omega` and `<layer>_omega_valid` are metrics) are in the `fit`
+    logs, which `keras.callbacks.TensorBoard` writes; give it the same
+    `log_dir` (and the same `update_freq` for the per-batch values). This
+    callback writes its own scalars whatever other callbacks do, under
+    `tf.summary.record_if(True)`: `TensorBoard(update_freq=N)` leaves a
+    condition in force between its batches that would otherwise drop them.
+    A `ClippingLogger` or `SpectralRadiusLogger` also puts these values in the
+    logs, so with one of them placed before a `TensorBoard` on the same
+    `log_dir` each is written twice (same values, same steps); use this
+    callback instead of them, and it warns once when it finds their values
+    in the logs.
 
     Unlike `ClippingLogger` and `SpectralRadiusLogger`, it leaves `logs`
     unchanged. It writes with `tf.summary.write` and the metadata of the
@@ -82,9 +88,17 @@ class RNNDiagnostics(keras.callbacks.Callback):
                 "Argument `log_dir` must be a string or a path. "
                 f"Received: log_dir={log_dir!r}"
             )
+        if not os.fspath(log_dir):
+            raise ValueError(
+                "Argument `log_dir` must name a directory; it is empty. "
+                f"Received: log_dir={log_dir!r}"
+            )
         if _validation.is_integer(update_freq) and update_freq > 0:
             update_freq = int(update_freq)
-        elif update_freq not in ("epoch", "batch"):
+        elif not isinstance(update_freq, str) or update_freq not in (
+            "epoch",
+            "batch",
+        ):
             raise ValueError(
                 "Argument `update_freq` must be 'epoch', 'batch' or a positive "
                 f"integer. Received: update_freq={update_freq!r}"
@@ -96,6 +110,7 @@ class RNNDiagnostics(keras.callbacks.Callback):
         self._optimizer = None
         self._clipping = None
         self._batches = 0
+        self._warned = False
 
     def get_config(self):
         return {"log_dir": self.log_dir, "update_freq": self.update_freq}
@@ -115,6 +130,13 @@ class RNNDiagnostics(keras.callbacks.Callback):
         try:
             self._optimizer = find_clipped_optimizer(self.model.optimizer)
         except ValueError:
+            if not recurrent_spectral_radii(self.model):
+                warnings.warn(
+                    f"RNNDiagnostics: model {self.model.name!r} has neither a "
+                    "ClippedOptimizer nor a layer with a recurrent kernel; "
+                    "nothing will be written.",
+                    stacklevel=2,
+                )
             return
         self._clipping = ClippingLogger()
         self._clipping.set_model(self.model)
@@ -145,18 +167,23 @@ class RNNDiagnostics(keras.callbacks.Callback):
             self._writer = None
 
     def _write(self, prefix, step, scalars, logs):
-        """Writes `scalars` (clipping statistics) and the spectral radii.
-
-        Names in `logs` are skipped: `keras.callbacks.TensorBoard` writes them.
-        """
-        logs = logs or {}
+        """Writes `scalars` (clipping statistics) and the spectral radii."""
         if self._optimizer is not None and self._optimizer.built:
             scalars["last_grad_norm"] = self._optimizer.statistics()["grad_norm"]
         scalars.update(recurrent_spectral_radii(self.model))
-        with self._writer.as_default(step=step):
+        logged = sorted(set(scalars) & set(logs or {}))
+        if logged and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"RNNDiagnostics: {logged} are also in the fit logs (a "
+                "ClippingLogger or SpectralRadiusLogger placed before this "
+                "callback); a keras.callbacks.TensorBoard after that logger on "
+                f"the same log_dir writes them a second time. RNNDiagnostics "
+                "writes them itself: the loggers are not needed beside it.",
+                stacklevel=2,
+            )
+        with self._writer.as_default(step=step), tf.summary.record_if(True):
             for name, value in scalars.items():
-                if name in logs:
-                    continue
                 tf.summary.write(
                     f"{prefix}_{name}",
                     tf.constant(float(np.asarray(value)), tf.float32),

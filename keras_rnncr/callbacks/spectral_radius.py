@@ -1,9 +1,11 @@
 """A callback that logs the spectral radius of every recurrent kernel."""
 
+import warnings
+
 import keras
 import numpy as np
 
-from keras_rnncr.callbacks._layers import inner_layers
+from keras_rnncr.callbacks._layers import layer_paths
 
 # Keras's gate order in the columns of `recurrent_kernel`.
 GATES = {
@@ -27,6 +29,14 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
     names (one per gate for GRU and LSTM).
     """
 
+    def on_train_begin(self, logs=None):
+        if not any(True for _ in _recurrent_cells(self.model)):
+            warnings.warn(
+                f"SpectralRadiusLogger: model {self.model.name!r} has no layer "
+                "whose cell has a `recurrent_kernel`; nothing will be logged.",
+                stacklevel=2,
+            )
+
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
@@ -36,24 +46,36 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
 def _recurrent_cells(model):
     """Yields `(name prefix, cell)` for every cell with a `recurrent_kernel`.
 
-    The cells of a `StackedRNNCells` (`keras.layers.RNN([cell, cell])`) are
-    named `<layer>_cell<i>`.
+    The prefix is the layer's name; where two layers of the model share a name
+    (say, each of two nested models holds a layer `"rnn"`), it is the path of
+    names from the first layer inside `model` down to the layer, joined by
+    `"/"` (`"encoder/rnn"`). The cells of a `StackedRNNCells`
+    (`keras.layers.RNN([cell, cell])`) are named `<layer>_cell<i>`.
     """
-    for layer in inner_layers(model):
+    found = []
+    for path, layer in layer_paths(model):
+        path = path or (layer.name,)
         cell = getattr(layer, "cell", None)
         inner = getattr(cell, "cells", None)
         if isinstance(inner, list | tuple):
             for i, one in enumerate(inner):
                 if hasattr(one, "recurrent_kernel"):
-                    yield f"{layer.name}_cell{i}", one
+                    found.append((path, f"_cell{i}", one))
         elif hasattr(cell, "recurrent_kernel"):
-            yield layer.name, cell
+            found.append((path, "", cell))
+    names = [path[-1] for path, _, _ in found]
+    for path, suffix, cell in found:
+        name = path[-1] if names.count(path[-1]) == 1 else "/".join(path)
+        yield name + suffix, cell
 
 
 def recurrent_spectral_radii(model):
     """Spectral radius of every recurrent kernel of `model`, keyed by log name.
 
-    A square kernel (`SimpleRNN`) gives `<layer>_spectral_radius`. The
+    A square kernel (`SimpleRNN`) gives `<layer>_spectral_radius`, with
+    `<layer>` the layer's name, or its path (`"encoder/rnn"`) where two layers
+    of the model share a name. Layers are found inside nested models,
+    wrappers (`Bidirectional`, `TimeDistributed`) and custom layers. The
     `recurrent_kernel` of a `GRU` (`units x 3 units`) or `LSTM`
     (`units x 4 units`) holds one square block per gate; each gives
     `<layer>_spectral_radius_<gate>`, with the gates in Keras's column order

@@ -6,7 +6,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnncr import _validation
 from keras_rnncr._plotting import pyplot
+from keras_rnncr.callbacks._layers import inner_layers
 from keras_rnncr.layers import _omega_probe
 
 
@@ -94,11 +96,7 @@ def gradient_profile(
             "loss=...)`): E is the model's compiled loss. Received: an "
             f"uncompiled model {model.name!r}"
         )
-    if not isinstance(per_example, bool):
-        raise TypeError(
-            "Argument `per_example` must be a bool. "
-            f"Received: per_example={per_example!r}"
-        )
+    per_example = _validation.check_bool("per_example", per_example)
     layer = _find_layer(model, layer)
     with tf.GradientTape() as tape:
         with _probed(layer, tape) as record:
@@ -181,12 +179,11 @@ def plot_gradient_profile(profiles, path=None, title=None):
 
 
 def _recurrent_layers(model):
-    """Every `keras.layers.RNN` of `model`, nested models included."""
-    for layer in model.layers:
+    """Every `keras.layers.RNN` of `model`: nested models, wrappers
+    (`Bidirectional`'s two layers) and custom layers included."""
+    for layer in inner_layers(model):
         if isinstance(layer, keras.layers.RNN):
             yield layer
-        elif isinstance(layer, keras.Model):
-            yield from _recurrent_layers(layer)
 
 
 def _find_layer(model, layer):
@@ -206,6 +203,12 @@ def _find_layer(model, layer):
                 "Argument `layer` must be the name of a keras.layers.RNN of the "
                 f"model, one of {[c.name for c in candidates]}. "
                 f"Received: layer={layer!r}"
+            )
+        if len(named) > 1:
+            raise ValueError(
+                f"Argument `layer` names {len(named)} recurrent layers of the "
+                f"model ({layer!r} in several nested models): pass the layer "
+                f"itself. Received: layer={layer!r}"
             )
         return named[0]
     if not isinstance(layer, keras.layers.RNN):

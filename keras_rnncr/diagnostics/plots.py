@@ -63,30 +63,46 @@ def plot_history(
     requested = keys
     if keys is None:
         keys = [k for k in history if not k.startswith("val_") and k != x_label]
-    keys = [k for k in keys if k in history and len(history[k])]
+    keys = [k for k in keys if k in history and len(_curve(history, k))]
     if not keys:
         raise ValueError(
             f"None of the requested keys are in the history. Available: "
             f"{sorted(history)}. Received: keys={requested}"
         )
     if x is not None:
+        x = _values("x", x)
         longest = max(len(history[k]) for k in keys)
         if len(x) < longest:
             raise ValueError(
                 f"Argument `x` must give a value for each of the {longest} points "
                 f"of the longest curve. Received: {len(x)} values"
             )
-    y_labels = dict(y_labels or {})
-    reference_lines = dict(reference_lines or {})
+    y_labels = _mapping("y_labels", y_labels, "a dict from a key to a label")
+    reference_lines = _mapping(
+        "reference_lines", reference_lines, "a dict from a key to (value, label)"
+    )
+    for key, line in reference_lines.items():
+        if (
+            isinstance(line, str)
+            or not hasattr(line, "__len__")
+            or len(line) != 2
+            or not _is_number(line[0])
+        ):
+            raise ValueError(
+                "Argument `reference_lines` must map each key to a pair "
+                f"(value, label). Received: reference_lines[{key!r}]={line!r}"
+            )
+    if validation_x is not None:
+        validation_x = _values("validation_x", validation_x)
     plt = pyplot()
     figure, axes = plt.subplots(
         1, len(keys), figsize=(3.2 * len(keys), 3), squeeze=False
     )
     for axis, key in zip(axes[0], keys):
-        values = np.asarray(history[key], dtype=float)
+        values = _curve(history, key)
         steps = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
         _plot_curve(axis, steps, values, "train")
-        validation = history.get(f"val_{key}")
+        validation = _curve(history, f"val_{key}") if f"val_{key}" in history else None
         legend = False
         if validation is not None and len(validation):
             _plot_curve(
@@ -124,7 +140,6 @@ def _validation_steps(key, values, validation, steps, validation_x):
                 "for `validation_freq=2` over 10 epochs)."
             )
         return steps
-    validation_x = np.asarray(validation_x)
     if len(validation_x) < len(validation):
         raise ValueError(
             f"Argument `validation_x` must give a value for each of the "
@@ -132,6 +147,55 @@ def _validation_steps(key, values, validation, steps, validation_x):
             f"{len(validation_x)} values"
         )
     return validation_x
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _curve(history, key):
+    """`history[key]` as a 1-D float array, or a clear error."""
+    try:
+        values = np.asarray(history[key], dtype=float)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim != 1:
+        raise ValueError(
+            "Argument `history` must map each name to a list of numbers. "
+            f"Received: history[{key!r}]={history[key]!r}"
+        )
+    return values
+
+
+def _values(name, values):
+    """An iterable of numbers (a list, range, array or generator) as a 1-D
+    float array, or a clear error."""
+    try:
+        array = np.asarray(
+            values if hasattr(values, "__len__") else list(values), dtype=float
+        )
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.ndim != 1:
+        raise ValueError(
+            f"Argument `{name}` must be a sequence of numbers. "
+            f"Received: {name}={values!r}"
+        )
+    return array
+
+
+def _mapping(name, value, expected):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"Argument `{name}` must be {expected}. Received: {name}={value!r}"
+        )
+    return dict(value)
 
 
 def _plot_curve(axis, steps, values, label):

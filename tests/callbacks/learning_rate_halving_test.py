@@ -196,6 +196,9 @@ def test_an_epoch_without_the_monitored_value_is_skipped_with_a_warning(cls):
         ({"min_delta": float("inf")}, "non-negative float. Received: min_delta=inf"),
         ({"min_learning_rate": -0.1}, "Argument `min_learning_rate` must be a non"),
         ({"mode": "lower"}, r"`mode` must be one of \('auto', 'min', 'max'\)"),
+        ({"verbose": "loud"}, "Argument `verbose` must be a non-negative integer"),
+        ({"verbose": -3}, "Argument `verbose` must be a non-negative integer"),
+        ({"verbose": None}, "Argument `verbose` must be a non-negative integer"),
     ],
 )
 def test_rejects_bad_arguments(kwargs, message):
@@ -395,6 +398,7 @@ def test_plateau_missing_monitor_names_the_available_logs():
         ({"min_learning_rate": float("nan")}, "Received: min_learning_rate=nan"),
         ({"stop_when_exhausted": 1}, "`stop_when_exhausted` must be a bool"),
         ({"mode": "up"}, r"`mode` must be one of \('auto', 'min', 'max'\)"),
+        ({"verbose": 1.5}, "Argument `verbose` must be a non-negative integer"),
         (
             {"min_delta": 1.0, "min_delta_mode": "relative"},
             'must be below 1 with min_delta_mode="relative"',
@@ -408,3 +412,29 @@ def test_plateau_missing_monitor_names_the_available_logs():
 def test_plateau_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_rnncr.callbacks.HalveLearningRateOnPlateau(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        keras_rnncr.callbacks.HalveLearningRateOnIncrease,
+        keras_rnncr.callbacks.HalveLearningRateOnPlateau,
+    ],
+)
+def test_a_learning_rate_schedule_is_refused_before_the_first_epoch(cls):
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
+    model = _model(keras.optimizers.SGD(schedule))
+    epochs = []
+    seen = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda e, logs: epochs.append(e)
+    )
+    x, y = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
+    with pytest.raises(TypeError, match="LearningRateSchedule"):
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[cls(monitor="loss"), seen])
+    assert epochs == []
+
+
+@pytest.mark.parametrize("verbose", [True, np.int64(1), 0])
+def test_verbose_takes_bools_and_numpy_ints(verbose):
+    plateau = keras_rnncr.callbacks.HalveLearningRateOnPlateau(verbose=verbose)
+    assert plateau.verbose == int(verbose) and type(plateau.verbose) is int

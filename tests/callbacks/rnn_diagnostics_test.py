@@ -160,43 +160,82 @@ class _ScalarSummary:
         return tf.summary.write(name, value, step=step, metadata=metadata)
 
 
-@pytest.mark.parametrize("update_freq", ["epoch", 2])
-def test_beside_tensorboard_each_scalar_is_written_once(tmp_path, update_freq):
-    x, y = _data()
-    model = _model(layers.SimpleRNN(3, omega=1.0, name="rnn"), _clipped())
+def _board(log_dir, update_freq):
     board = keras.callbacks.TensorBoard(
-        str(tmp_path), update_freq=update_freq, write_graph=False
+        str(log_dir), update_freq=update_freq, write_graph=False
     )
     try:
         import tensorboard  # noqa: F401
     except ImportError:
         board._summary_module = _ScalarSummary()
+    return board
+
+
+def _counts(log_dir):
+    """Counter of `(tag, step)` over the event files under `log_dir/train`."""
+    counts = collections.Counter()
+    for path in glob.glob(str(log_dir / "train" / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            counts.update((value.tag, event.step) for value in event.summary.value)
+    return counts
+
+
+@pytest.mark.parametrize("update_freq", ["epoch", 2, 3])
+def test_beside_tensorboard_each_scalar_is_written_once(tmp_path, update_freq):
+    x, y = _data()
+    model = _model(layers.SimpleRNN(3, omega=1.0, name="rnn"), _clipped())
+    # 4 batches per epoch, 3 epochs: with update_freq=3, TensorBoard leaves
+    # `record_if(batch % 3 == 0)` in force between its batches, which must not
+    # drop the diagnostics' own scalars.
     model.fit(
         x,
         y,
-        batch_size=4,
-        epochs=2,
+        batch_size=3,
+        epochs=3,
         shuffle=False,
         verbose=0,
         callbacks=[
-            ClippingLogger(),
-            board,
+            _board(tmp_path, update_freq),
             RNNDiagnostics(tmp_path, update_freq=update_freq),
         ],
     )
-    counts = collections.Counter()
-    for path in glob.glob(str(tmp_path / "train" / "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            counts.update((value.tag, event.step) for value in event.summary.value)
-    assert counts[("epoch_rnn_omega", 1)] == 1
-    assert counts[("epoch_rnn_omega_valid", 1)] == 1
-    assert counts[("epoch_grad_norm", 1)] == 1  # from the logger, via TensorBoard
-    assert counts[("epoch_rnn_spectral_radius", 1)] == 1  # from RNNDiagnostics
-    assert counts[("epoch_last_grad_norm", 1)] == 1
-    if update_freq == 2:
-        assert counts[("batch_rnn_omega", 2)] == 1
-        assert counts[("batch_last_grad_norm", 2)] == 1
+    counts = _counts(tmp_path)
+    for epoch in range(3):
+        if update_freq != 3:  # Keras's own epoch scalars are dropped there
+            for name in ("rnn_omega", "rnn_omega_valid", "loss"):  # TensorBoard's
+                assert counts[(f"epoch_{name}", epoch)] == 1
+        for name in CLIPPING + ("last_grad_norm", "rnn_spectral_radius"):
+            assert counts[(f"epoch_{name}", epoch)] == 1, (name, epoch)
+    if update_freq != "epoch":
+        steps = range(update_freq, 13, update_freq)
+        for name in CLIPPING + ("last_grad_norm", "rnn_spectral_radius"):
+            assert sorted(s for t, s in counts if t == f"batch_{name}") == list(steps)
     assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+
+
+@pytest.mark.parametrize("order", ["logger first", "logger after"])
+def test_writes_its_scalars_whatever_the_order_of_the_loggers(tmp_path, order):
+    x, y = _data()
+    model = _model(layers.SimpleRNN(3, omega=1.0, name="rnn"), _clipped())
+    loggers = [ClippingLogger(), SpectralRadiusLogger()]
+    diagnostics = RNNDiagnostics(tmp_path)
+    callbacks = (
+        loggers + [diagnostics] if order == "logger first" else [diagnostics] + loggers
+    )
+    if order == "logger first":
+        with pytest.warns(UserWarning, match="also in the fit logs"):
+            history = model.fit(
+                x, y, batch_size=4, epochs=2, verbose=0, callbacks=callbacks
+            )
+    else:
+        history = model.fit(
+            x, y, batch_size=4, epochs=2, verbose=0, callbacks=callbacks
+        )
+    written = _read(tmp_path)
+    for name in CLIPPING + ("rnn_spectral_radius",):
+        assert written[f"epoch_{name}"] == pytest.approx(
+            dict(enumerate(history.history[name])), rel=1e-6
+        )
 
 
 @pytest.mark.parametrize(
@@ -264,9 +303,13 @@ def test_rejects_a_log_dir_that_is_not_a_path():
         TypeError, match=r"Argument `log_dir` must be a string or a path. Received"
     ):
         RNNDiagnostics(log_dir=3)
+    with pytest.raises(ValueError, match=r"Argument `log_dir` must name a directory"):
+        RNNDiagnostics(log_dir="")
 
 
-@pytest.mark.parametrize("update_freq", ["step", 0, -1, True, 1.5])
+@pytest.mark.parametrize(
+    "update_freq", ["step", 0, -1, True, 1.5, np.array([1, 2]), np.array("epoch")]
+)
 def test_rejects_a_bad_update_freq(update_freq):
     with pytest.raises(
         ValueError,
@@ -274,3 +317,45 @@ def test_rejects_a_bad_update_freq(update_freq):
         r"integer. Received: update_freq=",
     ):
         RNNDiagnostics(update_freq=update_freq)
+
+
+def test_same_named_layers_of_two_nested_models_keep_both_radii():
+    def encoder(name, scale):
+        inputs = keras.Input((5, 2))
+        rnn = keras.layers.SimpleRNN(2, name="rnn")
+        model = keras.Model(inputs, rnn(inputs), name=name)
+        rnn.cell.recurrent_kernel.assign(scale * np.eye(2))
+        return model
+
+    inputs = keras.Input((5, 2))
+    first, second = encoder("first", 0.5), encoder("second", 2.0)
+    model = keras.Model(inputs, [first(inputs), second(inputs)])
+    assert recurrent_spectral_radii(model) == pytest.approx(
+        {"first/rnn_spectral_radius": 0.5, "second/rnn_spectral_radius": 2.0}
+    )
+
+
+def test_layers_held_by_a_custom_layer_are_found():
+    class Encoder(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.blocks = {"rnn": layers.SimpleRNN(3, omega=0.5, name="inner_rnn")}
+
+        def call(self, inputs):
+            return self.blocks["rnn"](inputs)
+
+    model = _model(Encoder(), "sgd")
+    kernel = model.layers[0].blocks["rnn"].cell.recurrent_kernel.numpy()
+    assert recurrent_spectral_radii(model) == pytest.approx(
+        {"inner_rnn_spectral_radius": max(abs(np.linalg.eigvals(kernel)))}
+    )
+
+
+def test_a_model_without_recurrent_layers_warns(tmp_path):
+    x, y = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.warns(UserWarning, match="SpectralRadiusLogger: model .* has no layer"):
+        model.fit(x, y, verbose=0, callbacks=[SpectralRadiusLogger()])
+    with pytest.warns(UserWarning, match="RNNDiagnostics: model .* has neither"):
+        model.fit(x, y, verbose=0, callbacks=[RNNDiagnostics(tmp_path)])

@@ -236,7 +236,7 @@ def test_argument_errors():
     uncompiled = keras.Sequential([keras.Input((STEPS, 3)), keras.layers.GRU(2)])
     with pytest.raises(ValueError, match="Argument `model` must be compiled"):
         gradient_profile(uncompiled, inputs, targets)
-    with pytest.raises(TypeError, match="Argument `per_example` must be a bool"):
+    with pytest.raises(ValueError, match="Argument `per_example` must be a bool"):
         gradient_profile(model, inputs, targets, per_example=1)
     with pytest.raises(ValueError, match="must be the name of a keras.layers.RNN"):
         gradient_profile(model, inputs, targets, layer="head")
@@ -300,3 +300,46 @@ def test_plot_gradient_profile(tmp_path):
         plot_gradient_profile([1.0, 2.0])
     with pytest.raises(ValueError, match="Each profile must be 1-D"):
         plot_gradient_profile({"per example": np.ones((2, 3))})
+
+
+def test_layers_inside_bidirectional_are_found_by_name():
+    keras.utils.set_random_seed(0)
+    bidirectional = keras.layers.Bidirectional(keras.layers.SimpleRNN(UNITS))
+    model = keras.Sequential(
+        [keras.Input((STEPS, FEATURES)), bidirectional, keras.layers.Dense(CLASSES)]
+    )
+    model.compile(loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(5, STEPS, FEATURES)).astype("float32")
+    targets = rng.integers(CLASSES, size=5)
+    names = [bidirectional.forward_layer.name, bidirectional.backward_layer.name]
+    with pytest.raises(ValueError, match="does not have exactly one") as error:
+        gradient_profile(model, inputs, targets)
+    assert all(name in str(error.value) for name in names)
+    for name, layer in zip(
+        names, [bidirectional.forward_layer, bidirectional.backward_layer]
+    ):
+        by_name = gradient_profile(
+            model, inputs, targets, layer=name, per_example=np.True_
+        )
+        by_layer = gradient_profile(
+            model, inputs, targets, layer=layer, per_example=True
+        )
+        assert by_name.shape == (5, STEPS) and np.all(by_name > 0)
+        np.testing.assert_array_equal(by_name, by_layer)
+
+
+def test_a_name_shared_by_two_nested_layers_is_refused():
+    def encoder(name):
+        inputs = keras.Input((STEPS, FEATURES))
+        return keras.Model(
+            inputs, keras.layers.SimpleRNN(UNITS, name="rnn")(inputs), name=name
+        )
+
+    inputs = keras.Input((STEPS, FEATURES))
+    joined = keras.layers.Concatenate()([encoder("a")(inputs), encoder("b")(inputs)])
+    model = keras.Model(inputs, keras.layers.Dense(CLASSES)(joined))
+    model.compile(loss="sparse_categorical_crossentropy")
+    inputs_, targets = np.zeros((2, STEPS, FEATURES), "float32"), np.zeros(2, "int32")
+    with pytest.raises(ValueError, match="names 2 recurrent layers"):
+        gradient_profile(model, inputs_, targets, layer="rnn")

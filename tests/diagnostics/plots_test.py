@@ -76,3 +76,34 @@ def test_validation_on_some_epochs_needs_its_x_values():
     assert list(validation.get_xdata()) == [2, 4, 6]
     with pytest.raises(ValueError, match="`validation_x` must give a value for each"):
         plot_history(history, validation_x=[2, 4])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"history": {"loss": 3.0}}, r"`history` must map each name to a list"),
+        ({"history": {"loss": ["a", "b"]}}, r"`history` must map each name to a list"),
+        ({"x": 5}, r"Argument `x` must be a sequence of numbers"),
+        ({"x": ["a", "b", "c"]}, r"Argument `x` must be a sequence of numbers"),
+        ({"validation_x": [[1], [2]]}, r"`validation_x` must be a sequence"),
+        ({"y_labels": ["a"]}, r"Argument `y_labels` must be a dict"),
+        ({"reference_lines": {"loss": 0.5}}, r"`reference_lines` must map each key"),
+        ({"reference_lines": {"loss": ("x", "y")}}, r"reference_lines\['loss'\]"),
+        ({"reference_lines": [0.5]}, r"Argument `reference_lines` must be a dict"),
+    ],
+)
+def test_bad_arguments_are_named(arguments, message):
+    arguments = {"history": {"loss": [3.0, 2.0], "val_loss": [3.5, 2.5]}, **arguments}
+    with pytest.raises(ValueError, match=message):
+        plot_history(**arguments)
+
+
+def test_x_may_be_a_generator():
+    figure = plot_history(
+        {"loss": [3.0, 2.0], "val_loss": [3.5]},
+        x=(10 * i for i in (1, 2)),
+        validation_x=(v for v in (20,)),
+    )
+    lines = figure.axes[0].get_lines()
+    assert list(lines[0].get_xdata()) == [10, 20]
+    assert list(lines[1].get_xdata()) == [20]
