@@ -145,7 +145,15 @@ omega_fused_args = """omega_backward, omega_jit_compile, omega_batch_parts: the 
 omega_layer_metrics = """Logged metrics: with Omega's pass (built with `omega > 0` or
     `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)
     and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
-    logs; a layer built with `omega=0` logs neither."""
+    logs; a layer built with `omega=0` logs neither.
+
+    Losses: Omega's pass adds one loss of value 0 to `layer.losses` at each
+    training call (a probe, whose gradient brings the loss scale of mixed
+    precision into Omega's term), in `keras.config.floatx()`, the dtype in
+    which `fit` sums the model's losses. `fit` needs nothing; a custom
+    training loop that adds `sum(model.losses)` to a loss of another dtype
+    (say a float64 loss computed by hand for a float64 layer) casts it
+    first: `loss + tf.cast(tf.add_n(model.losses), loss.dtype)`."""
 
 # GRU and LSTM: everything after their first paragraph but the example.
 omega_gated_layer_docs = f"""Reference: Pascanu, Mikolov & Bengio, ICML 2013, §3.3,

@@ -36,17 +36,11 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
     cell = model.get_layer("rnn").cell
     head = model.get_layer("head")
     num_keys = head.units
-    primer = np.zeros((1, num_keys), bool) if primer is None else np.asarray(primer)
-    if primer.ndim != 2 or primer.shape[1] != num_keys or len(primer) == 0:
-        raise ValueError(
-            f"Argument `primer` must have shape (frames >= 1, {num_keys}). "
-            f"Received: primer.shape={primer.shape}"
-        )
-    if primer.dtype != bool and not np.isin(primer, (0, 1)).all():
-        raise ValueError(
-            "Argument `primer` must be a piano roll of 0s and 1s (or bools): a "
-            "key sounds or not. Received values other than 0 and 1."
-        )
+    primer = (
+        np.zeros((1, num_keys), bool)
+        if primer is None
+        else _check_roll("primer", primer, (num_keys,))
+    )
     rng = np.random.default_rng(seed)
     roll = np.zeros((num_frames, num_keys), bool)
     roll[: min(len(primer), num_frames)] = primer[:num_frames]
@@ -60,11 +54,36 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
     return roll
 
 
+# The MIDI pitch of a roll's first column, by its number of columns: the 88
+# keys of a piano (A0 = 21 to C8 = 108, the music sets' range), or the 128
+# pitches of MIDI.
+LOWEST_PITCH = {88: 21, 128: 0}
+
+
+def _check_roll(name, roll, keys=tuple(LOWEST_PITCH)):
+    """`roll` as a bool array `(frames >= 1, k)`, `k` in `keys`, of 0s and 1s."""
+    array = np.asarray(roll)
+    if array.ndim != 2 or len(array) == 0 or array.shape[1] not in keys:
+        raise ValueError(
+            f"Argument `{name}` must be a piano roll of shape (frames >= 1, "
+            f"keys) with keys one of {list(keys)}. Received: {name}.shape="
+            f"{array.shape}"
+        )
+    if array.dtype != bool and not np.isin(array, (0, 1)).all():
+        raise ValueError(
+            f"Argument `{name}` must be a piano roll of 0s and 1s (or bools): a "
+            "key sounds or not (threshold or sample probabilities first). "
+            "Received values other than 0 and 1."
+        )
+    return array.astype(bool)
+
+
 def save_piano_roll_png(roll, path, title=None):
     """Saves a roll as an image: time to the right, MIDI pitch upwards.
 
     Args:
-        roll: bool array `(frames, 88)`; column `k` is MIDI pitch `k + 21`.
+        roll: array `(frames, 88)` of bools or 0/1; column `k` is MIDI pitch
+            `k + 21` (a roll of 128 columns: pitch `k`).
         path: output file (any matplotlib format, e.g. `.png`).
         title: str or None, the figure title.
 
@@ -73,7 +92,8 @@ def save_piano_roll_png(roll, path, title=None):
     """
     from keras_rnncr._plotting import pyplot
 
-    roll = np.asarray(roll, dtype=bool)
+    roll = _check_roll("roll", roll)
+    lowest = LOWEST_PITCH[roll.shape[1]]
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(max(4.0, len(roll) / 25), 3))
     axis.imshow(
@@ -82,7 +102,7 @@ def save_piano_roll_png(roll, path, title=None):
         aspect="auto",
         cmap="Greys",
         interpolation="nearest",
-        extent=(0, len(roll), 20.5, 20.5 + roll.shape[1]),
+        extent=(0, len(roll), lowest - 0.5, lowest - 0.5 + roll.shape[1]),
     )
     axis.set_xlabel("frame")
     axis.set_ylabel("MIDI pitch")
@@ -99,7 +119,8 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
     A key held over consecutive frames becomes one note.
 
     Args:
-        roll: bool array `(frames, 88)`; column `k` is MIDI pitch `k + 21`.
+        roll: array `(frames, 88)` of bools or 0/1; column `k` is MIDI pitch
+            `k + 21` (a roll of 128 columns: pitch `k`).
         path: output `.mid` file.
         seconds_per_frame: positive float. Defaults to 0.25 (a quarter note
             at 60 beats per minute, or an eighth note at 120).
@@ -114,6 +135,8 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
         ImportError: if pretty_midi is not installed (`pip install
             pretty_midi`).
     """
+    roll = _check_roll("roll", roll)
+    lowest = LOWEST_PITCH[roll.shape[1]]
     seconds_per_frame = _validation.check_positive_float(
         "seconds_per_frame", seconds_per_frame
     )
@@ -125,7 +148,6 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
         raise ImportError(
             "save_midi() needs pretty_midi: pip install pretty_midi"
         ) from error
-    roll = np.asarray(roll, dtype=bool)
     music = pretty_midi.PrettyMIDI()
     instrument = pretty_midi.Instrument(program=program)
     padded = np.pad(roll, ((1, 1), (0, 0)))
@@ -137,7 +159,7 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
             instrument.notes.append(
                 pretty_midi.Note(
                     velocity=velocity,
-                    pitch=key + 21,
+                    pitch=key + lowest,
                     start=start * seconds_per_frame,
                     end=end * seconds_per_frame,
                 )

@@ -1,10 +1,16 @@
 """One step of a `char_model` with explicit state, built from its own layers."""
 
+import keras
 from keras import ops
 
 
 def check_char_model(model):
     """Returns the `one_hot`, `rnn` and `head` layers of a `char_model`."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "Argument `model` must be a `keras_rnncr.text.char_model`. "
+            f"Received: model={type(model).__name__}"
+        )
     names = {layer.name for layer in model.layers}
     missing = [n for n in ("one_hot", "rnn", "head") if n not in names]
     if missing:
@@ -13,6 +19,24 @@ def check_char_model(model):
             f"'one_hot', 'rnn', 'head'). Received: a model without {missing}"
         )
     return model.get_layer("one_hot"), model.get_layer("rnn"), model.get_layer("head")
+
+
+def check_vocabulary(vocabulary, model):
+    """Refuses a `vocabulary` that is not a `CharVocabulary` of the model's size."""
+    from keras_rnncr.text.vocabulary import CharVocabulary
+
+    if not isinstance(vocabulary, CharVocabulary):
+        raise TypeError(
+            "Argument `vocabulary` must be the `keras_rnncr.text.CharVocabulary` "
+            f"the model was trained with. Received: {type(vocabulary).__name__}"
+        )
+    one_hot = check_char_model(model)[0]
+    if vocabulary.size != one_hot.input_dim:
+        raise ValueError(
+            f"Argument `vocabulary` has {vocabulary.size} symbols and the model "
+            f"{one_hot.input_dim} (its `one_hot` layer): pass the vocabulary the "
+            "model was trained with."
+        )
 
 
 def step_function(model):

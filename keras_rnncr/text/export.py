@@ -5,7 +5,8 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_rnncr.text._step import softmax, step_function, units_of
+from keras_rnncr import _validation
+from keras_rnncr.text._step import check_vocabulary, softmax, step_function, units_of
 
 VOCABULARY_FILE = os.path.join("assets.extra", "vocabulary.json")
 
@@ -27,15 +28,22 @@ def export_generator(model, path, vocabulary=None, verbose=False):
 
     Feeding `step` the characters of a text from `initial_state` reproduces the
     logits of `model.predict` on that text. `sample` is deterministic given
-    `seed` (`tf.random.stateless_categorical`).
+    `seed` (`tf.random.stateless_categorical`). The endpoints refuse, with an
+    error naming the argument, a temperature that is not a positive finite
+    number, a negative `batch_size`, and `ids` and `state` of different batch
+    sizes; ids outside the vocabulary are not checked (a negative id is read
+    from the end, as in `model.predict`).
 
     Args:
         model: a `keras_rnncr.text.char_model` (stateful or not).
         path: directory to write the SavedModel to.
-        vocabulary: optional `CharVocabulary`, written as JSON to
+        vocabulary: optional `CharVocabulary`, the one the model was trained
+            with (same size), written as JSON to
             `<path>/assets.extra/vocabulary.json` (ignored by the loader; a
             server reads it to turn ids into characters).
         verbose: bool, whether to print the endpoints' signatures.
+
+    Every argument is checked before anything is written.
 
     Returns:
         The `keras.export.ExportArchive` that was written.
@@ -46,13 +54,34 @@ def export_generator(model, path, vocabulary=None, verbose=False):
     >>> # served = tf.saved_model.load("generator")
     >>> # out = served.step(tf.constant([3]), served.initial_state(1))
     """
-    step = step_function(model)
+    step = step_function(model)  # checks that it is a char_model
     units = units_of(model)
+    if vocabulary is not None:
+        check_vocabulary(vocabulary, model)
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise ValueError(
+            "Argument `path` must be a directory name (a non-empty string or "
+            f"path). Received: path={path!r}"
+        )
+    verbose = _validation.check_bool("verbose", verbose)
     ids_spec = tf.TensorSpec((None,), tf.int32, name="ids")
     state_spec = tf.TensorSpec((None, units), tf.float32, name="state")
 
+    def checked_step(ids, state):
+        check = tf.debugging.Assert(
+            tf.equal(tf.shape(ids)[0], tf.shape(state)[0]),
+            [
+                "Arguments `ids` and `state` must have the same batch size. "
+                "Received batch sizes:",
+                tf.shape(ids)[0],
+                tf.shape(state)[0],
+            ],
+        )
+        with tf.control_dependencies([check]):
+            return step(tf.identity(ids), state)
+
     def step_endpoint(ids, state):
-        logits, new_state = step(ids, state)
+        logits, new_state = checked_step(ids, state)
         return {
             "logits": logits,
             "probabilities": softmax(logits),
@@ -71,12 +100,20 @@ def export_generator(model, path, vocabulary=None, verbose=False):
             ],
         )
         with tf.control_dependencies([check]):
-            logits, new_state = step(ids, state)
+            logits, new_state = checked_step(ids, state)
         drawn = tf.random.stateless_categorical(logits / temperature, 1, seed)
         return {"ids": tf.cast(drawn[:, 0], tf.int32), "state": new_state}
 
     def initial_state_endpoint(batch_size):
-        return tf.zeros(tf.stack([batch_size, units]), tf.float32)
+        check = tf.debugging.Assert(
+            batch_size >= 0,
+            [
+                "Argument `batch_size` must be a non-negative integer. Received:",
+                batch_size,
+            ],
+        )
+        with tf.control_dependencies([check]):
+            return tf.zeros(tf.stack([batch_size, units]), tf.float32)
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr import _validation
-from keras_rnncr.text._step import step_function, units_of
+from keras_rnncr.text._step import check_vocabulary, step_function, units_of
 
 
 def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=None):
@@ -34,13 +34,7 @@ def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=
     temperature = _validation.check_positive_float("temperature", temperature)
     seed = _validation.check_seed(seed)
     step = tf.function(step_function(model))  # checks that it is a char_model
-    model_symbols = model.get_layer("one_hot").input_dim
-    if vocabulary.size != model_symbols:
-        raise ValueError(
-            f"Argument `vocabulary` has {vocabulary.size} symbols and the model "
-            f"{model_symbols} (its `one_hot` layer): pass the vocabulary the "
-            "model was trained with."
-        )
+    check_vocabulary(vocabulary, model)
     rng = np.random.default_rng(seed)
     state = tf.zeros((1, units_of(model)))
     ids = vocabulary.encode(prompt) if prompt else np.zeros(1, np.int32)

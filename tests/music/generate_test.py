@@ -53,7 +53,9 @@ def test_sample_rejects_bad_num_frames(num_frames):
 
 
 def test_sample_rejects_bad_primer():
-    with pytest.raises(ValueError, match="Argument `primer` must have shape"):
+    with pytest.raises(
+        ValueError, match="Argument `primer` must be a piano roll of shape"
+    ):
         music.sample_piano_roll(_model(0.0), 4, primer=np.zeros((2, 12), bool))
     # A primer of 0.2 was cast to True: every key sounding.
     with pytest.raises(
@@ -104,3 +106,36 @@ def test_save_midi_merges_held_keys(tmp_path):
 def test_save_midi_rejects_bad_numbers(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         music.save_midi(np.zeros((2, 88), bool), tmp_path / "a.mid", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "roll, message",
+    [
+        (np.full((4, 88), 0.01), "must be a piano roll of 0s and 1s"),
+        (np.full((4, 88), 2), "must be a piano roll of 0s and 1s"),
+        (
+            np.zeros(88, bool),
+            r"must be a piano roll of shape .* Received: roll.shape=\(88,\)",
+        ),
+        (np.zeros((2, 4, 88), bool), "must be a piano roll of shape"),
+        (np.zeros((0, 88), bool), "must be a piano roll of shape"),
+        (np.zeros((4, 60), bool), r"must be a piano roll .* keys one of \[88, 128\]"),
+    ],
+)
+def test_saving_refuses_what_is_not_a_piano_roll(tmp_path, roll, message):
+    with pytest.raises(ValueError, match="Argument `roll` " + message):
+        music.save_piano_roll_png(roll, tmp_path / "roll.png")
+    with pytest.raises(ValueError, match="Argument `roll` " + message):
+        music.save_midi(roll, tmp_path / "a.mid")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_128_key_roll_is_the_midi_range(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    roll = np.zeros((3, 128), "int64")
+    roll[0, 0] = roll[1, 127] = 1
+    assert music.save_midi(roll, tmp_path / "a.mid") == 2
+    notes = pretty_midi.PrettyMIDI(str(tmp_path / "a.mid")).instruments[0].notes
+    assert sorted(n.pitch for n in notes) == [0, 127]
+    figure = music.save_piano_roll_png(roll, tmp_path / "roll.png")
+    assert figure.axes[0].images[0].get_extent()[2:] == [-0.5, 127.5]

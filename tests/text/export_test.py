@@ -46,6 +46,16 @@ SERVER = textwrap.dedent(
             refused[str(temperature)] = ""
         except tf.errors.InvalidArgumentError as error:
             refused[str(temperature)] = error.message
+    try:
+        generator.initial_state(tf.constant(-1))
+        refused["batch_size"] = ""
+    except tf.errors.InvalidArgumentError as error:
+        refused["batch_size"] = error.message
+    try:
+        generator.step(tf.constant(ids[:2, 0]), state)
+        refused["batches"] = ""
+    except tf.errors.InvalidArgumentError as error:
+        refused["batches"] = error.message
     segments = np.load(f"{root}/segments.npy")
     served = tf.saved_model.load(f"{root}/stateful")
     np.save(f"{root}/serve.npy", np.stack([served.serve(s).numpy() for s in segments]))
@@ -152,11 +162,47 @@ def test_export_generator_rejects_other_models(tmp_path):
         text.export_generator(other, str(tmp_path / "x"))
 
 
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"model": None}, TypeError, "Argument `model` must be a `keras_rnncr.text"),
+        ({"vocabulary": {"a": 0}}, TypeError, "Argument `vocabulary` must be the"),
+        ({"vocabulary": "abcde"}, TypeError, "Argument `vocabulary` must be the"),
+        (
+            {"vocabulary": text.CharVocabulary("abcdefghij")},
+            ValueError,
+            "Argument `vocabulary` has 10 symbols and the model 4",
+        ),
+        ({"path": None}, ValueError, "Argument `path` must be a directory name"),
+        ({"path": ""}, ValueError, "Argument `path` must be a directory name"),
+        ({"verbose": "no"}, ValueError, "Argument `verbose` must be a bool"),
+    ],
+)
+def test_export_generator_checks_its_arguments_before_writing(
+    tmp_path, arguments, error, message
+):
+    model = text.char_model("sgd", 4, units=3, stateful=False)
+    arguments = {
+        "model": model,
+        "path": str(tmp_path / "generator"),
+        "vocabulary": text.CharVocabulary("abcd"),
+        **arguments,
+    }
+    with pytest.raises(error, match=message):
+        text.export_generator(**arguments)
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.slow
 def test_generator_sampling_refuses_a_temperature_that_is_not_positive(served):
     *_, report = served
     # Before, 0 and NaN drew the id `vocabulary.size` (outside the vocabulary)
     # and -1 the inverted distribution, without an error.
-    assert set(report["refused"]) == {"0.0", "-1.0", "nan", "inf"}
-    for message in report["refused"].values():
+    refused = dict(report["refused"])
+    assert "Argument `batch_size` must be a non-negative" in refused.pop("batch_size")
+    assert "Arguments `ids` and `state` must have the same batch size" in refused.pop(
+        "batches"
+    )
+    assert set(refused) == {"0.0", "-1.0", "nan", "inf"}
+    for message in refused.values():
         assert "Argument `temperature` must be a positive finite float" in message
