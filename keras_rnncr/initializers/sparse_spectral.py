@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_rnncr import _validation
 
@@ -68,8 +69,21 @@ class SparseSpectral(keras.initializers.Initializer):
             order = np.argsort(rng.random(shape), axis=1)
             weights[np.arange(size)[:, None], order[:, self.num_nonzero :]] = 0.0
         radius = np.max(np.abs(np.linalg.eigvals(weights)))
-        weights *= self.spectral_radius / radius
+        if 0 < radius < np.inf:
+            weights *= self.spectral_radius / radius
+        if not (0 < radius < np.inf and np.isfinite(weights).all()):
+            raise ValueError(
+                f"Argument `stddev` is too small or too large for float64: the "
+                f"drawn matrix has spectral radius {radius}, which cannot be "
+                f"rescaled. Received: stddev={self.stddev!r}"
+            )
         dtype = keras.backend.standardize_dtype(dtype or keras.backend.floatx())
+        if not np.abs(weights).max() <= tf.as_dtype(dtype).max:
+            raise ValueError(
+                f"Argument `spectral_radius` gives weights beyond the range of "
+                f"{dtype} ({np.abs(weights).max():.3g}). Received: "
+                f"spectral_radius={self.spectral_radius!r}"
+            )
         return keras.ops.convert_to_tensor(weights, dtype=dtype)
 
     def get_config(self):

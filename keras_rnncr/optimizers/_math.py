@@ -1,5 +1,6 @@
 """Pure tensor functions for gradient clipping: one home for each piece of maths."""
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -62,17 +63,29 @@ def global_norm(gradients):
             repeated rows of an `IndexedSlices` are summed first
             (`merged_rows`).
 
+    When the sum of squares overflows (a float32 norm above about 1.8e19, a
+    float64 one above 1.3e154) while every element is finite, the norm is
+    taken again with the gradients divided by their largest magnitude, so
+    that a finite gradient has a finite norm up to the dtype's largest value.
+
     Returns:
         A float32 (or float64) scalar. NaN or inf if any gradient is
-        non-finite (or if the sum of squares overflows).
+        non-finite (inf also if the norm itself is beyond the dtype's range).
     """
     dtype = tf.float32
     if any(_values(g).dtype == tf.float64 for g in gradients):
         dtype = tf.float64
-    squares = [tf.reduce_sum(tf.square(merged_rows(g, dtype))) for g in gradients]
-    if not squares:
+    dense = [merged_rows(g, dtype) for g in gradients]
+    if not dense:
         return tf.constant(0.0, dtype)
-    return tf.sqrt(tf.add_n(squares))
+    norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in dense]))
+
+    def rescaled():
+        largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in dense]))
+        sums = [tf.reduce_sum(tf.square(g / largest)) for g in dense]
+        return largest * tf.sqrt(tf.add_n(sums))
+
+    return tf.cond(tf.math.is_inf(norm), rescaled, lambda: norm)
 
 
 def clip_by_global_norm(gradients, norm, threshold):
@@ -98,9 +111,18 @@ def clip_by_global_norm(gradients, norm, threshold):
     """
     clipped = norm > threshold
     scale = tf.where(clipped, threshold / norm, tf.ones_like(norm))
-    return [map_values(g, lambda v: v * tf.cast(scale, v.dtype)) for g in gradients], (
-        clipped
-    )
+    return [map_values(g, lambda v: _scaled(v, scale)) for g in gradients], clipped
+
+
+def _scaled(values, scale):
+    """`values * scale` in `values`' dtype, the product formed in float32 at
+    least: a half-precision scale rounds to 0 below about 6e-8 (a norm 1.7e7
+    times the threshold) and loses digits above, where the product itself is
+    representable."""
+    if values.dtype in (tf.float16, tf.bfloat16):
+        wide = tf.cast(values, scale.dtype) * scale
+        return tf.cast(wide, values.dtype)
+    return values * tf.cast(scale, values.dtype)
 
 
 def clip_elementwise(gradients, threshold):
@@ -126,16 +148,26 @@ def clip_elementwise(gradients, threshold):
     return clipped, tf.reduce_any(tf.stack(changed))
 
 
+def clamp_to_float32(norm):
+    """A finite `norm` above float32's largest value becomes that value (NaN
+    and inf stay); a float32 `norm` is returned as it is."""
+    if norm.dtype == tf.float32:
+        return norm
+    largest = tf.constant(np.finfo(np.float32).max, norm.dtype)
+    return tf.where(tf.math.is_finite(norm), tf.minimum(norm, largest), norm)
+
+
 def is_nonfinite(norm, max_finite_norm=None):
     """True if `norm` is NaN, infinite, negative, or above `max_finite_norm`.
 
     This is the guard of the released code (RNN.py), which treats norms above
     `1e10` like NaN. (Every comparison with NaN is false.)
     """
-    if max_finite_norm is None:
-        in_range = tf.logical_and(norm >= 0.0, norm < float("inf"))
-    else:
-        in_range = tf.logical_and(norm >= 0.0, norm <= max_finite_norm)
+    in_range = tf.logical_and(norm >= 0.0, tf.math.is_finite(norm))
+    if max_finite_norm is not None:
+        # In `norm`'s dtype: a bound beyond float32's range is inf there, and
+        # the finiteness test above still holds.
+        in_range = tf.logical_and(in_range, norm <= max_finite_norm)
     return tf.logical_not(in_range)
 
 

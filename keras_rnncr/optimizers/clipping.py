@@ -117,9 +117,13 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
             counts the step. `"shrink"`: the released code's guard (see Note).
             `"raise"`: no variable changes, and an error naming the step (see
             Note on XLA).
-            `"propagate"`: apply the gradient unchanged.
+            `"propagate"`: apply the gradient unchanged (NaN reaches the
+            weights if the gradient has one: the one choice that lets it).
         max_finite_norm: Positive float or `None`. Norms above it are treated
-            as non-finite. Defaults to 1e10, as in the released code.
+            as non-finite (NaN and inf always are). Defaults to 1e10, as in
+            the released code. The norm is exact for finite gradients up to
+            the largest value of their dtype (an overflowing sum of squares
+            is taken again, rescaled).
         shrink_factor: Positive float, the `nonfinite="shrink"` factor.
             Defaults to 0.02, as in the released code.
         name: String, the name of the optimizer.
@@ -352,8 +356,11 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
         # The statistics and thresholds are float32; a float64 model's norm
         # is float64 and scales its gradients in float64.
         exact_norm = _math.global_norm(grads)
-        norm = tf.cast(exact_norm, tf.float32)
-        nonfinite = _math.is_nonfinite(norm, self.max_finite_norm)
+        # Judged on the exact norm: a finite float64 norm beyond float32's
+        # range is not a non-finite step; the float32 statistics take
+        # float32's largest value for it.
+        nonfinite = _math.is_nonfinite(exact_norm, self.max_finite_norm)
+        norm = tf.cast(_math.clamp_to_float32(exact_norm), tf.float32)
         valid = tf.logical_not(nonfinite)
         # Under XLA, `nonfinite="raise"` skips every step after a recorded
         # error: those steps change neither the threshold rule nor the
@@ -555,6 +562,13 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
     @property
     def iterations(self):
         return self.inner_optimizer.iterations
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Excludes variables from the inner optimizer's weight decay (it is
+        the inner optimizer that decays them); as Keras's, before `build`."""
+        self.inner_optimizer.exclude_from_weight_decay(
+            var_list=var_list, var_names=var_names
+        )
 
     def finalize_variable_values(self, var_list):
         # `fit` calls this when it ends: the last chance to raise an error

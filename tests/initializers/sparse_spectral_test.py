@@ -136,3 +136,12 @@ def test_model_save_and_load(tmp_path):
     assert isinstance(cell.recurrent_initializer, SparseSpectral)
     assert cell.recurrent_initializer.get_config()["num_nonzero"] == 4
     np.testing.assert_array_equal(np.asarray(cell.recurrent_kernel), recurrent)
+
+
+def test_values_that_cannot_be_rescaled_are_refused():
+    with pytest.raises(ValueError, match="Argument `stddev` is too small or too large"):
+        SparseSpectral(stddev=1e-320, seed=0)((20, 20))
+    with pytest.raises(ValueError, match="Argument `spectral_radius` gives weights"):
+        SparseSpectral(spectral_radius=1e40, seed=0)((20, 20), dtype="float32")
+    weights = SparseSpectral(spectral_radius=1e40, seed=0)((20, 20), dtype="float64")
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(weights)))

@@ -759,3 +759,69 @@ def test_clipping_on_inner_optimizer_is_an_error(arg):
         match=rf"inner optimizer sets `{arg}=2.0`.*before aggregation.*threshold=2.0",
     ):
         ClippedOptimizer(keras.optimizers.SGD(0.1, **{arg: 2.0}))
+
+
+@pytest.mark.parametrize("max_finite_norm", [1e10, 1e39, None])
+def test_an_infinite_gradient_is_skipped_whatever_the_bound(max_finite_norm):
+    # 1e39 is inf in float32: the bound no longer let an inf norm pass as
+    # finite (threshold / inf = 0, inf * 0 = NaN in the weights).
+    variable = keras.Variable(np.ones(2, "float32"))
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(0.1), max_finite_norm=max_finite_norm
+    )
+    optimizer.apply([tf.constant([np.inf, 1.0])], [variable])
+    np.testing.assert_array_equal(variable.numpy(), [1.0, 1.0])
+    assert optimizer.statistics()["nonfinite_steps"] == 1
+
+
+def test_a_finite_float64_norm_beyond_float32_is_clipped_not_skipped():
+    variable = keras.Variable(np.ones(2), dtype="float64")
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(0.1), threshold=1.0, max_finite_norm=None
+    )
+    optimizer.apply([tf.constant([1e200, 0.0], tf.float64)], [variable])
+    np.testing.assert_allclose(variable.numpy(), [0.9, 1.0], rtol=1e-7)  # lr float32
+    statistics = optimizer.statistics()
+    assert statistics["nonfinite_steps"] == 0 and statistics["clipped_steps"] == 1
+    assert statistics["grad_norm"] == pytest.approx(np.finfo(np.float32).max)
+    # The bound is judged on the float64 norm too.
+    bounded = ClippedOptimizer(keras.optimizers.SGD(0.1), max_finite_norm=1e100)
+    bounded.apply([tf.constant([1e200, 0.0], tf.float64)], [variable])
+    assert bounded.statistics()["nonfinite_steps"] == 1
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_gradients_are_scaled_in_float32(dtype):
+    # A norm 3.8e7 times the threshold: the scale rounded to 0 in float16.
+    size = 400_000
+    variable = keras.Variable(np.zeros(size), dtype=dtype)
+    optimizer = ClippedOptimizer(keras.optimizers.SGD(1.0), threshold=1.0)
+    optimizer.apply([tf.fill([size], tf.constant(60000.0, dtype))], [variable])
+    step = -variable.numpy().astype(np.float64)
+    expected = (
+        np.float64(tf.cast(60000.0, dtype).numpy())
+        / optimizer.statistics()["grad_norm"]
+    )
+    np.testing.assert_allclose(step, expected, rtol=1e-2)
+    assert np.linalg.norm(step) == pytest.approx(1.0, rel=1e-2)
+
+
+def test_exclude_from_weight_decay_reaches_the_inner_optimizer():
+    inner = keras.optimizers.AdamW(0.1, weight_decay=0.5)
+    optimizer = ClippedOptimizer(inner)
+    kernel = keras.Variable(np.ones(2, "float32"), name="kernel")
+    bias = keras.Variable(np.ones(2, "float32"), name="bias")
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    optimizer.apply([tf.zeros(2), tf.zeros(2)], [kernel, bias])
+    np.testing.assert_array_equal(bias.numpy(), [1.0, 1.0])
+    assert np.all(kernel.numpy() < 1.0)
+
+
+def test_a_finite_float32_gradient_whose_squares_overflow_is_clipped():
+    variable = keras.Variable(np.ones(3, "float32"))
+    optimizer = ClippedOptimizer(
+        keras.optimizers.SGD(0.1), threshold=1.0, max_finite_norm=None
+    )
+    optimizer.apply([tf.constant([3e20, 4e20, 0.0])], [variable])
+    np.testing.assert_allclose(variable.numpy(), [0.94, 0.92, 1.0], rtol=1e-6)
+    assert optimizer.statistics()["grad_norm"] == pytest.approx(5e20, rel=1e-6)
