@@ -22,7 +22,9 @@ class FrameNLLLoss(keras.losses.Loss):
     With a `(batch, time)` `sample_weight` that is 0 on padding, the batch
     loss is the mean over its real frames ("mean_with_sample_weight"), so
     padding does not shrink the gradient (which matters for the clipping
-    threshold). It is the training counterpart of `keras_rnncr.metrics.
+    threshold). A `(batch,)` weight (one per sequence, as the `FrameNLL`
+    metric takes) weighs every frame of its sequence. It is the training
+    counterpart of `keras_rnncr.metrics.
     FrameNLL`, which averages over every frame of an epoch.
 
     Args:
@@ -41,6 +43,15 @@ class FrameNLLLoss(keras.losses.Loss):
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = _validation.check_bool("from_logits", from_logits)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            weight = keras.ops.convert_to_tensor(sample_weight)
+            frames = keras.ops.shape(y_pred)[:2]
+            if len(weight.shape) == 1:  # one per sequence: every frame of it
+                weight = keras.ops.broadcast_to(weight[:, None], frames)
+            sample_weight = weight
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
     def call(self, y_true, y_pred):
         return frame_nll(y_true, y_pred, from_logits=self.from_logits)

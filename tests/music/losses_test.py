@@ -41,3 +41,18 @@ def test_config_round_trip():
 def test_rejects_non_bool_from_logits():
     with pytest.raises(ValueError, match="Argument `from_logits` must be a bool"):
         music.FrameNLLLoss(from_logits=1)
+
+
+def test_one_weight_per_sequence_weighs_its_frames():
+    rng = np.random.default_rng(0)
+    y_true = (rng.random((4, 5, 88)) < 0.1).astype("float32")
+    y_pred = rng.uniform(0.05, 0.95, (4, 5, 88)).astype("float32")
+    per_sequence = np.array([1.0, 0.0, 2.0, 1.0], "float32")
+    loss = music.FrameNLLLoss()(y_true, y_pred, sample_weight=per_sequence)
+    per_frame = np.repeat(per_sequence[:, None], 5, axis=1)
+    expected = music.FrameNLLLoss()(y_true, y_pred, sample_weight=per_frame)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+    # and the model trains with them, as the FrameNLL metric takes them
+    model = keras.Sequential([keras.Input((5, 88)), keras.layers.Dense(88, "sigmoid")])
+    model.compile("sgd", music.FrameNLLLoss())
+    model.fit(y_true, y_true, sample_weight=per_sequence, epochs=1, verbose=0)
