@@ -42,6 +42,7 @@ candidate product is in its core: its loops take two products per step forward
 """
 
 import dataclasses
+import inspect
 
 import keras
 import tensorflow as tf
@@ -79,14 +80,31 @@ def cell_kind(cell):
     return None
 
 
+# Methods of Keras's cells that do not take part in a step: a subclass may
+# override them and keep the stock step.
+_STEP_NEUTRAL = frozenset({"build", "get_config", "get_initial_state"})
+
+
 def runs_stock_step(cell, base):
     """Whether `cell` is a `base` (a Keras cell class) whose step is `base`'s.
 
     The fused passes compute `base`'s equations from the cell's weights; a
-    subclass that overrides `call` (a scaled or normalised step, say) steps
-    otherwise, so it takes the generic pass, which runs the cell's own `call`.
+    subclass that overrides `call`, or a method `call` uses (the LSTM's
+    `_compute_carry_and_output`, say: a scaled or normalised step), steps
+    otherwise, so it takes the generic pass, which runs the cell's own step.
+    Every method `base` defines counts, but its constructor, `build`,
+    `get_config` and `get_initial_state`.
     """
-    return isinstance(cell, base) and type(cell).call is base.call
+    if not isinstance(cell, base):
+        return False
+    cls = type(cell)
+    return all(
+        getattr(cls, name) is value
+        for name, value in vars(base).items()
+        if inspect.isfunction(value)
+        and not name.startswith("__")
+        and name not in _STEP_NEUTRAL
+    )
 
 
 def gru_core(x, a, states, activation, recurrent_activation):
@@ -123,6 +141,19 @@ def lstm_core(x, a, states, activation, recurrent_activation):
 
 
 _CORES = {"gru": gru_core, "lstm": lstm_core}
+
+
+def _softsign(a):
+    """Softsign from ops TensorFlow differentiates twice (its `Softsign` op's
+    gradient has no gradient), for Omega's second derivative through it."""
+    return a / (1.0 + tf.abs(a))
+
+
+def twice_differentiable(activation):
+    """`activation`, or the same function from ops TensorFlow can
+    differentiate twice: softsign is the one Keras activation whose op
+    TensorFlow cannot (its gradient `SoftsignGrad` has no gradient)."""
+    return _softsign if activation is keras.activations.softsign else activation
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -748,8 +779,8 @@ def fused_gated(
                 tf.stop_gradient(recurrent_bias) if present["recurrent"] else None
             ),
             recurrent_masks=recurrent_masks,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
+            activation=twice_differentiable(activation),
+            recurrent_activation=twice_differentiable(recurrent_activation),
             step_mask=step_mask,
             ratio=ratio,
             jit_compile=jit_compile,

@@ -132,15 +132,20 @@ omega_layer_args = """omega: float >= 0, the weight alpha of Omega. Defaults to
 
 omega_fused_args = """omega_backward, omega_jit_compile, omega_batch_parts: the fused
             passes' options (all default to `"auto"`). A `SimpleRNNCell` with a
-            tanh, sigmoid, relu or linear activation takes the fused SimpleRNN
-            pass, with all three (see `keras_rnncr.layers.SimpleRNN`). A
-            `GRUCell` (either `reset_after`) and an `LSTMCell` take the fused
-            gated pass, which keeps every step's errors (as
+            tanh, sigmoid, relu, softsign or linear activation takes the fused
+            SimpleRNN pass, with all three (see `keras_rnncr.layers.SimpleRNN`).
+            A `GRUCell` (either `reset_after`) and an `LSTMCell` (any
+            activations) take the fused gated pass, which keeps every step's errors (as
             `omega_backward="stored"` does, so it ignores `omega_backward`),
             whose backward loop `omega_jit_compile` compiles with XLA
             (`"auto"`: when the number of steps is fixed), and which ignores
             `omega_batch_parts`. Other cells take the generic pass, which
-            ignores all three."""
+            ignores all three, as do subclasses of those cells that override
+            a method of their step (`call`, the LSTM's
+            `_compute_carry_and_output`, ...). The generic pass differentiates
+            the cell's step twice, which TensorFlow cannot do through its
+            softsign op: a custom cell stepping with softsign writes it
+            `a / (1 + abs(a))`."""
 
 omega_layer_metrics = """Logged metrics: with Omega's pass (built with `omega > 0` or
     `omega_metrics=True`), `<name>_omega` (mean Omega of the epoch's batches)

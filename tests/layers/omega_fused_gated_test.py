@@ -159,6 +159,26 @@ def test_inputs_error_reaches_the_layer_before(layer_class, kwargs, monkeypatch)
     assert np.any(fused[-2] != 0)  # the Dense kernel's gradient
 
 
+@pytest.mark.parametrize(
+    "layer_class", [keras_rnncr.layers.GRU, keras_rnncr.layers.LSTM]
+)
+@pytest.mark.parametrize("argument", ["activation", "recurrent_activation"])
+def test_softsign_trains_as_the_generic_pass_of_its_formula(
+    layer_class, argument, monkeypatch
+):
+    # TensorFlow cannot differentiate softsign's gradient: the fused pass
+    # steps with the same function written from ops it can.
+    kwargs = {"omega": 3.0, argument: "softsign"}
+    fused, fused_omega = _gradients(kwargs, layer_class, False, monkeypatch, True)
+    formula = {"omega": 3.0, argument: lambda a: a / (1.0 + tf.abs(a))}
+    generic, generic_omega = _gradients(formula, layer_class, True, monkeypatch, True)
+    for f, g in zip(fused, generic):
+        np.testing.assert_allclose(f, g, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        list(fused_omega.values()), list(generic_omega.values()), rtol=1e-6
+    )
+
+
 def test_which_cells_take_the_fused_gated_pass():
     assert _fused_gated.cell_kind(keras.layers.GRUCell(2)) == "gru"
     assert _fused_gated.cell_kind(keras.layers.LSTMCell(2)) == "lstm"
@@ -188,8 +208,17 @@ class _HalvedLSTMCell(keras.layers.LSTMCell):
         return halved, [halved, carry]
 
 
+class _HalvedCarryLSTMCell(keras.layers.LSTMCell):
+    """Overrides a method `call` uses, not `call` itself."""
+
+    def _compute_carry_and_output_fused(self, z, c_tm1):
+        carry, output = super()._compute_carry_and_output_fused(z, c_tm1)
+        return 0.5 * carry, output
+
+
 class _RenamedGRUCell(keras.layers.GRUCell):
-    pass
+    def get_config(self):  # a method outside the step: still the stock step
+        return super().get_config()
 
 
 def test_a_subclass_that_overrides_call_takes_the_generic_pass():
@@ -197,6 +226,7 @@ def test_a_subclass_that_overrides_call_takes_the_generic_pass():
     # otherwise would train one network and predict with another.
     assert _fused_gated.cell_kind(_HalvedGRUCell(2)) is None
     assert _fused_gated.cell_kind(_HalvedLSTMCell(2)) is None
+    assert _fused_gated.cell_kind(_HalvedCarryLSTMCell(2)) is None
     assert _fused_gated.cell_kind(_RenamedGRUCell(2)) == "gru"
     assert not _fused_gated.runs_stock_step(
         _HalvedSimpleRNNCell(2), keras.layers.SimpleRNNCell
@@ -204,7 +234,8 @@ def test_a_subclass_that_overrides_call_takes_the_generic_pass():
 
 
 @pytest.mark.parametrize(
-    "cell_class", [_HalvedSimpleRNNCell, _HalvedGRUCell, _HalvedLSTMCell]
+    "cell_class",
+    [_HalvedSimpleRNNCell, _HalvedGRUCell, _HalvedLSTMCell, _HalvedCarryLSTMCell],
 )
 @pytest.mark.parametrize("omega, metrics", [(1.0, False), (0.0, True)])
 def test_a_subclassed_cell_trains_the_network_it_predicts_with(
