@@ -6,6 +6,10 @@ import keras
 
 from keras_rnncr import _validation
 
+# Set on the model when a TimeBudget stops it, so that a `TrainingCheckpoint`
+# counts the stop as the time limit's (to be resumed), not as the end of the run.
+STOPPED_FOR_TIME = "_keras_rnncr_stopped_for_time"
+
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops `fit` at an epoch end when the next epoch would overrun a budget.
@@ -15,7 +19,9 @@ class TimeBudget(keras.callbacks.Callback):
     training stops there, so runs stay within the budget and always end on a
     whole epoch (with its validation). The first epoch always runs. The
     elapsed training time is written to the logs as `wall_time` (seconds since
-    `fit` began).
+    this `fit` call began: it restarts in each call). A
+    `keras_rnncr.callbacks.TrainingCheckpoint` counts its stop as a time-limit
+    stop: the run is not finished and resumes.
 
     Args:
         seconds: positive float, the wall-clock budget of one `fit` call.
@@ -43,6 +49,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.start = self.last = self.clock()
         self.longest_epoch = 0.0
         self.stopped_epoch = None
+        setattr(self.model, STOPPED_FOR_TIME, False)
 
     def on_epoch_end(self, epoch, logs=None):
         now = self.clock()
@@ -54,3 +61,4 @@ class TimeBudget(keras.callbacks.Callback):
         if elapsed + self.longest_epoch > self.seconds:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+            setattr(self.model, STOPPED_FOR_TIME, True)

@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_rnncr import _validation
 from keras_rnncr.callbacks import _monitor
+from keras_rnncr.callbacks.time_budget import STOPPED_FOR_TIME
 
 _STATE = "state.json"
 _VARIABLES = "variables.npz"
@@ -36,7 +37,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     When the next epoch would end after `time_limit` seconds of this `fit`
     (the elapsed time plus the longest epoch so far), it saves and stops
-    training; `stopped_by_time_limit` is then `True`. Files are replaced
+    training; `stopped_by_time_limit` is then `True`. A
+    `keras_rnncr.callbacks.TimeBudget` placed before it counts the same way.
+    On the last epoch of `fit`, or one a callback ended, the time limit stops
+    nothing and `stopped_by_time_limit` stays `False`. Files are replaced
     atomically, so a run killed at any moment resumes from its last save.
 
     A later process resumes the run by calling `restore` before `fit`:
@@ -55,7 +59,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     `keras.callbacks.EarlyStopping`), rather than the time limit, is saved as
     `finished`; `fit` would otherwise train it on for at least another epoch.
     That holds when the time limit falls on the same epoch too, for the
-    callbacks placed before this one (as they should be, see below).
+    callbacks placed before this one (as they should be, see below); but not
+    for a `TimeBudget`, whose stop is a time limit's (the run resumes).
 
     The resumed run is the uninterrupted one, epoch for epoch, when what the
     epoch depends on is restored or is a function of the epoch index: the data
@@ -89,7 +94,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         history: dict, log name to the list of its values at every epoch done.
         epochs_done: int, the epochs done (restored and trained).
         best, best_epoch: the best `monitor` value and its epoch (from 0).
-        stopped_by_time_limit: bool.
+        stopped_by_time_limit: bool, this `fit` stopped for time (its own
+            limit or a `TimeBudget`) with epochs of the run still to train.
         finished: bool, a callback other than the time limit stopped the run
             (saved and restored).
     """
@@ -213,9 +219,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.history.setdefault(key, []).append(_number(value))
         self.epochs_done = epoch + 1
         # A callback before this one stopped the run: finished, even if the
-        # time limit also falls on this epoch.
-        if getattr(self.model, "stop_training", False):
+        # time limit also falls on this epoch; but a TimeBudget's stop is a
+        # time limit's.
+        if getattr(self.model, STOPPED_FOR_TIME, False):
+            self.stopped_by_time_limit = True
+        elif getattr(self.model, "stop_training", False):
             self._stopped_by_callback = True
+        last_epoch = epoch + 1 >= (self.params or {}).get("epochs", float("inf"))
         current = None
         if self.monitor is not None:
             current = _monitor.monitored(self, logs, epoch)
@@ -231,10 +241,12 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.time_limit is not None
             and now - self.start + self.longest_epoch > self.time_limit
         )
-        if out_of_time:
+        # On the last epoch, or one a callback ended, the run is over: the
+        # time limit stops nothing.
+        if out_of_time and not (last_epoch or self._stopped_by_callback):
             self.stopped_by_time_limit = True
             self.model.stop_training = True
-        if out_of_time or now - self.last_save >= self.every_seconds:
+        if self.stopped_by_time_limit or now - self.last_save >= self.every_seconds:
             self.save()
 
     def on_train_end(self, logs=None):

@@ -238,11 +238,39 @@ def test_a_callback_stop_on_the_epoch_of_the_time_limit_is_finished(tmp_path):
         tmp_path, time_limit=25.0, clock=lambda: next(ticks)
     )
     model.fit(x, x[:, :1], epochs=10, verbose=0, callbacks=[stop, checkpoint])
-    assert checkpoint.epochs_done == 2 and checkpoint.stopped_by_time_limit
+    assert checkpoint.epochs_done == 2 and not checkpoint.stopped_by_time_limit
     assert checkpoint.finished
     again = callbacks.TrainingCheckpoint(tmp_path)
     again.restore(model)
     assert again.finished
+
+
+def _fake_clock_fit(tmp_path, epochs, extra=(), limit=25.0):
+    """A run whose epochs take 10 s of a fake clock, limit `limit` s."""
+    x = np.ones((4, 2), "float32")
+    ticks = itertools.count(0.0, 10.0)
+    clock = lambda: next(ticks)  # noqa: E731
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    checkpoint = callbacks.TrainingCheckpoint(tmp_path, time_limit=limit, clock=clock)
+    model.fit(x, x[:, :1], epochs=epochs, verbose=0, callbacks=[*extra, checkpoint])
+    return checkpoint
+
+
+def test_the_time_limit_on_the_last_epoch_stops_nothing(tmp_path):
+    checkpoint = _fake_clock_fit(tmp_path, epochs=2)
+    assert checkpoint.epochs_done == 2 and not checkpoint.stopped_by_time_limit
+
+
+def test_a_time_budget_stop_is_a_time_limit_stop(tmp_path):
+    ticks = itertools.count(0.0, 10.0)
+    budget = callbacks.TimeBudget(25.0, clock=lambda: next(ticks))
+    checkpoint = _fake_clock_fit(tmp_path, epochs=10, extra=[budget], limit=None)
+    assert checkpoint.epochs_done == 2 and checkpoint.stopped_by_time_limit
+    assert not checkpoint.finished
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert not saved["finished"] and saved["epochs_done"] == 2
 
 
 @pytest.mark.parametrize(
