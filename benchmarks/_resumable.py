@@ -99,6 +99,58 @@ def train_resumably(
         every epoch of the run) and whether the run is over (it converged or
         reached `epochs`) rather than stopped by the deadline.
     """
+    with run_lock(directory):
+        return _train_resumably(
+            model,
+            directory,
+            make_data,
+            epochs,
+            callbacks,
+            stateful,
+            monitor,
+            every_seconds,
+            deadline,
+            verbose,
+        )
+
+
+@contextlib.contextmanager
+def run_lock(directory):
+    """Holds `<directory>/.lock` while a process trains the run, or raises.
+
+    Two invocations given the same run (the same command twice, or runs that
+    overlap) would otherwise train one checkpoint folder at once, each
+    restoring and overwriting the other's files, and write one record of a
+    mixed run.
+    """
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"The run in {directory} is being trained by another process; "
+                "give each invocation other runs (--methods, --seeds, ...)."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _train_resumably(
+    model,
+    directory,
+    make_data,
+    epochs,
+    callbacks,
+    stateful,
+    monitor,
+    every_seconds,
+    deadline,
+    verbose,
+):
     remaining = deadline.remaining()
     checkpoint = rnncr_callbacks.TrainingCheckpoint(
         directory,
@@ -141,16 +193,28 @@ def save_results(path, results):
     (say `--methods sgd-c` on one core, `--methods sgd-cr` on the other): each
     loaded the file when it started, so before writing, the finished runs
     found in the file and missing from `results["runs"]` (by dataset, ahead,
-    method and seed; where both hold a run, ours is written) are added to it
-    (under a lock, so that two writers do not interleave).
+    method and seed; where both hold a run, ours is written) are added to it,
+    and so are the file's other entries that ours lacks (a key, or an entry
+    of a dict such as the baselines by dataset); under a lock, so that two
+    writers do not interleave. (`run_lock` keeps two from training one run.)
     """
     path = pathlib.Path(path)
     with results_lock(path):
         if path.exists():
+            theirs = json.loads(path.read_text())
             ours = {_run_key(run) for run in results["runs"]}
-            for run in json.loads(path.read_text())["runs"]:
+            for run in theirs["runs"]:
                 if _run_key(run) not in ours:
                     results["runs"].append(run)
+            # What the other invocation computed of its own (a dataset's
+            # baselines, a sample): kept, entry by entry, where ours has none.
+            for key, value in theirs.items():
+                if key == "runs":
+                    continue
+                if key not in results:
+                    results[key] = value
+                elif isinstance(value, dict) and isinstance(results[key], dict):
+                    results[key] = {**value, **results[key]}
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(results, indent=1))
         os.replace(temporary, path)
@@ -262,15 +326,22 @@ def may_start(trained, deadline, margin):
     return not trained or not deadline.expired(margin=margin)
 
 
-def run_record(checkpoint, settings, steps, curve_keys):
+def run_record(checkpoint, settings, steps, curve_keys, model, threads):
     """The part of a finished run's record both scripts share.
 
     Args:
         checkpoint: the run's `TrainingCheckpoint` after `train_resumably`.
         settings: the run's settings (with `max_epochs`).
-        steps: updates per epoch.
+        steps: updates per epoch (of this invocation's settings).
         curve_keys: the per-epoch log entries kept as curves, besides the
             learning rate, gradient norm, clip rate and epoch seconds.
+        model: the run's model: `updates` is its optimizer's `iterations`
+            (the updates applied over every session, whatever their batch
+            sizes; a step skipped as non-finite is not one).
+        threads: `--threads` of this invocation, kept with the machine (a
+            run's `train_seconds` depend on both; the epochs' seconds include
+            each session's tracing, so a run interrupted more often counts a
+            few seconds more).
     """
     history = checkpoint.history
     keys = (*curve_keys, "learning_rate", "grad_norm", "clipped", "epoch_seconds")
@@ -278,7 +349,8 @@ def run_record(checkpoint, settings, steps, curve_keys):
         "settings": settings,
         "epochs": checkpoint.epochs_done,
         "updates_per_epoch": steps,
-        "updates": checkpoint.epochs_done * steps,
+        "updates": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "machine": {**_common.machine(), "threads": threads},
         "best_epoch": checkpoint.best_epoch + 1,
         "train_seconds": float(sum(history["epoch_seconds"])),
         "final_learning_rate": history["learning_rate"][-1],
@@ -287,6 +359,69 @@ def run_record(checkpoint, settings, steps, curve_keys):
         "curves": {key: history[key] for key in keys if key in history},
         "finished": datetime.datetime.now(datetime.UTC).isoformat(),
     }
+
+
+SETTINGS_FILE = "settings.json"
+
+
+def settings_history(directory, settings, initial_epoch, earlier=None):
+    """The run's settings by epoch, `[{"from_epoch": e, "settings": {...}}]`.
+
+    Kept in `<run dir>/settings.json`: a run resumed with other settings (a new
+    `--min-improvement`, `--max-epochs`...) gets an entry from its next epoch,
+    so that its record says which rule trained which epochs. A checkpoint
+    from before the file was kept ran with the settings updated by `earlier`.
+    """
+    path = pathlib.Path(directory) / SETTINGS_FILE
+    if path.is_file():
+        history = json.loads(path.read_text())
+    elif initial_epoch:
+        history = [{"from_epoch": 1, "settings": {**settings, **(earlier or {})}}]
+    else:
+        history = []
+    if not history or history[-1]["settings"] != settings:
+        history.append({"from_epoch": initial_epoch + 1, "settings": settings})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(history, indent=1))
+    return history
+
+
+# Settings a resumed run does not take from the command: the checkpoint
+# restores the optimizer's learning rate (and the halvings made so far).
+_RESTORED = {"learning_rate": "not applied: the run keeps its restored rate"}
+
+
+def settings_changes(history):
+    """`"from epoch E: key a -> b, ..."` for each change in `history`."""
+    changes = []
+    for before, after in zip(history, history[1:]):
+        old, new = before["settings"], after["settings"]
+        moved = [
+            f"{k} {old.get(k)} -> {new[k]}"
+            + (f" ({_RESTORED[k]})" if k in _RESTORED else "")
+            for k in new
+            if old.get(k) != new[k]
+        ]
+        changes.append(f"from epoch {after['from_epoch']}: " + ", ".join(moved))
+    return changes
+
+
+def warn_if_settings_differ(record, settings, name):
+    """Says so when a finished run's record has other settings than this
+    invocation's: the record stands (delete it from the results JSON to
+    train the run again)."""
+    kept = record.get("settings", {})
+    differ = sorted(
+        k for k in set(kept) | set(settings) if kept.get(k) != settings.get(k)
+    )
+    if differ:
+        moved = ", ".join(f"{k} {kept.get(k)} (now {settings.get(k)})" for k in differ)
+        print(
+            f"{name} is finished with other settings than this invocation's: "
+            f"{moved}. Its record stands; remove it from the results JSON to "
+            "train it again.",
+            flush=True,
+        )
 
 
 def print_stopped():

@@ -122,42 +122,20 @@ def build_model(settings, vocabulary, method, ahead, seed):
 
 
 # A run's settings by epoch, in its checkpoint folder.
-SETTINGS_FILE = "settings.json"
+SETTINGS_FILE = _resumable.SETTINGS_FILE
 # The settings that differ for epochs trained before that file was kept
 # (2026-12-06): `--min-improvement` did not exist, any gain was a new best.
 EARLIER_SETTINGS = {"min_improvement": 0.0}
 
 
 def settings_history(directory, settings, initial_epoch):
-    """The run's settings by epoch, `[{"from_epoch": e, "settings": {...}}]`.
-
-    Kept in `<run dir>/settings.json`: a run resumed with other settings (a new
-    `--min-improvement`, `--max-epochs`...) gets an entry from its next epoch,
-    so that its record says which rule trained which epochs. A checkpoint
-    from before the file was kept ran with `EARLIER_SETTINGS`.
-    """
-    path = pathlib.Path(directory) / SETTINGS_FILE
-    if path.is_file():
-        history = json.loads(path.read_text())
-    elif initial_epoch:
-        history = [{"from_epoch": 1, "settings": {**settings, **EARLIER_SETTINGS}}]
-    else:
-        history = []
-    if not history or history[-1]["settings"] != settings:
-        history.append({"from_epoch": initial_epoch + 1, "settings": settings})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(history, indent=1))
-    return history
+    """`_resumable.settings_history`, with this script's earlier settings."""
+    return _resumable.settings_history(
+        directory, settings, initial_epoch, earlier=EARLIER_SETTINGS
+    )
 
 
-def settings_changes(history):
-    """`"from epoch E: key a -> b, ..."` for each change in `history`."""
-    changes = []
-    for before, after in zip(history, history[1:]):
-        old, new = before["settings"], after["settings"]
-        moved = [f"{k} {old.get(k)} -> {new[k]}" for k in new if old.get(k) != new[k]]
-        changes.append(f"from epoch {after['from_epoch']}: " + ", ".join(moved))
-    return changes
+settings_changes = _resumable.settings_changes
 
 
 def checkpointed_runs(args):
@@ -232,12 +210,19 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
     }
     steps = int(train.cardinality())
     record = _resumable.run_record(
-        checkpoint, settings, steps, ("bits_per_character", "val_bits_per_character")
+        checkpoint,
+        settings,
+        steps,
+        ("bits_per_character", "val_bits_per_character"),
+        model=model,
+        threads=args.threads,
     )
     return {
         "method": method,
         "ahead": ahead,
         "seed": seed,
+        "corpus": args.corpus,
+        "train_eval_chars": args.train_eval_chars,
         "bits_per_character": bits,
         **record,
         "settings_by_epoch": json.loads((directory / SETTINGS_FILE).read_text()),
@@ -258,6 +243,10 @@ def main(argv=None):
         corpus["train"], unknown="\ufffd" if unseen else None
     )
     ids = {split: vocabulary.encode(corpus[split]) for split in corpus}
+    if args.report_only and "unigram" in results:
+        # A report only reads the records: it does not score them again (on
+        # whatever corpus this invocation names).
+        return report_only(args, results, results_dir, path, vocabulary, corpus)
     results["unigram"] = {
         str(ahead): {
             split: text.unigram_bits_per_character(
@@ -273,7 +262,13 @@ def main(argv=None):
         results["command"] = _resumable.command_line("reproduce_char_lm.py", argv)
     stopped = trained = False
     for method, ahead, seed in [] if args.report_only else run_list(args):
-        if _done(results, method, ahead, seed):
+        done = _done(results, method, ahead, seed)
+        if done:
+            _resumable.warn_if_settings_differ(
+                done,
+                settings_of(args, method, ahead),
+                f"{method} ahead {ahead} seed {seed}",
+            )
             continue
         if not _resumable.may_start(trained, deadline, margin=60.0):
             stopped = True
@@ -301,6 +296,18 @@ def main(argv=None):
     (results_dir / f"{RESULTS}.md").write_text(report(results, args))
     if stopped:
         _resumable.print_stopped()
+    return results
+
+
+def report_only(args, results, results_dir, path, vocabulary, corpus):
+    """`--report-only`: the report and figure from the records as they are;
+    the results JSON is written only for a new sample (`--samples`)."""
+    if args.samples:
+        write_sample(results, args, vocabulary, corpus["test"])
+        _resumable.save_results(path, results)
+    if results["runs"]:
+        plot(results, results_dir / f"{RESULTS}.png")
+    (results_dir / f"{RESULTS}.md").write_text(report(results, args))
     return results
 
 
@@ -346,9 +353,14 @@ def write_sample(results, args, vocabulary, test_text):
 
 
 def _done(results, method, ahead, seed):
-    return any(
-        (r["method"], r["ahead"], r["seed"]) == (method, ahead, seed)
-        for r in results["runs"]
+    """The finished record of the run, or None."""
+    return next(
+        (
+            r
+            for r in results["runs"]
+            if (r["method"], r["ahead"], r["seed"]) == (method, ahead, seed)
+        ),
+        None,
     )
 
 
@@ -383,6 +395,12 @@ def plot(results, path):
 
 def report(results, args):
     setup = results["setup"]
+    # The records' own count where they keep it (runs before 2026-12-07 did
+    # not; they were scored with the default).
+    train_chars = {
+        r.get("train_eval_chars", args.train_eval_chars) for r in results["runs"]
+    }
+    train_chars = train_chars.pop() if len(train_chars) == 1 else args.train_eval_chars
     lines = [
         "# Penn Treebank characters: SGD, SGD-C, SGD-CR next to Table 1",
         "",
@@ -390,7 +408,7 @@ def report(results, args):
         "`char_lm_table1.json`. Bits per character of the weights of the best "
         "validation epoch, every character of the split scored once with the "
         "state carried (`keras_rnncr.text.evaluate_bits_per_character`; train: "
-        f"the first {args.train_eval_chars:,} characters). Each run trains until "
+        f"the first {train_chars:,} characters). Each run trains until "
         "the validation error stops improving (halving the learning rate after "
         "each plateau, at most `max_halvings` times). Paper values: Pascanu, "
         "Mikolov & Bengio, ICML 2013, Table 1. Unigram: the training "

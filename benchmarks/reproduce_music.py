@@ -30,6 +30,7 @@ Without `--data-dir` the builder downloads them.
 """
 
 import argparse
+import json
 import pathlib
 
 import _common
@@ -154,6 +155,7 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
     validation = music.next_frame_dataset(rolls["validation"], 16)
 
     def make_data(initial_epoch):
+        _resumable.settings_history(directory, settings, initial_epoch)
         train, steps = music.next_frame_epochs(
             chunks, settings["batch_size"], seed=seed, initial_epoch=initial_epoch
         )
@@ -185,7 +187,12 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
     }
     steps = -(-len(chunks) // settings["batch_size"])
     record = _resumable.run_record(
-        checkpoint, settings, steps, ("frame_nll", "val_frame_nll")
+        checkpoint,
+        settings,
+        steps,
+        ("frame_nll", "val_frame_nll"),
+        model=model,
+        threads=args.threads,
     )
     return {
         "dataset": dataset,
@@ -194,6 +201,9 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
         "nll": nll,
         "baselines": baselines,
         **record,
+        "settings_by_epoch": json.loads(
+            (directory / _resumable.SETTINGS_FILE).read_text()
+        ),
     }
 
 
@@ -207,11 +217,17 @@ def main(argv=None):
         results["command"] = _resumable.command_line("reproduce_music.py", argv)
     stopped = trained = False
     for dataset in [] if args.report_only else args.datasets:
-        todo = [
-            run
-            for run in run_list(args)
-            if run[0] == dataset and not _done(results, *run)
-        ]
+        todo = []
+        for run in run_list(args):
+            if run[0] != dataset:
+                continue
+            done = _done(results, *run)
+            if done is None:
+                todo.append(run)
+            else:
+                _resumable.warn_if_settings_differ(
+                    done, settings_of(args, *run[:2]), " ".join(map(str, run))
+                )
         if not todo:
             continue
         with _resumable.results_lock(path):
@@ -311,9 +327,14 @@ def write_samples(results, args, results_dir):
 
 
 def _done(results, dataset, method, seed):
-    return any(
-        (e["dataset"], e["method"], e["seed"]) == (dataset, method, seed)
-        for e in results["runs"]
+    """The finished record of the run, or None."""
+    return next(
+        (
+            e
+            for e in results["runs"]
+            if (e["dataset"], e["method"], e["seed"]) == (dataset, method, seed)
+        ),
+        None,
     )
 
 

@@ -72,10 +72,18 @@ def test_music_reproduction_resumes_to_the_uninterrupted_results(
     for run in whole["runs"]:
         assert len(run["curves"]["val_frame_nll"]) == run["epochs"]
         assert np.isfinite(run["nll"]["test"])
+        # the optimizer's count; one batch size throughout: epochs x steps
+        assert run["updates"] == run["epochs"] * run["updates_per_epoch"]
+        assert run["machine"]["threads"] == 1
+        assert run["settings_by_epoch"][0]["from_epoch"] == 1
     report = (tmp_path / "cut" / "music_table1.md").read_text()
     assert "key frequencies" in report and "Runs not finished" not in report
     saved = json.loads((tmp_path / "cut" / "music_table1.json").read_text())
     assert saved["command"].startswith("python benchmarks/reproduce_music.py")
+    # A report alone leaves the records as they are.
+    before = (tmp_path / "cut" / "music_table1.json").read_text()
+    reproduce.main([*arguments("cut"), "--report-only"])
+    assert (tmp_path / "cut" / "music_table1.json").read_text() == before
     # A sample from the best SGD-CR model, rebuilt from its best weights.
     reproduce.main([*arguments("cut"), "--report-only", "--samples"])
     sample = json.loads((tmp_path / "cut" / "music_table1.json").read_text())
@@ -179,6 +187,53 @@ def test_results_written_side_by_side_keep_each_others_runs(tmp_path, load_bench
     assert sorted(r["method"] for r in runs) == ["sgd-c", "sgd-cr"]
     assert len(first["runs"]) == 2
     assert [r["curve"] for r in runs if r["method"] == "sgd-c"] == [[1.5]]
+
+
+def test_results_written_side_by_side_keep_each_others_entries(
+    tmp_path, load_benchmark
+):
+    resumable = load_benchmark("_resumable")
+    path = tmp_path / "table.json"
+    first = resumable.load_results(path, {"machine": "m"})
+    second = resumable.load_results(path, {"machine": "m"})
+    first["baselines"] = {"jsb_chorales": 1.0}
+    first["samples"] = {"jsb_chorales": "roll"}
+    resumable.save_results(path, first)
+    second["baselines"] = {"muse_data": 2.0}
+    resumable.save_results(path, second)
+    saved = json.loads(path.read_text())
+    assert saved["baselines"] == {"jsb_chorales": 1.0, "muse_data": 2.0}
+    assert saved["samples"] == {"jsb_chorales": "roll"}
+
+
+def test_one_run_is_trained_by_one_process_at_a_time(tmp_path, load_benchmark):
+    resumable = load_benchmark("_resumable")
+    with resumable.run_lock(tmp_path / "run"):
+        with pytest.raises(RuntimeError, match="being trained by another process"):
+            with resumable.run_lock(tmp_path / "run"):
+                pass
+    with resumable.run_lock(tmp_path / "run"):
+        pass
+
+
+def test_settings_that_a_resumed_run_does_not_take_are_said_so(
+    tmp_path, load_benchmark, capsys
+):
+    resumable = load_benchmark("_resumable")
+    settings = {"learning_rate": 1.0, "threshold": 2.25}
+    resumable.settings_history(tmp_path, settings, 0)
+    changed = {"learning_rate": 2.0, "threshold": 1.125}
+    history = resumable.settings_history(tmp_path, changed, 3)
+    assert resumable.settings_changes(history) == [
+        "from epoch 4: learning_rate 1.0 -> 2.0 (not applied: the run keeps its "
+        "restored rate), threshold 2.25 -> 1.125"
+    ]
+    resumable.warn_if_settings_differ({"settings": settings}, changed, "run x")
+    said = capsys.readouterr().out
+    assert "run x is finished with other settings" in said
+    assert "learning_rate 1.0 (now 2.0)" in said
+    resumable.warn_if_settings_differ({"settings": settings}, settings, "run x")
+    assert capsys.readouterr().out == ""
 
 
 def test_results_lock_excludes_another_holder_until_released(tmp_path, load_benchmark):
