@@ -234,6 +234,17 @@ def groups_of(args):
     return groups
 
 
+# A group's settings: the runs' own (restored from the checkpoint on resuming)
+# and the evaluation's (each invocation's own).
+TRAINER_SETTINGS = ("units", "batch_size", "learning_rate", "threshold", "omega")
+EVALUATION_SETTINGS = (
+    "eval_every",
+    "screen_sequences",
+    "eval_sequences",
+    "eval_lengths",
+)
+
+
 class Group:
     """One trainer and its record; resumes from its checkpoint if there is one."""
 
@@ -269,6 +280,7 @@ class Group:
                     "methods and seeds, or start a new group with --group-suffix"
                 )
             print(f"{name}: resumed at update {self.trainer.updates}", flush=True)
+            self.say_changed_settings(args, budgets)
             if args.eval_lengths == "every":
                 self.recheck()
         else:
@@ -287,18 +299,7 @@ class Group:
                 "max_length": high,
                 "scheme": scheme,
                 "settings": {
-                    k: getattr(args, k)
-                    for k in (
-                        "units",
-                        "batch_size",
-                        "learning_rate",
-                        "threshold",
-                        "omega",
-                        "eval_every",
-                        "screen_sequences",
-                        "eval_sequences",
-                        "eval_lengths",
-                    )
+                    k: getattr(args, k) for k in TRAINER_SETTINGS + EVALUATION_SETTINGS
                 },
                 "sessions": [],
                 "runs": [
@@ -322,10 +323,44 @@ class Group:
                 "machine": machine(),
                 "commit": commit(),
                 "threads": args.threads,
+                "settings": {k: getattr(args, k) for k in EVALUATION_SETTINGS},
                 "wall_seconds": 0.0,
                 "cpu_seconds": 0.0,
             }
         )
+
+    def say_changed_settings(self, args, budgets):
+        """Says which settings of this invocation differ from the group's.
+
+        The runs' own (units, batch size, learning rate, threshold, alpha) and
+        budgets come from the checkpoint and the record: other values are not
+        applied. The evaluation settings are this invocation's: each session
+        keeps them (`sessions[i]["settings"]`).
+        """
+        kept = self.record["settings"]
+        for keys, effect in (
+            (TRAINER_SETTINGS, "not applied: the runs keep the group's"),
+            (EVALUATION_SETTINGS, "applied from this session on"),
+        ):
+            moved = [
+                f"{k} {kept.get(k)!r} -> {getattr(args, k)!r}"
+                for k in keys
+                if kept.get(k) != getattr(args, k)
+            ]
+            if moved:
+                print(f"{self.name}: {', '.join(moved)} ({effect}).", flush=True)
+        asked = {method: int(budget) for method, budget in budgets.items()}
+        budgets_moved = [
+            f"{r['method']} seed {r['seed']} {r['budget']} -> {asked[r['method']]}"
+            for r in self.record["runs"]
+            if r["budget"] != asked[r["method"]]
+        ]
+        if budgets_moved:
+            print(
+                f"{self.name}: budgets {', '.join(budgets_moved)} (not applied: "
+                "the runs keep the group's).",
+                flush=True,
+            )
 
     def recheck(self):
         """Scores again, on every length of the range, each ended run whose

@@ -186,3 +186,29 @@ def test_other_seeds_on_a_range_go_to_a_group_of_their_own(tmp_path, load_benchm
     table = (tmp_path / "out" / "table.md").read_text()
     assert "| temporal_order | 12-12 | smart_tanh_more |" in table
     assert "| temporal_order | 12-12 | smart_tanh |" in table
+
+
+def test_settings_changed_on_resuming_are_said_and_kept_per_session(
+    tmp_path, load_benchmark, capsys
+):
+    reproduce = load_benchmark("reproduce_synthetic")
+    common = [*_tiny_sweep(tmp_path), "--seeds", "0", "--schemes", "smart_tanh"]
+    reproduce.main([*common, "--budget", "sgd-cr=5"])
+    capsys.readouterr()
+    reproduce.main(
+        [
+            *[a for a in common if a != "--eval-every=5"],
+            "--eval-every=10",
+            "--learning-rate=0.5",
+            "--budget",
+            "sgd-cr=7",
+        ]
+    )
+    said = capsys.readouterr().out
+    assert "learning_rate 0.01 -> 0.5 (not applied: the runs keep the group's)" in said
+    assert "eval_every 5 -> 10 (applied from this session on)" in said
+    assert "budgets sgd-cr seed 0 5 -> 7 (not applied" in said
+    name = "temporal_order_12-13_smart_tanh"
+    record = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+    assert [s["settings"]["eval_every"] for s in record["sessions"]] == [5, 10]
+    assert record["settings"]["learning_rate"] == 0.01
