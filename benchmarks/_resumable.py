@@ -379,11 +379,20 @@ def settings_history(directory, settings, initial_epoch, earlier=None):
         history = [{"from_epoch": 1, "settings": {**settings, **(earlier or {})}}]
     else:
         history = []
-    if not history or history[-1]["settings"] != settings:
+    changed = not history or history[-1]["settings"] != settings
+    if changed:
         history.append({"from_epoch": initial_epoch + 1, "settings": settings})
+    if changed or not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(history, indent=1))
     return history
+
+
+def read_settings_history(directory):
+    """The run's settings by epoch as `settings_history` kept them, or `[]`
+    (a run finished before they were kept)."""
+    path = pathlib.Path(directory) / SETTINGS_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
 
 
 # Settings a resumed run does not take from the command: the checkpoint

@@ -225,7 +225,7 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
         "train_eval_chars": args.train_eval_chars,
         "bits_per_character": bits,
         **record,
-        "settings_by_epoch": json.loads((directory / SETTINGS_FILE).read_text()),
+        "settings_by_epoch": _resumable.read_settings_history(directory),
     }
 
 

@@ -30,7 +30,6 @@ Without `--data-dir` the builder downloads them.
 """
 
 import argparse
-import json
 import pathlib
 
 import _common
@@ -201,9 +200,7 @@ def train_one(args, rolls, chunks, baselines, dataset, method, seed, deadline):
         "nll": nll,
         "baselines": baselines,
         **record,
-        "settings_by_epoch": json.loads(
-            (directory / _resumable.SETTINGS_FILE).read_text()
-        ),
+        "settings_by_epoch": _resumable.read_settings_history(directory),
     }
 
 

@@ -353,7 +353,7 @@ class Group:
         budgets_moved = [
             f"{r['method']} seed {r['seed']} {r['budget']} -> {asked[r['method']]}"
             for r in self.record["runs"]
-            if r["budget"] != asked[r["method"]]
+            if r["method"] in asked and r["budget"] != asked[r["method"]]
         ]
         if budgets_moved:
             print(

@@ -354,9 +354,15 @@ def _check_monitor(monitor):
 
 
 def _check_verbose(verbose):
+    """A number >= 0 or a bool, as Keras's callbacks read it (`verbose > 0`)."""
     if isinstance(verbose, bool | np.bool_):
         return int(verbose)
-    return _validation.check_non_negative_int("verbose", verbose)
+    if not _validation.is_float(verbose) or verbose < 0:
+        raise ValueError(
+            "Argument `verbose` must be a non-negative number (0: silent, 1: a "
+            f"line at every change). Received: verbose={verbose!r}"
+        )
+    return verbose
 
 
 def _check_settable(callback, optimizer):
@@ -365,12 +371,12 @@ def _check_settable(callback, optimizer):
     fail at the first halving, possibly hours into training."""
     try:
         optimizer.learning_rate = _learning_rate(optimizer)
-    except TypeError as error:
+    except (TypeError, AttributeError) as error:
         raise TypeError(
             f"{type(callback).__name__} halves the optimizer's learning rate, "
             "so the optimizer needs a float learning rate; this one was built "
-            "with a `keras.optimizers.schedules.LearningRateSchedule`, whose "
-            f"rate cannot be set. ({error})"
+            "with a `keras.optimizers.schedules.LearningRateSchedule` or a "
+            f"callable, whose rate cannot be set. ({error})"
         ) from None
 
 

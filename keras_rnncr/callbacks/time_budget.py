@@ -60,5 +60,8 @@ class TimeBudget(keras.callbacks.Callback):
             logs["wall_time"] = elapsed
         if elapsed + self.longest_epoch > self.seconds:
             self.stopped_epoch = epoch
+            # A run a callback before this one already ended is over, not
+            # stopped for time.
+            if not self.model.stop_training:
+                setattr(self.model, STOPPED_FOR_TIME, True)
             self.model.stop_training = True
-            setattr(self.model, STOPPED_FOR_TIME, True)

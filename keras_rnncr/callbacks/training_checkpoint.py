@@ -211,6 +211,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.longest_epoch = 0.0
         self.stopped_by_time_limit = False
         self._stopped_by_callback = False
+        setattr(self.model, STOPPED_FOR_TIME, False)  # a TimeBudget's, from before
         self._saved_epochs = self.epochs_done
 
     def on_epoch_end(self, epoch, logs=None):
@@ -221,11 +222,11 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         # A callback before this one stopped the run: finished, even if the
         # time limit also falls on this epoch; but a TimeBudget's stop is a
         # time limit's.
+        last_epoch = epoch + 1 >= (self.params or {}).get("epochs", float("inf"))
         if getattr(self.model, STOPPED_FOR_TIME, False):
-            self.stopped_by_time_limit = True
+            self.stopped_by_time_limit = not last_epoch
         elif getattr(self.model, "stop_training", False):
             self._stopped_by_callback = True
-        last_epoch = epoch + 1 >= (self.params or {}).get("epochs", float("inf"))
         current = None
         if self.monitor is not None:
             current = _monitor.monitored(self, logs, epoch)

@@ -39,7 +39,7 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
     primer = (
         np.zeros((1, num_keys), bool)
         if primer is None
-        else _check_roll("primer", primer, (num_keys,))
+        else _check_roll("primer", primer, (num_keys,), min_frames=1)
     )
     rng = np.random.default_rng(seed)
     roll = np.zeros((num_frames, num_keys), bool)
@@ -54,20 +54,26 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
     return roll
 
 
-# The MIDI pitch of a roll's first column, by its number of columns: the 88
-# keys of a piano (A0 = 21 to C8 = 108, the music sets' range), or the 128
-# pitches of MIDI.
-LOWEST_PITCH = {88: 21, 128: 0}
+# The MIDI pitch of a roll's first column: A0 = 21 for the 88 keys of a piano
+# (the music sets' range) and any other width, 0 for the 128 pitches of MIDI.
+def lowest_pitch(keys):
+    return 0 if keys == 128 else 21
 
 
-def _check_roll(name, roll, keys=tuple(LOWEST_PITCH)):
-    """`roll` as a bool array `(frames >= 1, k)`, `k` in `keys`, of 0s and 1s."""
+def _check_roll(name, roll, keys=None, min_frames=0):
+    """`roll` as a bool array `(frames, k)` of 0s and 1s (`k` in `keys` if
+    given, `frames >= min_frames`)."""
     array = np.asarray(roll)
-    if array.ndim != 2 or len(array) == 0 or array.shape[1] not in keys:
+    if (
+        array.ndim != 2
+        or len(array) < min_frames
+        or array.shape[1] == 0
+        or (keys is not None and array.shape[1] not in keys)
+    ):
+        wanted = "keys" if keys is None else f"one of {list(keys)} keys"
         raise ValueError(
-            f"Argument `{name}` must be a piano roll of shape (frames >= 1, "
-            f"keys) with keys one of {list(keys)}. Received: {name}.shape="
-            f"{array.shape}"
+            f"Argument `{name}` must be a piano roll of shape (frames >= "
+            f"{min_frames}, {wanted}). Received: {name}.shape={array.shape}"
         )
     if array.dtype != bool and not np.isin(array, (0, 1)).all():
         raise ValueError(
@@ -82,8 +88,9 @@ def save_piano_roll_png(roll, path, title=None):
     """Saves a roll as an image: time to the right, MIDI pitch upwards.
 
     Args:
-        roll: array `(frames, 88)` of bools or 0/1; column `k` is MIDI pitch
-            `k + 21` (a roll of 128 columns: pitch `k`).
+        roll: array `(frames, keys)` of bools or 0/1, 88 keys for the
+            music sets: column `k` is MIDI pitch `k + 21` (a roll of 128
+            columns: pitch `k`).
         path: output file (any matplotlib format, e.g. `.png`).
         title: str or None, the figure title.
 
@@ -93,7 +100,7 @@ def save_piano_roll_png(roll, path, title=None):
     from keras_rnncr._plotting import pyplot
 
     roll = _check_roll("roll", roll)
-    lowest = LOWEST_PITCH[roll.shape[1]]
+    lowest = lowest_pitch(roll.shape[1])
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(max(4.0, len(roll) / 25), 3))
     axis.imshow(
@@ -119,8 +126,9 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
     A key held over consecutive frames becomes one note.
 
     Args:
-        roll: array `(frames, 88)` of bools or 0/1; column `k` is MIDI pitch
-            `k + 21` (a roll of 128 columns: pitch `k`).
+        roll: array `(frames, keys)` of bools or 0/1, 88 keys for the
+            music sets: column `k` is MIDI pitch `k + 21` (a roll of 128
+            columns: pitch `k`).
         path: output `.mid` file.
         seconds_per_frame: positive float. Defaults to 0.25 (a quarter note
             at 60 beats per minute, or an eighth note at 120).
@@ -136,7 +144,13 @@ def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):
             pretty_midi`).
     """
     roll = _check_roll("roll", roll)
-    lowest = LOWEST_PITCH[roll.shape[1]]
+    lowest = lowest_pitch(roll.shape[1])
+    if lowest + roll.shape[1] > 128:
+        raise ValueError(
+            f"Argument `roll` has {roll.shape[1]} keys: from MIDI pitch {lowest} "
+            "they pass 127, the highest. Received: roll.shape="
+            f"{roll.shape}"
+        )
     seconds_per_frame = _validation.check_positive_float(
         "seconds_per_frame", seconds_per_frame
     )

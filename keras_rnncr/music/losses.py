@@ -22,8 +22,8 @@ class FrameNLLLoss(keras.losses.Loss):
     With a `(batch, time)` `sample_weight` that is 0 on padding, the batch
     loss is the mean over its real frames ("mean_with_sample_weight"), so
     padding does not shrink the gradient (which matters for the clipping
-    threshold). A `(batch,)` weight (one per sequence, as the `FrameNLL`
-    metric takes) weighs every frame of its sequence. It is the training
+    threshold). A `(batch,)` or `(batch, 1)` weight (one per sequence, as the
+    `FrameNLL` metric takes) weighs every frame of its sequence. It is the training
     counterpart of `keras_rnncr.metrics.
     FrameNLL`, which averages over every frame of an epoch.
 
@@ -48,6 +48,8 @@ class FrameNLLLoss(keras.losses.Loss):
         if sample_weight is not None:
             weight = keras.ops.convert_to_tensor(sample_weight)
             frames = keras.ops.shape(y_pred)[:2]
+            if len(weight.shape) == 2 and weight.shape[-1] == 1:
+                weight = weight[:, 0]  # (batch, 1): one per sequence too
             if len(weight.shape) == 1:  # one per sequence: every frame of it
                 weight = keras.ops.broadcast_to(weight[:, None], frames)
             sample_weight = weight

@@ -83,7 +83,10 @@ def global_norm(gradients):
     def rescaled():
         largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in dense]))
         sums = [tf.reduce_sum(tf.square(g / largest)) for g in dense]
-        return largest * tf.sqrt(tf.add_n(sums))
+        # An inf element: the norm is inf (inf / inf would make it NaN).
+        return tf.where(
+            tf.math.is_finite(largest), largest * tf.sqrt(tf.add_n(sums)), norm
+        )
 
     return tf.cond(tf.math.is_inf(norm), rescaled, lambda: norm)
 

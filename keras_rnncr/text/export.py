@@ -63,7 +63,11 @@ def export_generator(model, path, vocabulary=None, verbose=False):
             "Argument `path` must be a directory name (a non-empty string or "
             f"path). Received: path={path!r}"
         )
-    verbose = _validation.check_bool("verbose", verbose)
+    if not isinstance(verbose, bool) and not _validation.is_integer(verbose):
+        raise ValueError(
+            f"Argument `verbose` must be a bool (or 0/1). Received: verbose={verbose!r}"
+        )
+    verbose = bool(verbose)
     ids_spec = tf.TensorSpec((None,), tf.int32, name="ids")
     state_spec = tf.TensorSpec((None, units), tf.float32, name="state")
 

@@ -284,3 +284,14 @@ def test_char_lm_report_lists_runs_another_invocation_trains(tmp_path, load_benc
         "- sgd-c ahead 1 seed 0 (another invocation's: continue it with "
         "`--methods sgd-c --seeds 0 --aheads 1`"
     ) in text
+
+
+def test_the_settings_file_is_written_for_a_run_that_had_none(tmp_path, load_benchmark):
+    # A checkpoint from before the music runs kept their settings: the file
+    # is written at the next session even though nothing changed.
+    resumable = load_benchmark("_resumable")
+    settings = {"learning_rate": 1.0}
+    assert resumable.read_settings_history(tmp_path) == []
+    history = resumable.settings_history(tmp_path, settings, 5)
+    assert history == [{"from_epoch": 1, "settings": settings}]
+    assert resumable.read_settings_history(tmp_path) == history

@@ -212,3 +212,7 @@ def test_settings_changed_on_resuming_are_said_and_kept_per_session(
     record = json.loads((tmp_path / "out" / f"{name}.json").read_text())
     assert [s["settings"]["eval_every"] for s in record["sessions"]] == [5, 10]
     assert record["settings"]["learning_rate"] == 0.01
+    # A --budget naming other methods only: the group's runs are not among
+    # them, nothing to say.
+    reproduce.main([*common, "--budget", "sgd=3"])
+    assert "budgets" not in capsys.readouterr().out

@@ -273,6 +273,31 @@ def test_a_time_budget_stop_is_a_time_limit_stop(tmp_path):
     assert not saved["finished"] and saved["epochs_done"] == 2
 
 
+def test_a_time_budget_on_the_last_epoch_or_after_convergence_stops_nothing(tmp_path):
+    ticks = itertools.count(0.0, 10.0)
+    budget = callbacks.TimeBudget(25.0, clock=lambda: next(ticks))
+    last = _fake_clock_fit(tmp_path / "a", epochs=2, extra=[budget], limit=None)
+    assert not last.stopped_by_time_limit
+    # A callback before it ended the run on the epoch it trips.
+    ticks = itertools.count(0.0, 10.0)
+    budget = callbacks.TimeBudget(25.0, clock=lambda: next(ticks))
+    stop = keras.callbacks.EarlyStopping("loss", patience=1, min_delta=1.0)
+    ended = _fake_clock_fit(tmp_path / "b", epochs=10, extra=[stop, budget], limit=None)
+    assert ended.epochs_done == 2 and ended.finished
+    assert not ended.stopped_by_time_limit
+    # Its flag does not outlive its fit: a later fit without it is not
+    # stopped for time.
+    x = np.ones((4, 2), "float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    ticks = itertools.count(0.0, 10.0)
+    budget = callbacks.TimeBudget(25.0, clock=lambda: next(ticks))
+    model.fit(x, x[:, :1], epochs=10, verbose=0, callbacks=[budget])
+    again = callbacks.TrainingCheckpoint(tmp_path / "c")
+    model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[again])
+    assert not again.stopped_by_time_limit
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [

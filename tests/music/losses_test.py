@@ -52,6 +52,8 @@ def test_one_weight_per_sequence_weighs_its_frames():
     per_frame = np.repeat(per_sequence[:, None], 5, axis=1)
     expected = music.FrameNLLLoss()(y_true, y_pred, sample_weight=per_frame)
     assert float(loss) == pytest.approx(float(expected), rel=1e-6)
+    column = music.FrameNLLLoss()(y_true, y_pred, sample_weight=per_sequence[:, None])
+    assert float(column) == pytest.approx(float(expected), rel=1e-6)
     # and the model trains with them, as the FrameNLL metric takes them
     model = keras.Sequential([keras.Input((5, 88)), keras.layers.Dense(88, "sigmoid")])
     model.compile("sgd", music.FrameNLLLoss())

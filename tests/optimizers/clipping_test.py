@@ -825,3 +825,12 @@ def test_a_finite_float32_gradient_whose_squares_overflow_is_clipped():
     optimizer.apply([tf.constant([3e20, 4e20, 0.0])], [variable])
     np.testing.assert_allclose(variable.numpy(), [0.94, 0.92, 1.0], rtol=1e-6)
     assert optimizer.statistics()["grad_norm"] == pytest.approx(5e20, rel=1e-6)
+
+
+def test_an_infinite_element_gives_an_infinite_norm():
+    from keras_rnncr.optimizers import _math
+
+    norm = _math.global_norm([tf.constant([1.0, np.inf]), tf.constant([2.0])])
+    assert np.isposinf(norm.numpy())
+    norm = _math.global_norm([tf.constant([1.0, np.nan])])
+    assert np.isnan(norm.numpy())

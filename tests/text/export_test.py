@@ -176,6 +176,7 @@ def test_export_generator_rejects_other_models(tmp_path):
         ({"path": None}, ValueError, "Argument `path` must be a directory name"),
         ({"path": ""}, ValueError, "Argument `path` must be a directory name"),
         ({"verbose": "no"}, ValueError, "Argument `verbose` must be a bool"),
+        ({"verbose": None}, ValueError, "Argument `verbose` must be a bool"),
     ],
 )
 def test_export_generator_checks_its_arguments_before_writing(
