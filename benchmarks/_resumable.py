@@ -100,18 +100,32 @@ def train_resumably(
         reached `epochs`) rather than stopped by the deadline.
     """
     with run_lock(directory):
-        return _train_resumably(
-            model,
+        remaining = deadline.remaining()
+        checkpoint = rnncr_callbacks.TrainingCheckpoint(
             directory,
-            make_data,
-            epochs,
-            callbacks,
-            stateful,
-            monitor,
-            every_seconds,
-            deadline,
-            verbose,
+            every_seconds=every_seconds,
+            time_limit=None if remaining is None else max(remaining, 1.0),
+            callbacks=stateful,
+            monitor=monitor,
+            mode="min",  # the reproductions monitor errors (NLL, bits per character)
         )
+        initial_epoch = checkpoint.restore(model)
+        converged = any(
+            getattr(callback, "stopped_epoch", None) is not None
+            for callback in stateful
+        )
+        if initial_epoch < epochs and not converged:
+            if initial_epoch:
+                print(f"Resuming {directory} at epoch {initial_epoch + 1}.", flush=True)
+            model.fit(
+                **make_data(initial_epoch),
+                initial_epoch=initial_epoch,
+                epochs=epochs,
+                callbacks=[*callbacks, EpochSeconds(), checkpoint],
+                shuffle=False,
+                verbose=verbose,
+            )
+        return checkpoint, not checkpoint.stopped_by_time_limit
 
 
 @contextlib.contextmanager
@@ -137,45 +151,6 @@ def run_lock(directory):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _train_resumably(
-    model,
-    directory,
-    make_data,
-    epochs,
-    callbacks,
-    stateful,
-    monitor,
-    every_seconds,
-    deadline,
-    verbose,
-):
-    remaining = deadline.remaining()
-    checkpoint = rnncr_callbacks.TrainingCheckpoint(
-        directory,
-        every_seconds=every_seconds,
-        time_limit=None if remaining is None else max(remaining, 1.0),
-        callbacks=stateful,
-        monitor=monitor,
-        mode="min",  # the reproductions monitor errors (NLL, bits per character)
-    )
-    initial_epoch = checkpoint.restore(model)
-    converged = any(
-        getattr(callback, "stopped_epoch", None) is not None for callback in stateful
-    )
-    if initial_epoch < epochs and not converged:
-        if initial_epoch:
-            print(f"Resuming {directory} at epoch {initial_epoch + 1}.", flush=True)
-        model.fit(
-            **make_data(initial_epoch),
-            initial_epoch=initial_epoch,
-            epochs=epochs,
-            callbacks=[*callbacks, EpochSeconds(), checkpoint],
-            shuffle=False,
-            verbose=verbose,
-        )
-    return checkpoint, not checkpoint.stopped_by_time_limit
 
 
 def load_results(path, setup):

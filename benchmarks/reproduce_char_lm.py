@@ -288,12 +288,7 @@ def main(argv=None):
             f"(unigram {unigram:.3f})",
             flush=True,
         )
-    if args.samples:
-        write_sample(results, args, vocabulary, corpus["test"])
-    _resumable.save_results(path, results)
-    if results["runs"]:
-        plot(results, results_dir / f"{RESULTS}.png")
-    (results_dir / f"{RESULTS}.md").write_text(report(results, args))
+    write_outputs(args, results, results_dir, path, vocabulary, corpus, save=True)
     if stopped:
         _resumable.print_stopped()
     return results
@@ -302,13 +297,21 @@ def main(argv=None):
 def report_only(args, results, results_dir, path, vocabulary, corpus):
     """`--report-only`: the report and figure from the records as they are;
     the results JSON is written only for a new sample (`--samples`)."""
+    save = bool(args.samples)
+    write_outputs(args, results, results_dir, path, vocabulary, corpus, save=save)
+    return results
+
+
+def write_outputs(args, results, results_dir, path, vocabulary, corpus, save):
+    """The sample (`--samples`), the results JSON (if `save`), the figure and
+    the report."""
     if args.samples:
         write_sample(results, args, vocabulary, corpus["test"])
+    if save:
         _resumable.save_results(path, results)
     if results["runs"]:
         plot(results, results_dir / f"{RESULTS}.png")
     (results_dir / f"{RESULTS}.md").write_text(report(results, args))
-    return results
 
 
 PROMPT_CHARS = 100

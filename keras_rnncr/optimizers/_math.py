@@ -79,16 +79,16 @@ def global_norm(gradients):
     if not dense:
         return tf.constant(0.0, dtype)
     norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in dense]))
-
-    def rescaled():
-        largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in dense]))
-        sums = [tf.reduce_sum(tf.square(g / largest)) for g in dense]
-        # An inf element: the norm is inf (inf / inf would make it NaN).
-        return tf.where(
-            tf.math.is_finite(largest), largest * tf.sqrt(tf.add_n(sums)), norm
-        )
-
-    return tf.cond(tf.math.is_inf(norm), rescaled, lambda: norm)
+    # Without a branch (a `tf.cond` cannot be vectorised and compiled, as
+    # `MultiRunTrainer` does): the rescaled norm is formed always and chosen
+    # where the plain one overflowed and every element is finite.
+    largest = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in dense]))
+    safe = tf.where(largest > 0, largest, tf.ones_like(largest))
+    rescaled = largest * tf.sqrt(
+        tf.add_n([tf.reduce_sum(tf.square(g / safe)) for g in dense])
+    )
+    overflowed = tf.logical_and(tf.math.is_inf(norm), tf.math.is_finite(largest))
+    return tf.where(overflowed, rescaled, norm)
 
 
 def clip_by_global_norm(gradients, norm, threshold):
