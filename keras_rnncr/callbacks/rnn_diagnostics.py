@@ -9,7 +9,10 @@ import tensorflow as tf
 
 from keras_rnncr import _validation
 from keras_rnncr.callbacks.clipping import ClippingLogger, find_clipped_optimizer
-from keras_rnncr.callbacks.spectral_radius import recurrent_spectral_radii
+from keras_rnncr.callbacks.spectral_radius import (
+    has_recurrent_kernels,
+    recurrent_spectral_radii,
+)
 
 # What `tf.summary.scalar` (from the tensorboard package) attaches to a scalar;
 # written directly so that no tensorboard install is needed to log.
@@ -130,7 +133,7 @@ class RNNDiagnostics(keras.callbacks.Callback):
         try:
             self._optimizer = find_clipped_optimizer(self.model.optimizer)
         except ValueError:
-            if not recurrent_spectral_radii(self.model):
+            if not has_recurrent_kernels(self.model):
                 warnings.warn(
                     f"RNNDiagnostics: model {self.model.name!r} has neither a "
                     "ClippedOptimizer nor a layer with a recurrent kernel; "

@@ -30,7 +30,7 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
     """
 
     def on_train_begin(self, logs=None):
-        if not any(True for _ in _recurrent_cells(self.model)):
+        if not has_recurrent_kernels(self.model):
             warnings.warn(
                 f"SpectralRadiusLogger: model {self.model.name!r} has no layer "
                 "whose cell has a `recurrent_kernel`; nothing will be logged.",
@@ -67,6 +67,14 @@ def _recurrent_cells(model):
     for path, suffix, cell in found:
         name = path[-1] if names.count(path[-1]) == 1 else "/".join(path)
         yield name + suffix, cell
+
+
+def has_recurrent_kernels(model):
+    """Whether `model` has a layer whose cell has a matrix `recurrent_kernel`
+    (from the shapes alone: no eigenvalues are computed)."""
+    return any(
+        len(cell.recurrent_kernel.shape) == 2 for _, cell in _recurrent_cells(model)
+    )
 
 
 def recurrent_spectral_radii(model):
