@@ -9,6 +9,7 @@ had not been stopped.
 """
 
 import contextlib
+import copy
 import datetime
 import fcntl
 import json
@@ -154,45 +155,106 @@ def run_lock(directory):
 
 
 def load_results(path, setup):
-    """The results JSON at `path`, or a new one with `setup` and no runs."""
+    """The results JSON at `path`, or a new one with `setup` and no runs.
+
+    What was read is remembered, so that `save_results` can tell the entries
+    changed in the returned dict from those it only carries along.
+    """
     path = pathlib.Path(path)
-    if path.exists():
-        return json.loads(path.read_text())
-    return {"setup": setup, "runs": []}
+    loaded = json.loads(path.read_text()) if path.exists() else {}
+    results = copy.deepcopy(loaded) or {"setup": setup, "runs": []}
+    _LOADED[_loaded_key(path, results)] = (results, loaded)
+    return results
+
+
+# What each results dict last read from or wrote to its file, by the file
+# and the dict's id (the dict is held here too, so that its id stays its own).
+_LOADED = {}
+
+
+def _loaded_key(path, results):
+    return str(pathlib.Path(path).resolve()), id(results)
 
 
 def save_results(path, results):
-    """Writes the results JSON atomically, keeping runs other processes wrote.
+    """Writes the results JSON atomically, keeping what other processes wrote.
 
     Two invocations may train different runs of one benchmark side by side
-    (say `--methods sgd-c` on one core, `--methods sgd-cr` on the other): each
-    loaded the file when it started, so before writing, the finished runs
-    found in the file and missing from `results["runs"]` (by dataset, ahead,
-    method and seed; where both hold a run, ours is written) are added to it,
-    and so are the file's other entries that ours lacks (a key, or an entry
-    of a dict such as the baselines by dataset); under a lock, so that two
-    writers do not interleave. (`run_lock` keeps two from training one run.)
+    (say `--methods sgd-c` on one core, `--methods sgd-cr` on the other), each
+    from the file as it was when it started. Before writing, `results` is
+    merged with the file as it is now, entry by entry (a run by dataset,
+    ahead, method and seed; a top-level key; an entry of a dict such as the
+    baselines or samples by dataset): an entry this process changed since it
+    read or last wrote the file is written as it holds it; any other is taken
+    from the file, so a run finished or a sample drawn by the other
+    invocation is neither lost nor overwritten by an older copy. `results` is
+    updated in place to what was written. Under a lock, so that two writers
+    do not interleave. (`run_lock` keeps two from training one run.)
     """
     path = pathlib.Path(path)
+    key = _loaded_key(path, results)
     with results_lock(path):
         if path.exists():
             theirs = json.loads(path.read_text())
-            ours = {_run_key(run) for run in results["runs"]}
-            for run in theirs["runs"]:
-                if _run_key(run) not in ours:
-                    results["runs"].append(run)
-            # What the other invocation computed of its own (a dataset's
-            # baselines, a sample): kept, entry by entry, where ours has none.
-            for key, value in theirs.items():
-                if key == "runs":
-                    continue
-                if key not in results:
-                    results[key] = value
-                elif isinstance(value, dict) and isinstance(results[key], dict):
-                    results[key] = {**value, **results[key]}
+            base = _LOADED.get(key, (None, {}))[1]
+            runs = _merge_runs(
+                results.get("runs", []), theirs.get("runs", []), base.get("runs", [])
+            )
+            merged = _merge_entries(
+                {k: v for k, v in results.items() if k != "runs"},
+                {k: v for k, v in theirs.items() if k != "runs"},
+                {k: v for k, v in base.items() if k != "runs"},
+                nested=True,
+            )
+            results.clear()
+            results.update(merged)
+            results["runs"] = runs
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(results, indent=1))
         os.replace(temporary, path)
+        # What was written, as it reads back (tuples become lists).
+        _LOADED[key] = (results, json.loads(path.read_text()))
+
+
+_MISSING = object()
+
+
+def _changed(ours, base):
+    """Whether this process changed an entry since it last read the file."""
+    return base is _MISSING or _as_json(ours) != base
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value))
+
+
+def _merge_entries(ours, theirs, base, nested=False):
+    """Ours where changed (or only ours), else theirs; dicts entry by entry."""
+    merged = {}
+    for name in [*ours, *(k for k in theirs if k not in ours)]:
+        if name not in theirs:
+            merged[name] = ours[name]
+        elif name not in ours:
+            merged[name] = theirs[name]
+        elif nested and isinstance(ours[name], dict) and isinstance(theirs[name], dict):
+            old = base.get(name, {})
+            merged[name] = _merge_entries(
+                ours[name], theirs[name], old if isinstance(old, dict) else {}
+            )
+        elif _changed(ours[name], base.get(name, _MISSING)):
+            merged[name] = ours[name]
+        else:
+            merged[name] = theirs[name]
+    return merged
+
+
+def _merge_runs(ours, theirs, base):
+    merged = _merge_entries(_by_run_key(ours), _by_run_key(theirs), _by_run_key(base))
+    return list(merged.values())
+
+
+def _by_run_key(runs):
+    return {_run_key(run): run for run in runs}
 
 
 @contextlib.contextmanager

@@ -31,7 +31,11 @@ Long runs. Every `--checkpoint-every` seconds, and before exiting, each group
 writes its trainer's checkpoint (`<group>.ckpt.npz/.json`, the weights and the
 update counter, from which the data stream follows) and its record
 (`<group>.json`: every run's history of error, loss, gradient norm, clip rate
-and Omega against updates, its evaluations and status). Running the same
+and Omega against updates, its evaluations and status). The checkpoint's
+`.npz` holds a copy of the record too, replaced with the weights in one step:
+a resumed group reads the record from there (so the two always match; an edit
+of the record file alone does not reach it), or from the record file for
+checkpoints written before 2026-12-07. Running the same
 command again resumes every group where it stopped, bit for bit; `--time-limit`
 ends the process cleanly after that many seconds (also on a GPU machine). Runs
 that stop on the zero-error rule are saved as `.keras` models in `--models-dir`
@@ -268,9 +272,15 @@ class Group:
             for seed in args.seeds
             for method in args.methods
         ]
-        if self.checkpoint.with_name(name + ".json").exists():
-            self.trainer = keras_rnncr.tasks.MultiRunTrainer.restore(self.checkpoint)
-            self.record = json.loads(self.record_path.read_text())
+        trainers = keras_rnncr.tasks.MultiRunTrainer
+        if trainers.checkpoint_exists(self.checkpoint):
+            self.trainer = trainers.restore(self.checkpoint)
+            # The record saved with the weights (the record file may be a
+            # save behind, if the process ended between the two writes);
+            # checkpoints from before that: the record file.
+            self.record = trainers.checkpoint_metadata(self.checkpoint) or json.loads(
+                self.record_path.read_text()
+            )
             held = sorted((r["method"], r["seed"]) for r in self.record["runs"])
             asked = sorted((r.method, r.seed) for r in runs)
             if held != asked:
@@ -551,7 +561,7 @@ class Group:
         )
 
     def save(self):
-        self.trainer.save(self.checkpoint)
+        self.trainer.save(self.checkpoint, metadata=self.record)
         self.record_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.record_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.record, indent=1))

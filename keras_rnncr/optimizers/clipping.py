@@ -48,7 +48,13 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
     scales each replica's loss by its own share of the batch, so an uneven
     last batch weights its examples unequally, with or without this wrapper).
     Keras's own `global_clipnorm`/`clipnorm` clip each replica's local
-    gradient before aggregation instead.
+    gradient before aggregation instead. Under a `MirroredStrategy`, Keras
+    compiles without XLA by default (`jit_compile="auto"`); asked for
+    `jit_compile=True` there, `fit` fails on a variable of another device
+    ("Trying to access resource ... located in device"), with Keras's own
+    optimizers as with this wrapper (TensorFlow 2.21, Keras 3.15, two logical
+    CPUs): a TensorFlow limitation, see
+    https://www.tensorflow.org/xla/known_issues.
 
     Sparse gradients (an `Embedding`'s `IndexedSlices`) reach the wrapped
     optimizer with each row once (repeated rows summed; Keras's sparse Adam

@@ -783,12 +783,22 @@ class MultiRunTrainer:
         model.set_weights([w[index] for w in self._weights])
         return model
 
-    def save(self, path):
-        """Writes a checkpoint: `<path>.npz` (weights) and `<path>.json`."""
+    def save(self, path, metadata=None):
+        """Writes a checkpoint: `<path>.npz`, and `<path>.json` to read.
+
+        The `.npz` holds everything `restore` needs (weights, run states and
+        the trainer's configuration) and is replaced in one step, so a
+        checkpoint interrupted while being written is the previous one or the
+        new one, never a mix. The `.json` is a readable copy of the
+        configuration. `metadata`, any JSON-serialisable value (say the
+        caller's record of its evaluations), is stored in the same file, so
+        that it always matches the weights; `checkpoint_metadata` reads it.
+        """
         self._store_active()
         path = pathlib.Path(path)
-        # The JSON first: if it cannot be written, neither file is replaced.
+        # JSON first: if it cannot be written, no file is replaced.
         config = json.dumps(self._config(), indent=1)
+        stored_metadata = json.dumps(metadata)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(
@@ -797,11 +807,27 @@ class MultiRunTrainer:
             active=self.active,
             run_updates=self.run_updates,
             stacked=self._stacked,  # the runs in the step, stopped ones too
+            config=_json_bytes(config),
+            metadata=_json_bytes(stored_metadata),
         )
         tmp.replace(path.with_name(path.name + ".npz"))
         tmp = path.with_name(path.name + ".tmp.json")
         tmp.write_text(config)
         tmp.replace(path.with_name(path.name + ".json"))
+
+    @staticmethod
+    def checkpoint_exists(path):
+        """Whether `save(path)` has written a checkpoint there."""
+        return pathlib.Path(path).with_name(pathlib.Path(path).name + ".npz").is_file()
+
+    @staticmethod
+    def checkpoint_metadata(path):
+        """The `metadata` that `save(path, metadata)` stored (None if none)."""
+        path = pathlib.Path(path)
+        with np.load(path.with_name(path.name + ".npz")) as stored:
+            if "metadata" not in stored.files:
+                return None
+            return json.loads(stored["metadata"].tobytes())
 
     def _config(self):
         """The trainer's arguments and update count, as `save` writes them."""
@@ -823,7 +849,11 @@ class MultiRunTrainer:
     def restore(cls, path):
         """A trainer from `save`'s checkpoint, resuming bit for bit."""
         path = pathlib.Path(path)
-        config = json.loads(path.with_name(path.name + ".json").read_text())
+        with np.load(path.with_name(path.name + ".npz")) as stored:
+            if "config" in stored.files:
+                config = json.loads(stored["config"].tobytes())
+            else:  # checkpoints from before the configuration was in the .npz
+                config = json.loads(path.with_name(path.name + ".json").read_text())
         updates = config.pop("updates")
         config["runs"] = [RunSpec(**r) for r in config["runs"]]
         # Checkpoints from before `parts` ran in one group.
@@ -844,3 +874,8 @@ class MultiRunTrainer:
         trainer.updates = updates
         trainer._load_stack(stacked)
         return trainer
+
+
+def _json_bytes(text):
+    """JSON text as a uint8 array, for an `.npz` entry (UTF-8, not UTF-32)."""
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)

@@ -295,3 +295,41 @@ def test_the_settings_file_is_written_for_a_run_that_had_none(tmp_path, load_ben
     history = resumable.settings_history(tmp_path, settings, 5)
     assert history == [{"from_epoch": 1, "settings": settings}]
     assert resumable.read_settings_history(tmp_path) == history
+
+
+def test_a_stale_copy_does_not_overwrite_what_another_process_wrote(
+    tmp_path, load_benchmark
+):
+    resumable = load_benchmark("_resumable")
+    path = tmp_path / "table.json"
+    start = resumable.load_results(path, {"machine": "m"})
+    start["runs"].append({"method": "sgd-c", "seed": 0, "curve": [1.0]})
+    start["samples"] = {"jsb_chorales": "old roll", "nottingham": "roll"}
+    resumable.save_results(path, start)
+    # Two invocations start from that file; the second draws a new sample and
+    # edits a run's record; the first then writes things of its own only.
+    first = resumable.load_results(path, {"machine": "m"})
+    second = resumable.load_results(path, {"machine": "m"})
+    second["samples"]["jsb_chorales"] = "new roll"
+    second["runs"][0]["curve"] = [2.0]
+    second["note"] = "second"
+    resumable.save_results(path, second)
+    first["runs"].append({"method": "sgd-cr", "seed": 0, "curve": [3.0]})
+    first["samples"]["muse_data"] = "muse roll"
+    resumable.save_results(path, first)
+    saved = json.loads(path.read_text())
+    assert saved["samples"] == {
+        "jsb_chorales": "new roll",
+        "nottingham": "roll",
+        "muse_data": "muse roll",
+    }
+    assert saved["note"] == "second"
+    assert {r["method"]: r["curve"] for r in saved["runs"]} == {
+        "sgd-c": [2.0],
+        "sgd-cr": [3.0],
+    }
+    # `first` now holds what was written, and a later change of its own wins.
+    assert first == saved
+    first["samples"]["jsb_chorales"] = "third roll"
+    resumable.save_results(path, first)
+    assert json.loads(path.read_text())["samples"]["jsb_chorales"] == "third roll"

@@ -42,6 +42,16 @@ def _record(min_length, scheme, statuses):
     }
 
 
+def _checkpoint_without_record(path):
+    """Makes a group's checkpoint one of those written before it held the
+    record, so that the group resumes with its record file."""
+    import numpy as np
+
+    with np.load(path) as stored:
+        kept = {k: stored[k] for k in stored.files if k != "metadata"}
+    np.savez(path, **kept)
+
+
 def _tiny_sweep(tmp_path):
     """Arguments of a sweep of tiny SGD-CR runs at length 12 under `tmp_path`."""
     return [
@@ -111,6 +121,7 @@ def test_runs_solved_on_random_lengths_are_checked_on_every_length(
     )
     record["runs"][1].update(status="solved", first_success=claimed, final=claimed)
     path.write_text(json.dumps(record))
+    _checkpoint_without_record(tmp_path / "out" / "checkpoints" / f"{name}.npz")
     models = tmp_path / "models"
     models.mkdir()
     (models / f"{name}_sgd-cr_s0.keras").write_text("stale")
@@ -216,3 +227,27 @@ def test_settings_changed_on_resuming_are_said_and_kept_per_session(
     # them, nothing to say.
     reproduce.main([*common, "--budget", "sgd=3"])
     assert "budgets" not in capsys.readouterr().out
+
+
+def test_resume_takes_the_record_saved_with_the_weights(tmp_path, load_benchmark):
+    # A process that ended between writing its checkpoint and its record file
+    # left a record one save behind the weights: the resumed group takes the
+    # record stored in the checkpoint, which matches them.
+    reproduce = load_benchmark("reproduce_synthetic")
+    common = [*_tiny_sweep(tmp_path), "--seeds", "0", "--schemes", "smart_tanh"]
+    name = "temporal_order_12-13_smart_tanh"
+    record_path = tmp_path / "out" / f"{name}.json"
+    # One round of 5 updates per invocation (the time limit ends each after
+    # its first round), 15 in all.
+    once = [*common, "--budget", "sgd-cr=15", "--time-limit=1e-9"]
+    reproduce.main(once)
+    behind = record_path.read_text()
+    reproduce.main(once)
+    ahead = json.loads(record_path.read_text())
+    assert ahead["runs"][0]["updates"] == 10
+    record_path.write_text(behind)
+    reproduce.main(once)
+    resumed = json.loads(record_path.read_text())
+    assert resumed["runs"][0]["updates"] == 15
+    assert resumed["runs"][0]["history"][:2] == ahead["runs"][0]["history"]
+    assert len(resumed["sessions"]) == len(ahead["sessions"]) + 1

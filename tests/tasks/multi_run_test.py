@@ -391,11 +391,19 @@ def test_groups_of_runs_side_by_side_give_the_same_updates(tmp_path, monkeypatch
             np.testing.assert_allclose(stats[parts][name], values, rtol=1e-5)
     trainer.save(tmp_path / "ckpt")
     assert MultiRunTrainer.restore(tmp_path / "ckpt").parts == 4
-    # A checkpoint from before `parts` existed ran in one group.
+    # A checkpoint from before `parts` existed ran in one group (and had its
+    # configuration in the .json alone).
     config = json.loads((tmp_path / "ckpt.json").read_text())
     del config["parts"]
     (tmp_path / "ckpt.json").write_text(json.dumps(config))
+    _drop_from_npz(tmp_path / "ckpt.npz", "config", "metadata")
     assert MultiRunTrainer.restore(tmp_path / "ckpt").parts == 1
+
+
+def _drop_from_npz(path, *names):
+    with np.load(path) as stored:
+        kept = {k: stored[k] for k in stored.files if k not in names}
+    np.savez(path, **kept)
 
 
 def test_auto_groups_follow_the_threads_tensorflow_may_use(monkeypatch):
@@ -455,3 +463,33 @@ def test_to_model_checks_its_index_and_keeps_the_global_generators():
     trainer.deactivate(0)  # one index as well as a list
     with pytest.raises(ValueError, match="`runs` must name at least one active run"):
         trainer.predict(np.zeros((1, 12, 6), "float32"), runs=[])
+
+
+def test_checkpoint_is_whole_in_its_npz_with_the_callers_metadata(tmp_path):
+    runs = [RunSpec(m, seed=1, threshold=0.5) for m in METHODS]
+    kwargs = dict(min_length=12, max_length=16, units=UNITS, batch_size=BATCH)
+    trainer = MultiRunTrainer("temporal_order", runs, **kwargs)
+    trainer.train(5)
+    trainer.save(tmp_path / "ckpt")
+    assert MultiRunTrainer.checkpoint_metadata(tmp_path / "ckpt") is None
+    older_json = (tmp_path / "ckpt.json").read_text()
+    trainer.train(5)
+    record = {"updates": 10, "history": [[5, 0.5], [10, 0.25]]}
+    trainer.save(tmp_path / "ckpt", metadata=record)
+    # A process that ended between replacing the .npz and the .json left an
+    # older .json: the .npz alone decides, and its metadata matches it.
+    (tmp_path / "ckpt.json").write_text(older_json)
+    assert MultiRunTrainer.checkpoint_exists(tmp_path / "ckpt")
+    assert not MultiRunTrainer.checkpoint_exists(tmp_path / "other")
+    resumed = MultiRunTrainer.restore(tmp_path / "ckpt")
+    assert resumed.updates == 10
+    assert MultiRunTrainer.checkpoint_metadata(tmp_path / "ckpt") == record
+    trainer.train(5)
+    resumed.train(5)
+    for a, b in zip(resumed._weights, trainer._weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Checkpoints from before the configuration was in the .npz: the .json.
+    (tmp_path / "ckpt.json").write_text(older_json)
+    _drop_from_npz(tmp_path / "ckpt.npz", "config", "metadata")
+    assert MultiRunTrainer.restore(tmp_path / "ckpt").updates == 5
+    assert MultiRunTrainer.checkpoint_metadata(tmp_path / "ckpt") is None
