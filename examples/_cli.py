@@ -9,6 +9,7 @@ imports neither TensorFlow nor keras_rnncr (whose import loads TensorFlow).
 import argparse
 import contextlib
 import os
+import pathlib
 import sys
 import tempfile
 
@@ -74,13 +75,41 @@ def _number(kind, test, accepted):
 
 positive_int = _number(int, lambda v: v > 0, "a positive integer")
 non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
-seed_int = _number(int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)")
+# keras_rnncr.initializers.MAX_SEED, spelled out for the same reason (tested).
+MAX_SEED = 715827881
+seed_int = _number(int, lambda v: 0 <= v <= MAX_SEED, f"an integer in [0, {MAX_SEED}]")
 positive_float = _number(
     float, lambda v: 0 < v < float("inf"), "a positive finite number"
 )
 non_negative_float = _number(
     float, lambda v: 0 <= v < float("inf"), "a finite number >= 0"
 )
+
+
+def output_folder(text):
+    """An argparse type: a folder the example can create or write into.
+
+    Checked when the flags are parsed, so that a run is not lost at its end:
+    the path must not be an existing file, and its nearest existing parent
+    must be a writable folder. The folder itself is created when the
+    outputs are written.
+    """
+    path = pathlib.Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} exists and is not a folder")
+    parent = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} cannot be created: {str(parent)!r} is not a folder"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} cannot be written: {str(parent)!r} is not writable"
+        )
+    return text
+
+
+output_folder.__name__ = "folder"  # argparse shows it in "invalid ... value"
 
 
 def parser(doc):
@@ -178,7 +207,9 @@ def add_common_flags(
         choices=(0, 1, 2),
         help="fit verbosity: 0 silent, 1 progress bar, 2 one line per epoch",
     )
-    parser.add_argument("--output", default=output, help="folder for the outputs")
+    parser.add_argument(
+        "--output", type=output_folder, default=output, help="folder for the outputs"
+    )
     parser.add_argument(
         "--no-export", action="store_true", help="skip the SavedModel export"
     )

@@ -53,6 +53,8 @@ TASKS = (
 # Their shortest lengths (keras_rnncr.tasks.get_task(task).minimum_length).
 MINIMUM_LENGTHS = dict(zip(TASKS, (10, 10, 10, 10, 1, 1), strict=True))
 
+# The tasks whose model regresses (mean squared error); the others classify.
+REGRESSION_TASKS = ("addition", "multiplication")
 _Y_LABELS = {
     "loss": "cross-entropy (nats)",
     "grad_norm": "pre-clip gradient norm",
@@ -207,13 +209,16 @@ def main(argv=None):
         "history": {k: [float(v) for v in vals] for k, vals in history.items()},
     }
     (output / "history.json").write_text(json.dumps(summary, indent=1))
+    y_labels = dict(_Y_LABELS)
+    if args.task in REGRESSION_TASKS:
+        y_labels["loss"] = "mean squared error"
     keras_rnncr.diagnostics.plot_history(
         history,
         output / "curves.png",
-        keys=list(_Y_LABELS),
+        keys=list(y_labels),
         x=history["updates"],
         x_label="updates",
-        y_labels=_Y_LABELS,
+        y_labels=y_labels,
         reference_lines={"val_error_percent": (1.0, "success: 1% errors")},
     )
     model.save(output / "model.keras")

@@ -23,7 +23,7 @@ import collections
 import keras
 
 from keras_rnncr import _validation
-from keras_rnncr.optimizers.clipping import ClippedOptimizer
+from keras_rnncr.optimizers.clipping import ClippedOptimizer, check_threshold
 
 METHODS = ("sgd", "sgd-c", "sgd-cr")
 
@@ -72,9 +72,10 @@ def training_setup(method, learning_rate, threshold=None, omega=0.0, **clipping_
             `keras.optimizers.schedules.LearningRateSchedule`).
         threshold: the clipping threshold of `ClippedOptimizer` (a positive
             float or an adaptive rule of `keras_rnncr.optimizers`); needed by
-            `"sgd-c"` and `"sgd-cr"`, ignored by `"sgd"`.
-        omega: the weight alpha of Omega for `"sgd-cr"`; ignored otherwise.
-            Defaults to 0.
+            `"sgd-c"` and `"sgd-cr"`, not used by `"sgd"` (None, or a value
+            these would take).
+        omega: the weight alpha of Omega (a float >= 0) for `"sgd-cr"`; not
+            used otherwise. Defaults to 0.
         **clipping_kwargs: other arguments of `ClippedOptimizer` (e.g.
             `nonfinite`), for `"sgd-c"` and `"sgd-cr"`.
 
@@ -93,8 +94,10 @@ def training_setup(method, learning_rate, threshold=None, omega=0.0, **clipping_
     check_method(method)
     if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
-    if uses_omega(method):
-        omega = _validation.check_non_negative_float("omega", omega)
+    # Checked for every method, so that a bad value is not silently unused.
+    omega = _validation.check_non_negative_float("omega", omega)
+    if threshold is not None or uses_clipping(method):
+        threshold = check_threshold(threshold)
     optimizer = keras.optimizers.SGD(learning_rate)
     if uses_clipping(method):
         optimizer = ClippedOptimizer(optimizer, threshold=threshold, **clipping_kwargs)

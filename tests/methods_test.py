@@ -71,3 +71,11 @@ def test_training_setup_takes_a_schedule():
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
     setup = methods.training_setup("sgd", schedule)
     assert setup.optimizer.learning_rate is not None
+
+
+def test_training_setup_checks_arguments_sgd_does_not_use():
+    with pytest.raises(ValueError, match="Argument `threshold` must be a positive"):
+        methods.training_setup("sgd", 0.1, threshold=-1.0)
+    with pytest.raises(ValueError, match="Argument `omega` must be a non-negative"):
+        methods.training_setup("sgd-c", 0.1, threshold=1.0, omega=-1.0)
+    assert methods.training_setup("sgd", 0.1).omega == 0.0

@@ -43,20 +43,37 @@ def batch_parts(batch):
 
 def side_by_side():
     """How many compiled loops may run side by side here: the fewer of the
-    intra- and inter-op threads TensorFlow may use (by default the cores);
-    1 inside a step that XLA compiles whole (one computation; nothing runs
-    beside it) and on a machine with a GPU (whose kernels use the device
-    whole)."""
+    intra- and inter-op threads TensorFlow may use (set by
+    `tf.config.threading`, else by the `TF_NUM_INTRAOP_THREADS` and
+    `TF_NUM_INTEROP_THREADS` variables that TensorFlow reads, else the
+    cores); 1 inside a step that XLA compiles whole (one computation;
+    nothing runs beside it) and on a machine with a GPU (whose kernels use
+    the device whole)."""
     if _private_apis.in_xla_context() or tf.config.list_logical_devices("GPU"):
         return 1
     if hasattr(os, "sched_getaffinity"):
         cores = len(os.sched_getaffinity(0))
     else:
         cores = os.cpu_count() or 1
+    threading = tf.config.threading
     return min(
-        tf.config.threading.get_intra_op_parallelism_threads() or cores,
-        tf.config.threading.get_inter_op_parallelism_threads() or cores,
+        threading.get_intra_op_parallelism_threads()
+        or _from_environment("TF_NUM_INTRAOP_THREADS")
+        or cores,
+        threading.get_inter_op_parallelism_threads()
+        or _from_environment("TF_NUM_INTEROP_THREADS")
+        or cores,
     )
+
+
+def _from_environment(name):
+    """The positive thread count in the variable `name`, or 0 (unset, or
+    not a positive integer: TensorFlow then takes its default too)."""
+    try:
+        value = int(os.environ.get(name, "0"))
+    except ValueError:
+        return 0
+    return max(value, 0)
 
 
 def row_slices(batch, parts):

@@ -35,6 +35,22 @@ def _overwrites(variable):
     return bool(getattr(variable, "overwrite_with_gradient", False))
 
 
+def check_threshold(threshold):
+    """`threshold` as `ClippedOptimizer` takes it: a positive float (at least
+    float32's smallest positive value) or a `ThresholdRule` (`thresholds.get`:
+    an instance, its config or a name); a clear error otherwise."""
+    if isinstance(threshold, numbers.Real) and not isinstance(threshold, bool):
+        threshold = _validation.check_positive_float("threshold", threshold)
+        if np.float32(threshold) == 0.0:
+            raise ValueError(
+                "Argument `threshold` must be at least float32's smallest "
+                "positive value (1.4e-45); the statistics are float32, where "
+                f"it would be 0. Received: threshold={threshold!r}"
+            )
+        return threshold
+    return thresholds_lib.get(threshold)
+
+
 @keras.saving.register_keras_serializable(package="keras_rnncr")
 class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optimizer):
     """An optimizer wrapper that clips the global gradient norm, then steps.
@@ -197,16 +213,8 @@ class ClippedOptimizer(_private_apis.InnerMovingAverages, keras.optimizers.Optim
                 f"Argument `nonfinite` must be one of {NONFINITE_POLICIES}. "
                 f"Received: nonfinite={nonfinite!r}"
             )
-        if isinstance(threshold, numbers.Real) and not isinstance(threshold, bool):
-            threshold = _validation.check_positive_float("threshold", threshold)
-            if np.float32(threshold) == 0.0:
-                raise ValueError(
-                    "Argument `threshold` must be at least float32's smallest "
-                    "positive value (1.4e-45); the statistics are float32, where "
-                    f"it would be 0. Received: threshold={threshold!r}"
-                )
-        else:
-            threshold = thresholds_lib.get(threshold)
+        threshold = check_threshold(threshold)
+        if isinstance(threshold, thresholds_lib.ThresholdRule):
             if mode != "global_norm":
                 raise ValueError(
                     "An adaptive `threshold` needs `mode='global_norm'`. "

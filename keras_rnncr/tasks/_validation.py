@@ -1,13 +1,13 @@
-"""Argument checks of the synthetic tasks: sequence lengths and `tf.data` knobs.
+"""Argument checks of the synthetic tasks: sequence lengths, seeds and
+`tf.data` knobs.
 
 The number rules themselves are the package's (`keras_rnncr._validation`);
-`check_positive_int` and `check_seed` are those, named here for the task
-modules.
+`check_positive_int` is that, named here for the task modules.
 """
 
 import tensorflow as tf
 
-from keras_rnncr import _validation
+from keras_rnncr._validation import check_non_negative_int as check_non_negative_int
 from keras_rnncr._validation import check_positive_int as check_positive_int
 from keras_rnncr._validation import is_integer
 
@@ -18,14 +18,15 @@ SEED_LIMIT = 2**32
 EVALUATION_STREAM = 1
 
 
-def check_seed(seed, name="seed"):
-    """`seed` as a Python int below 2**32, or None."""
-    seed = _validation.check_seed(seed, name)
+def check_seed(seed, name="seed", allow_none=True):
+    """`seed` as a Python int below 2**32, or None (if `allow_none`)."""
+    seed = check_non_negative_int(name, seed, allow_none=allow_none)
     if seed is not None and seed >= SEED_LIMIT:
         raise ValueError(
-            f"Argument `{name}` must be a non-negative integer below 2**32 or None "
-            "(the task streams key their batches by `[seed, batch index]`, read "
-            f"as 32-bit words). Received: {name}={seed!r}"
+            f"Argument `{name}` must be a non-negative integer below 2**32"
+            + (" or None" if allow_none else "")
+            + " (the task streams key their batches by `[seed, batch index]`, "
+            f"read as 32-bit words). Received: {name}={seed!r}"
         )
     return seed
 
@@ -63,9 +64,13 @@ def check_pipeline(num_parallel_calls, prefetch_buffer_size):
     """`(num_parallel_calls, prefetch_buffer_size)` as Python ints, if the
     first is positive or AUTOTUNE and the second >= 0 or AUTOTUNE."""
     autotune = tf.data.AUTOTUNE
-    if not (is_integer(num_parallel_calls) and num_parallel_calls == autotune):
-        num_parallel_calls = check_positive_int(
-            "num_parallel_calls", num_parallel_calls
+    if not (
+        is_integer(num_parallel_calls)
+        and (num_parallel_calls > 0 or num_parallel_calls == autotune)
+    ):
+        raise ValueError(
+            "Argument `num_parallel_calls` must be a positive integer or "
+            f"`tf.data.AUTOTUNE`. Received: num_parallel_calls={num_parallel_calls!r}"
         )
     if not (
         is_integer(prefetch_buffer_size)

@@ -1,6 +1,7 @@
 """The paper's model for the synthetic tasks, for each training method."""
 
 import keras
+import numpy as np
 
 from keras_rnncr import _validation, methods
 from keras_rnncr.initializers import paper_initializers
@@ -40,15 +41,29 @@ def task_model(
             positive floats (`threshold` may also be an adaptive rule of
             `ClippedOptimizer`), `omega` >= 0.
         seed: seed of the initialisers.
-        jit_compile: passed to `compile`.
-        n_values: positive int, alphabet size of memorization.
+        jit_compile: `"auto"`, True or False, passed to `compile`.
+        n_values: positive int, alphabet size of memorization (the other
+            tasks have fixed sizes: only its default is accepted for them).
     """
     methods.check_method(method)
+    if not (
+        isinstance(jit_compile, bool | np.bool_)
+        or (isinstance(jit_compile, str) and jit_compile == "auto")
+    ):
+        raise ValueError(
+            'Argument `jit_compile` must be "auto", True or False. '
+            f"Received: jit_compile={jit_compile!r}"
+        )
     units = _validation.check_positive_int("units", units)
     learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
     omega = _validation.check_non_negative_float("omega", omega)
     n_values = _validation.check_positive_int("n_values", n_values)
     spec = get_task(task)
+    if n_values != 5 and not callable(spec.input_size):
+        raise ValueError(
+            f"Argument `n_values` applies to memorization only; {spec.label} "
+            f"has fixed sizes. Received: n_values={n_values!r}"
+        )
     inputs_size, outputs_size = spec.sizes(n_values=n_values)
     setup = methods.training_setup(method, learning_rate, threshold, omega)
     init = paper_initializers(scheme, seed=seed)
@@ -75,6 +90,6 @@ def task_model(
         optimizer=setup.optimizer,
         loss="mse" if linear else "sparse_categorical_crossentropy",
         metrics=[spec.error_metric()],
-        jit_compile=jit_compile,
+        jit_compile=jit_compile if jit_compile == "auto" else bool(jit_compile),
     )
     return model

@@ -4,11 +4,13 @@ import dataclasses
 import json
 import pathlib
 import random
+from collections.abc import Iterable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnncr.initializers.paper_schemes import MAX_SEED
 from keras_rnncr.layers import _omega_math
 from keras_rnncr.layers._batch_parts import check_parts, row_slices, side_by_side
 from keras_rnncr.methods import METHODS
@@ -46,7 +48,8 @@ class RunSpec:
 
     Args:
         method: `"sgd"`, `"sgd-c"` (clipping) or `"sgd-cr"` (clipping + Omega).
-        seed: int, seed of the initial weights (as `task_model(seed=...)`).
+        seed: int in [0, 715827881] (`paper_initializers`' limit), seed of
+            the initial weights (as `task_model(seed=...)`).
         data_seed: int or None, seed of the training batches; defaults to
             `seed`. Runs with the same `data_seed` see the very same batches.
         scheme: initialisation scheme of `keras_rnncr.initializers`.
@@ -70,7 +73,14 @@ class RunSpec:
                 f"Received: method={self.method!r}"
             )
         # NumPy scalars are taken as Python numbers (checkpoints are JSON).
-        self._set("seed", _validation.check_seed(self.seed))
+        seed = _validation.check_seed(self.seed, allow_none=False)
+        if seed > MAX_SEED:
+            raise ValueError(
+                f"Argument `seed` must be an integer in [0, {MAX_SEED}] (the "
+                "initial weights' seed, as `paper_initializers` takes it). "
+                f"Received: seed={seed!r}"
+            )
+        self._set("seed", seed)
         self._set("data_seed", _validation.check_seed(self.data_seed, "data_seed"))
         for name in ("learning_rate", "threshold"):
             value = getattr(self, name)
@@ -247,7 +257,7 @@ def _update(params, inputs, targets, length, hyper, activation, output_head, rat
     run's own parameters (`optimizers._math.global_norm`), clipping at its
     threshold (`clip_by_global_norm`; inf for sgd), and the update skipped
     when the norm is non-finite (`is_nonfinite`, `ClippedOptimizer`'s
-    `nonfinite="skip"`).
+    `nonfinite="skip"`) or the step would write a non-finite weight.
     """
     learning_rate, threshold, alpha, max_finite, training = hyper
     kernel, recurrent_kernel, bias, head_kernel, head_bias = params
@@ -287,11 +297,27 @@ def _update(params, inputs, targets, length, hyper, activation, output_head, rat
     clipped_grads, clipped = tf.vectorized_map(
         lambda args: clip_math.clip_by_global_norm(*args), (grads, norms, threshold)
     )
-    new_params = []
+    steps = []
     for param, grad in zip(params, clipped_grads, strict=True):
         shape = (-1,) + (1,) * (len(param.shape) - 1)
-        step = param - grad * tf.reshape(learning_rate, shape)
-        keep = tf.logical_or(nonfinite, training <= 0.0)
+        steps.append(param - grad * tf.reshape(learning_rate, shape))
+    # A finite gradient can still give a non-finite step (an overflowing
+    # `learning_rate * grad`, for sgd's unclipped gradient above all): such
+    # an update is skipped too, and counted as non-finite.
+    finite_steps = tf.reduce_all(
+        tf.stack(
+            [
+                tf.reduce_all(tf.math.is_finite(step), list(range(1, len(step.shape))))
+                for step in steps
+            ]
+        ),
+        axis=0,
+    )
+    nonfinite = tf.logical_or(nonfinite, tf.logical_not(finite_steps))
+    keep = tf.logical_or(nonfinite, training <= 0.0)
+    new_params = []
+    for param, step in zip(params, steps, strict=True):
+        shape = (-1,) + (1,) * (len(param.shape) - 1)
         new_params.append(tf.where(tf.reshape(keep, shape), param, step))
     stats = tf.stack(
         [
@@ -395,9 +421,11 @@ class MultiRunTrainer:
     from `default_rng([data_seed, update])`, so a checkpointed trainer
     resumes bit for bit.
 
-    Note: plain SGD (`"sgd"`) also skips an update whose gradient norm is
-    not finite (Keras's SGD would write NaN into the weights); such steps are
-    counted in the `nonfinite` statistic.
+    Note: every method, plain SGD (`"sgd"`) too, skips an update whose
+    gradient norm is not finite or whose step would write a non-finite
+    weight (say an overflowing `learning_rate * gradient`); such updates are
+    counted in the `nonfinite` statistic. Keras's SGD, which `task_model`
+    gives `"sgd"`, would write them into the weights.
 
     Args:
         task: str, one of `keras_rnncr.tasks.TASKS`.
@@ -454,7 +482,8 @@ class MultiRunTrainer:
     ):
         self.spec = get_task(task)
         self.task = task
-        self.runs = list(runs)
+        iterable = isinstance(runs, Iterable) and not isinstance(runs, str)
+        self.runs = list(runs) if iterable else []
         if not self.runs or not all(isinstance(r, RunSpec) for r in self.runs):
             raise ValueError(
                 "Argument `runs` must be a non-empty list of `RunSpec`. "
@@ -467,7 +496,9 @@ class MultiRunTrainer:
         )
         self.units = _validation.check_positive_int("units", units)
         self.batch_size = _validation.check_positive_int("batch_size", batch_size)
-        length_seed = _validation.check_seed(length_seed)
+        length_seed = _validation.check_seed(
+            length_seed, "length_seed", allow_none=False
+        )
         if not isinstance(jit_compile, bool | np.bool_):
             raise ValueError(
                 "Argument `jit_compile` must be True or False. "
@@ -493,26 +524,37 @@ class MultiRunTrainer:
             )
         (self.activation,) = activations
         self.ratio = models[0].get_layer("rnn").omega_ratio
-        self.dtype = models[0].get_layer("rnn").cell.kernel.dtype
+        self.dtype = keras.backend.standardize_dtype(
+            models[0].get_layer("rnn").cell.kernel.dtype
+        )
         self._weights = [
             np.stack(w) for w in zip(*(m.get_weights() for m in models), strict=True)
         ]
         self._steps = {}
         self._predict = None
         self._load_active()
+        # The task options' values are checked by the generator: draw a batch
+        # now rather than fail at the first update.
+        self.batch(0)
 
     def _model(self, index):
         """The run's `task_model`, with its initial weights.
 
-        Built after `keras.utils.set_random_seed(run.seed)`, as a user of
-        `task_model` would; Python's and NumPy's global generators are put
-        back as they were (TensorFlow's global seed stays `run.seed`).
+        Its initialisers are seeded with `run.seed`, so the weights do not
+        depend on the global random state. That state is left as it was:
+        Keras draws the seeds of a layer's own generators from Python's
+        `random` (and the global Keras generator, made at its first use, its
+        seed from it too), so Python's and NumPy's states are put back.
         """
         run = self.runs[index]
         python_state, numpy_state = random.getstate(), np.random.get_state()
-        keras.utils.set_random_seed(run.seed)
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+        try:
+            return self._build_model(run)
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+    def _build_model(self, run):
         return task_model(
             self.task,
             method=run.method,
@@ -593,7 +635,11 @@ class MultiRunTrainer:
             `bucket` is `steps` rounded up to a multiple of `BUCKET_STEPS`,
             so that one compiled step serves many lengths.
         """
-        update = self.updates if update is None else update
+        update = (
+            self.updates
+            if update is None
+            else _validation.check_non_negative_int("update", update)
+        )
         length = sample_length(
             self.min_length,
             self.max_length,
@@ -650,8 +696,10 @@ class MultiRunTrainer:
                 self._params, inputs, targets, tf.constant(steps), self._hyper
             )
             stats.append(step_stats)
+            # Counted with each update, so that an interrupted `train` leaves
+            # the counts matching the weights (`save` stores both).
             self.updates += 1
-        self.run_updates[self.active] += num_updates
+            self.run_updates[self.active] += 1
         self._store_active()
         means = np.mean(np.stack([s.numpy() for s in stats]), axis=0)
         table = np.full((len(self.runs), len(STAT_NAMES)), np.nan)
@@ -666,18 +714,8 @@ class MultiRunTrainer:
             inputs: `(batch, time, features)` array, shared by the runs.
             runs: list of indices into `runs` (active ones), or None.
         """
-        active = np.flatnonzero(self.active).tolist()
-        runs = active if runs is None else list(runs)
-        if not runs:
-            raise ValueError(
-                "Argument `runs` must name at least one active run; "
-                + (f"the active runs are {active}." if active else "none is active.")
-            )
-        missing = sorted(set(runs) - set(active))
-        if missing:
-            raise ValueError(
-                f"Argument `runs` must name active runs {active}. Received: {missing}"
-            )
+        runs = self._check_active_runs(runs)
+        inputs = self._check_inputs(inputs)
         stacked = self._stacked.tolist()
         positions = tf.constant([stacked.index(i) for i in runs], tf.int32)
         if self._predict is None:
@@ -699,6 +737,58 @@ class MultiRunTrainer:
             predictions = predictions[:, :, :steps]
         return predictions
 
+    def _check_active_runs(self, runs):
+        """`runs` (default: the active runs) as a list of distinct indices of
+        active runs."""
+        active = np.flatnonzero(self.active).tolist()
+        if runs is None:
+            runs = active
+        elif _validation.is_integer(runs) or not isinstance(
+            runs, list | tuple | np.ndarray
+        ):
+            raise ValueError(
+                "Argument `runs` must be a list of indices of active runs "
+                f"{active}, or None. Received: runs={runs!r}"
+            )
+        runs = list(runs)
+        if not runs:
+            raise ValueError(
+                "Argument `runs` must name at least one active run; "
+                + (f"the active runs are {active}." if active else "none is active.")
+            )
+        bad = [r for r in runs if not _validation.is_integer(r) or r not in active]
+        if bad:
+            raise ValueError(
+                f"Argument `runs` must name active runs {active}. Received: {bad}"
+            )
+        if len(set(runs)) != len(runs):
+            raise ValueError(
+                f"Argument `runs` must name each run once. Received: runs={runs!r}"
+            )
+        return [int(r) for r in runs]
+
+    def _check_inputs(self, inputs):
+        """`inputs` as a `(batch, time, features)` numpy array of the task's
+        input size, with at least one sequence and one step."""
+        inputs = np.asarray(inputs)
+        features = self.spec.sizes(**self.task_options)[0]
+        if (
+            inputs.ndim != 3
+            or inputs.shape[0] == 0
+            or inputs.shape[1] == 0
+            or inputs.shape[2] != features
+            or not (
+                np.issubdtype(inputs.dtype, np.number)
+                or np.issubdtype(inputs.dtype, np.bool_)
+            )
+        ):
+            raise ValueError(
+                "Argument `inputs` must be a numeric array of shape (batch, time, "
+                f"{features}) with batch and time at least 1 ({self.spec.label}). "
+                f"Received: shape {inputs.shape}, dtype {inputs.dtype}"
+            )
+        return inputs
+
     def evaluate(
         self,
         num_sequences=10000,
@@ -715,7 +805,7 @@ class MultiRunTrainer:
         `lengths` (`"random"` or `"every"`) as in `evaluate_task`.
         Returns a dict from run index to `evaluate_task`'s result.
         """
-        runs = np.flatnonzero(self.active).tolist() if runs is None else list(runs)
+        runs = self._check_active_runs(runs)
         min_length = self.min_length if min_length is None else min_length
         max_length = self.max_length if max_length is None else max_length
         results = evaluate_predictions(
@@ -843,6 +933,7 @@ class MultiRunTrainer:
             "task_options": self.task_options,
             "parts": self.parts,
             "updates": self.updates,
+            "dtype": self.dtype,
         }
 
     @classmethod
@@ -854,11 +945,21 @@ class MultiRunTrainer:
                 config = json.loads(stored["config"].tobytes())
             else:  # checkpoints from before the configuration was in the .npz
                 config = json.loads(path.with_name(path.name + ".json").read_text())
+            # Checkpoints from before the dtype was kept: their weights'.
+            dtype = config.pop("dtype", stored["arr_0"].dtype.name)
         updates = config.pop("updates")
         config["runs"] = [RunSpec(**r) for r in config["runs"]]
         # Checkpoints from before `parts` ran in one group.
         config.setdefault("parts", 1)
         trainer = cls(**config)
+        if trainer.dtype != dtype:
+            raise ValueError(
+                f"The checkpoint {str(path)!r} holds {dtype} weights, and a "
+                f"trainer built now computes in {trainer.dtype} (the dtype of "
+                "`task_model`'s weights under the global dtype policy): call "
+                f"`keras.config.set_floatx({dtype!r})` (or set a {dtype} dtype "
+                "policy) before `restore`."
+            )
         with np.load(path.with_name(path.name + ".npz")) as stored:
             trainer._weights = [
                 stored[f"arr_{i}"] for i in range(len(trainer._weights))

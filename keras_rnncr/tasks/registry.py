@@ -1,5 +1,6 @@
 """Lookup of the synthetic tasks by name: generator, dataset, output head, metric."""
 
+import collections.abc
 import dataclasses
 import inspect
 from collections.abc import Callable
@@ -62,6 +63,11 @@ class TaskSpec:
         """`options` as a dict, if its keys are options of the task's
         generator (the arguments of `batch_fn` after `rng`, but `steps`,
         which the callers draw)."""
+        if options is not None and not isinstance(options, collections.abc.Mapping):
+            raise ValueError(
+                f"The task options of {self.label} (`task_options`) must be a dict "
+                f"or None. Received: {options!r}"
+            )
         options = dict(options or {})
         accepted = [
             name
@@ -174,7 +180,7 @@ TASKS = {
 
 def get_task(name):
     """Returns the `TaskSpec` registered under `name` (see `TASKS`)."""
-    if name not in TASKS:
+    if not isinstance(name, str) or name not in TASKS:
         raise ValueError(
             f"Argument `task` must be one of {sorted(TASKS)}. Received: task={name!r}"
         )

@@ -62,4 +62,6 @@ def units_of(model):
 
 def softmax(logits, temperature=1.0):
     """`softmax(logits / temperature)` over the last axis."""
-    return ops.softmax(logits / temperature, axis=-1)
+    # Shifted first: a tiny temperature then gives -inf and 0, not inf.
+    shifted = logits - ops.max(logits, axis=-1, keepdims=True)
+    return ops.softmax(shifted / temperature, axis=-1)

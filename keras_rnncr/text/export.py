@@ -105,7 +105,11 @@ def export_generator(model, path, vocabulary=None, verbose=False):
         )
         with tf.control_dependencies([check]):
             logits, new_state = checked_step(ids, state)
-        drawn = tf.random.stateless_categorical(logits / temperature, 1, seed)
+        # Shifted by their maximum first, so that a tiny temperature gives
+        # -inf (probability 0) and 0, never +inf (which drew an id outside
+        # the vocabulary).
+        shifted = logits - tf.reduce_max(logits, axis=-1, keepdims=True)
+        drawn = tf.random.stateless_categorical(shifted / temperature, 1, seed)
         return {"ids": tf.cast(drawn[:, 0], tf.int32), "state": new_state}
 
     def initial_state_endpoint(batch_size):

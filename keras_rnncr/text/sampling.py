@@ -43,8 +43,12 @@ def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=
         logits, state = step(tf.constant([character], tf.int32), state)
     generated = []
     for _ in range(length):
-        scaled = np.asarray(logits[0], np.float64) / temperature
-        probabilities = np.exp(scaled - scaled.max())
+        row = np.asarray(logits[0], np.float64)
+        # Shifted by the maximum before the division, so that a tiny
+        # temperature gives -inf and 0 (greedy), not inf - inf = NaN.
+        with np.errstate(over="ignore"):
+            scaled = (row - row.max()) / temperature
+        probabilities = np.exp(scaled)
         probabilities /= probabilities.sum()
         character = int(rng.choice(len(probabilities), p=probabilities))
         generated.append(character)

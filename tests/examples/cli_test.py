@@ -64,12 +64,18 @@ def test_spelled_out_choices_match_the_library(load_example):
     assert cli.METHODS == keras_rnncr.tasks.METHODS
     assert cli.METHODS == keras_rnncr.music.METHODS == keras_rnncr.text.METHODS
     synthetic = load_example("synthetic_tasks")
+    assert cli.MAX_SEED == keras_rnncr.initializers.paper_schemes.MAX_SEED
     assert synthetic.TASKS == tuple(keras_rnncr.tasks.TASKS)
     assert synthetic.MINIMUM_LENGTHS == {
         task: keras_rnncr.tasks.get_task(task).minimum_length
         for task in synthetic.TASKS
     }
     assert synthetic.SCHEMES == tuple(keras_rnncr.initializers.PAPER_SCHEMES)
+    assert synthetic.REGRESSION_TASKS == tuple(
+        t
+        for t in synthetic.TASKS
+        if keras_rnncr.tasks.get_task(t).output_head == "last_linear"
+    )
     assert load_example("music").DATASETS == tuple(keras_rnncr.music.DATASETS)
     assert load_example("char_lm").CORPORA == tuple(keras_rnncr.text.CORPORA)
 
@@ -101,7 +107,22 @@ def test_spelled_out_choices_match_the_library(load_example):
         (
             "synthetic_tasks",
             ["--seed", "-1"],
-            "--seed: '-1' is not an integer in [0, 2**32)",
+            "--seed: '-1' is not an integer in [0, 715827881]",
+        ),
+        (
+            "char_lm",
+            ["--seed", "715827882"],
+            "--seed: '715827882' is not an integer in [0, 715827881]",
+        ),
+        (
+            "music",
+            ["--output", __file__],
+            "--output: " + repr(__file__) + " exists and is not a folder",
+        ),
+        (
+            "synthetic_tasks",
+            ["--output", __file__ + "/runs"],
+            "cannot be created: " + repr(__file__) + " is not a folder",
         ),
         (
             "synthetic_tasks",

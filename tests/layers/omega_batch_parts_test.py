@@ -20,7 +20,11 @@ from keras_rnncr.layers import _batch_parts, _fused_simple_rnn
 def threads(monkeypatch):
     """Sets the cores and TensorFlow's thread settings `_batch_parts` reads."""
 
-    def set_threads(cores, intra=0, inter=0):
+    def set_threads(cores, intra=0, inter=0, environment=None):
+        for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in (environment or {}).items():
+            monkeypatch.setenv(name, value)
         monkeypatch.setattr(
             _batch_parts.os, "sched_getaffinity", lambda pid: set(range(cores))
         )
@@ -51,6 +55,26 @@ def threads(monkeypatch):
 def test_one_part_per_thread_of_enough_rows(threads, cores, intra, inter, batch, parts):
     threads(cores, intra, inter)
     assert _batch_parts.batch_parts(batch) == parts
+
+
+@pytest.mark.parametrize(
+    "environment, parts",
+    [
+        ({"TF_NUM_INTRAOP_THREADS": "1"}, 1),  # TensorFlow reads these too
+        ({"TF_NUM_INTEROP_THREADS": "1"}, 1),
+        ({"TF_NUM_INTRAOP_THREADS": "3"}, 3),
+        ({"TF_NUM_INTRAOP_THREADS": "x"}, 4),  # not a number: the default
+        ({"TF_NUM_INTRAOP_THREADS": "0"}, 4),
+    ],
+)
+def test_thread_variables_of_the_environment_count(threads, environment, parts):
+    threads(8, environment=environment)
+    assert _batch_parts.batch_parts(64) == parts
+
+
+def test_threads_set_through_the_api_win_over_the_environment(threads):
+    threads(8, intra=2, environment={"TF_NUM_INTRAOP_THREADS": "1"})
+    assert _batch_parts.batch_parts(64) == 2
 
 
 def test_one_part_inside_a_step_that_xla_compiles(threads):

@@ -131,7 +131,8 @@ def test_dataset_trains_a_keras_model():
         ),
         (
             {"num_parallel_calls": 0},
-            "Argument `num_parallel_calls` must be a positive integer. "
+            "Argument `num_parallel_calls` must be a positive integer or "
+            "`tf.data.AUTOTUNE`. "
             "Received: num_parallel_calls=0",
         ),
         (

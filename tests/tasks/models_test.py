@@ -37,6 +37,11 @@ NAN, INF = float("nan"), float("inf")
         ({"omega": -1.0}, r"non-negative float. Received: omega=-1.0"),
         ({"n_values": 0}, r"`n_values` must be a positive integer. Received: n_"),
         ({"threshold": NAN}, r"`threshold` must be a positive float. Received: thr"),
+        # Not used by sgd, and checked all the same (as omega is).
+        ({"method": "sgd", "threshold": -1.0}, r"`threshold` must be a positive"),
+        ({"method": "sgd", "threshold": "bogus"}, r"`threshold` must be a positive"),
+        ({"jit_compile": "no"}, r'`jit_compile` must be "auto", True or False'),
+        ({"n_values": 3}, r"`n_values` applies to memorization only; addition"),
     ],
 )
 def test_argument_errors(kwargs, message):

@@ -282,6 +282,15 @@ def test_to_model_and_evaluate():
         (dict(threshold=-1.0), "threshold"),
         (dict(omega=float("inf")), "omega"),
         (dict(seed=True), "seed"),
+        (
+            dict(seed=None),
+            r"`seed` must be a non-negative integer\. Received: seed=None",
+        ),
+        (
+            dict(seed=715827882),
+            r"Argument `seed` must be an integer in \[0, 715827881\]",
+        ),
+        (dict(data_seed=2**32), "Argument `data_seed` must be"),
     ],
 )
 def test_run_spec_rejects_bad_arguments(kwargs, match):
@@ -316,13 +325,107 @@ def test_run_spec_takes_numpy_scalars_as_python_numbers():
             r"task options of .* are none. Received unknown",
         ),
         (dict(jit_compile="no"), "Argument `jit_compile` must be True or False"),
+        (dict(length_seed=-1), "Argument `length_seed` must be a non-negative"),
+        (
+            dict(length_seed=None),
+            r"`length_seed` must be a non-negative integer\. Received: length_seed=N",
+        ),
+        (dict(task_options="ab"), "must be a dict or None"),
+        (dict(runs=RunSpec()), "Argument `runs` must be a non-empty list"),
+        (dict(task=["temporal_order"]), "Argument `task` must be one of"),
     ],
 )
 def test_trainer_rejects_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiRunTrainer(
-            "temporal_order", [RunSpec()], min_length=12, units=UNITS, **kwargs
+            **{
+                "task": "temporal_order",
+                "runs": [RunSpec()],
+                "min_length": 12,
+                "units": UNITS,
+                **kwargs,
+            }
         )
+
+
+def test_option_values_are_checked_when_the_trainer_is_built():
+    with pytest.raises(ValueError, match="n_positions"):
+        MultiRunTrainer(
+            "memorization",
+            [RunSpec()],
+            min_length=12,
+            units=UNITS,
+            task_options={"n_positions": 0},
+        )
+
+
+def test_predict_and_evaluate_check_runs_and_inputs():
+    trainer = MultiRunTrainer(
+        "temporal_order", [RunSpec(seed=0), RunSpec(seed=1)], min_length=12, units=3
+    )
+    x = np.zeros((2, 12, 6), "float32")
+    for runs in ([True], [1.0], [0, 0], 1, [2]):
+        with pytest.raises(ValueError, match="Argument `runs` must"):
+            trainer.predict(x, runs=runs)
+        with pytest.raises(ValueError, match="Argument `runs` must"):
+            trainer.evaluate(10, runs=runs)
+    for bad in (np.zeros((2, 12, 5)), np.zeros((12, 6)), np.zeros((2, 0, 6))):
+        with pytest.raises(
+            ValueError, match=r"Argument `inputs` must be .* \(batch, time, 6\)"
+        ):
+            trainer.predict(bad)
+    assert trainer.predict(x, runs=[np.int64(1)]).shape == (1, 2, 4)
+    for update in (-1, 1.5):
+        with pytest.raises(ValueError, match="Argument `update` must be"):
+            trainer.batch(update)
+
+
+def test_no_update_writes_a_non_finite_weight():
+    # A learning rate that makes `learning_rate * gradient` overflow: the
+    # gradient is finite (and sgd's is not clipped), the step is not.
+    runs = [RunSpec("sgd", learning_rate=1e38), RunSpec("sgd-c", learning_rate=1e38)]
+    trainer = MultiRunTrainer(
+        "addition", runs, min_length=12, units=4, batch_size=BATCH
+    )
+    stats = trainer.train(3)
+    assert all(np.isfinite(w).all() for w in trainer._weights)
+    assert stats["nonfinite"][0] > 0.0  # sgd: overflowing steps were skipped
+
+
+def test_an_interrupted_train_leaves_counts_matching_the_weights(tmp_path):
+    trainer = MultiRunTrainer("temporal_order", [RunSpec()], min_length=12, units=3)
+    calls = []
+    original = trainer.batch
+
+    def batch_then_interrupt(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    trainer.batch = batch_then_interrupt
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(10)
+    assert trainer.updates == 3 and trainer.run_updates.tolist() == [3]
+    trainer.save(tmp_path / "ckpt")
+    resumed = MultiRunTrainer.restore(tmp_path / "ckpt")
+    assert resumed.updates == 3 and resumed.run_updates.tolist() == [3]
+
+
+def test_restore_refuses_a_checkpoint_of_another_dtype(tmp_path):
+    policy = keras.config.dtype_policy()
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    try:
+        trainer = MultiRunTrainer("temporal_order", [RunSpec()], min_length=12, units=3)
+        trainer.save(tmp_path / "ckpt")
+    finally:
+        keras.config.set_floatx("float32")
+        keras.config.set_dtype_policy(policy)
+    with pytest.raises(
+        ValueError, match=r"holds float64 weights.*set_floatx\('float64'\)"
+    ):
+        MultiRunTrainer.restore(tmp_path / "ckpt")
 
 
 def test_memorization_options_are_named_in_the_error():
@@ -460,6 +563,13 @@ def test_to_model_checks_its_index_and_keeps_the_global_generators():
     np.random.seed(123)
     trainer.to_model(np.int64(1))
     assert np.random.rand() == expected
+    # TensorFlow's and Keras's global random state too.
+    keras.utils.set_random_seed(5)
+    expected = (tf.random.uniform(()).numpy(), keras.random.uniform(()).numpy())
+    keras.utils.set_random_seed(5)
+    trainer.to_model(0)
+    MultiRunTrainer("temporal_order", [RunSpec(seed=3)], min_length=12, units=3)
+    assert (tf.random.uniform(()).numpy(), keras.random.uniform(()).numpy()) == expected
     trainer.deactivate(0)  # one index as well as a list
     with pytest.raises(ValueError, match="`runs` must name at least one active run"):
         trainer.predict(np.zeros((1, 12, 6), "float32"), runs=[])

@@ -39,6 +39,9 @@ SERVER = textwrap.dedent(
         for _ in range(2)
     ]
     np.save(f"{root}/draws.npy", np.stack(draws))
+    # A tiny temperature (the smallest normal float32) draws greedily.
+    greedy = np.argmax(generator.step(tf.constant(ids[:, 0]), state)["logits"], -1)
+    tiny = generator.sample(tf.constant(ids[:, 0]), state, 1.2e-38, seed)["ids"]
     refused = {}
     for temperature in (0.0, -1.0, float("nan"), float("inf")):
         try:
@@ -69,6 +72,8 @@ SERVER = textwrap.dedent(
     print(json.dumps({
         "symbols": symbols,
         "refused": refused,
+        "greedy": greedy.tolist(),
+        "tiny_temperature": tiny.numpy().tolist(),
         "keras_rnncr": sorted(
             m for m, v in sys.modules.items() if m.startswith("keras_rnncr") and v
         ),
@@ -207,3 +212,5 @@ def test_generator_sampling_refuses_a_temperature_that_is_not_positive(served):
     assert set(refused) == {"0.0", "-1.0", "nan", "inf"}
     for message in refused.values():
         assert "Argument `temperature` must be a positive finite float" in message
+    # Logits above 4 over 1.2e-38 overflow float32: shifted first, they cannot.
+    assert report["tiny_temperature"] == report["greedy"]
