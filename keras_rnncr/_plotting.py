@@ -24,3 +24,24 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def finish(plt, figure, path=None):
+    """Saves `figure` to `path` (if given) and returns it, released from
+    pyplot outside notebooks.
+
+    A figure made with `plt.subplots` stays registered with pyplot until it
+    is closed: a script drawing many would keep them all (matplotlib warns
+    past 20). Outside notebooks it is closed here, also when saving fails;
+    the returned figure can still be saved or drawn. A notebook's inline
+    backend shows the figure after the cell and closes it itself.
+    """
+    import matplotlib
+
+    try:
+        if path is not None:
+            figure.savefig(path, dpi=100)
+    finally:
+        if matplotlib.get_backend().lower() == "agg":
+            plt.close(figure)
+    return figure

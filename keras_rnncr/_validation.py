@@ -96,6 +96,16 @@ def check_bool(name, value):
     return bool(value)
 
 
+def check_jit_compile(value, name="jit_compile"):
+    """Returns `value` (as `compile` takes it) if it is `"auto"` or a bool; a
+    string such as `"no"` would otherwise turn XLA on (it is true)."""
+    if isinstance(value, str) and value == "auto":
+        return value
+    if not isinstance(value, bool | np.bool_):
+        _fail(name, value, '"auto", True or False')
+    return bool(value)
+
+
 def _check_int(name, value, low, high, expected, allow_none=False):
     if allow_none and value is None:
         return None

@@ -25,11 +25,12 @@ class InverseTimeOmega:
     decreasing schedule."
 
     Args:
-        initial: positive (finite) float, alpha at the first epoch.
+        initial: finite float >= 0, alpha at the first epoch (0: alpha stays
+            0, as a layer built with `omega=0` allows).
     """
 
     def __init__(self, initial):
-        self.initial = _validation.check_positive_float("initial", initial)
+        self.initial = _validation.check_non_negative_float("initial", initial)
 
     def __call__(self, epoch):
         return self.initial / (epoch + 1)

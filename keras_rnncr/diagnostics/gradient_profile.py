@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr import _validation
-from keras_rnncr._plotting import pyplot
+from keras_rnncr._plotting import finish, pyplot
 from keras_rnncr.callbacks._layers import inner_layers
 from keras_rnncr.layers import _omega_probe
 
@@ -74,7 +74,11 @@ def gradient_profile(
         A float64 numpy array: shape `(steps,)`, the mean over the examples of
         `||dE/dh_t||` at each step `t` (over the unmasked examples; `nan`
         where every example is masked), or with `per_example=True` shape
-        `(batch_size, steps)`, `nan` at masked steps.
+        `(batch_size, steps)`, `nan` at masked steps. Steps are excluded by
+        the model's Keras mask only: padding given weight 0 by sample weights
+        (`keras_rnncr.music.next_frame_dataset`'s `frame_weights`) has a norm
+        of 0 and counts in the mean; pass `per_example=True` and average the
+        real steps, or profile sequences of one length.
 
     Example:
 
@@ -173,9 +177,7 @@ def plot_gradient_profile(profiles, path=None, title=None):
         axis.set_title(title)
     axis.legend(fontsize="small")
     figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=100)
-    return figure
+    return finish(plt, figure, path)
 
 
 def _recurrent_layers(model):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_rnncr._plotting import pyplot
+from keras_rnncr._plotting import finish, pyplot
 
 # Curves with at most this many points are also drawn as markers, so that a
 # one-epoch run shows its points instead of empty panels.
@@ -123,14 +123,19 @@ def plot_history(
         if key in y_labels:
             axis.set_ylabel(y_labels[key])
     figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=100)
-    return figure
+    return finish(plt, figure, path)
 
 
 def _validation_steps(key, values, validation, steps, validation_x):
     """The x values of `val_<key>`'s points."""
     if validation_x is None:
+        if len(validation) > len(values):
+            raise ValueError(
+                f"The curve `val_{key}` has {len(validation)} points and `{key}` "
+                f"only {len(values)}: more validation points than training ones "
+                "(histories of different runs joined?). Pass `validation_x`, the "
+                "x value of each validation point, or curves of one run."
+            )
         if len(validation) != len(values):
             raise ValueError(
                 f"The curve `val_{key}` has {len(validation)} points and `{key}` "

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from keras_rnncr import _validation
+from keras_rnncr.music._rolls import check_binary
 
 # Golden-section search of the mixing weight on [0, 1]: the NLL is convex in it.
 _INVERSE_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -154,11 +155,16 @@ def trivial_baselines(rolls, weight_split="validation", include_first_frame=Fals
             f"Received: {type(rolls).__name__} with keys "
             f"{sorted(rolls) if isinstance(rolls, dict) else None}"
         )
-    if weight_split not in rolls:
+    if not isinstance(weight_split, str) or weight_split not in rolls:
         raise ValueError(
             f"Argument `weight_split` must be one of {sorted(rolls)}. "
             f"Received: weight_split={weight_split!r}"
         )
+    for split, pieces in rolls.items():
+        try:
+            _check_rolls(pieces)
+        except ValueError as error:
+            raise ValueError(f"Split {split!r} of `rolls`: {error}") from None
     frequencies = key_frequencies(rolls["train"])
     weight = best_mixing_weight(rolls[weight_split], frequencies, include_first_frame)
     return {
@@ -188,6 +194,10 @@ def _check_rolls(rolls):
             "Argument `rolls` must hold arrays with the same number of keys. "
             f"Received: keys {sorted(keys)}"
         )
+    for index, roll in enumerate(rolls):
+        check_binary("rolls", roll, index)
+    if not sum(len(roll) for roll in rolls):
+        raise ValueError("Argument `rolls` must hold at least one frame.")
     return rolls
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr import _validation
+from keras_rnncr.music._rolls import check_binary
 
 # The four configs of the `polyphonic_music` TFDS builder, and the offline
 # stand-in from music21 (not comparable with published numbers).
@@ -115,9 +116,12 @@ def _roll_list(rolls):
 
 
 def _training_rolls(rolls):
-    """`rolls` as float32 arrays, those of 2 frames or more, checked: 2-D, all
-    with the same number of keys, at least one."""
-    rolls = [np.asarray(roll, dtype=np.float32) for roll in _roll_list(rolls)]
+    """`rolls` as float32 arrays, those of 2 frames or more, checked: 2-D, of
+    0s and 1s, all with the same number of keys, at least one."""
+    rolls = _roll_list(rolls)
+    for index, roll in enumerate(rolls):
+        check_binary("rolls", roll, index)
+    rolls = [np.asarray(roll, dtype=np.float32) for roll in rolls]
     shapes = sorted({roll.shape[1:] for roll in rolls})  # 2-D (`_roll_list`)
     if len(shapes) > 1:
         raise ValueError(

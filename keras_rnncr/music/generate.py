@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_rnncr import _validation
+from keras_rnncr.music._rolls import check_binary
 
 
 def sample_piano_roll(model, num_frames, primer=None, seed=None):
@@ -33,9 +34,16 @@ def sample_piano_roll(model, num_frames, primer=None, seed=None):
     """
     num_frames = _validation.check_positive_int("num_frames", num_frames)
     seed = _validation.check_seed(seed)
-    cell = model.get_layer("rnn").cell
-    head = model.get_layer("head")
-    num_keys = head.units
+    try:
+        cell = model.get_layer("rnn").cell
+        head = model.get_layer("head")
+        num_keys = head.units
+    except (AttributeError, ValueError):
+        raise ValueError(
+            "Argument `model` must be a `keras_rnncr.music.music_model` (a "
+            "recurrent layer named 'rnn' and a Dense 'head'). Received: "
+            f"{getattr(model, 'name', model)!r}"
+        ) from None
     primer = (
         np.zeros((1, num_keys), bool)
         if primer is None
@@ -75,12 +83,7 @@ def _check_roll(name, roll, keys=None, min_frames=0):
             f"Argument `{name}` must be a piano roll of shape (frames >= "
             f"{min_frames}, {wanted}). Received: {name}.shape={array.shape}"
         )
-    if array.dtype != bool and not np.isin(array, (0, 1)).all():
-        raise ValueError(
-            f"Argument `{name}` must be a piano roll of 0s and 1s (or bools): a "
-            "key sounds or not (threshold or sample probabilities first). "
-            "Received values other than 0 and 1."
-        )
+    check_binary(name, array)
     return array.astype(bool)
 
 
@@ -97,7 +100,7 @@ def save_piano_roll_png(roll, path, title=None):
     Returns:
         The matplotlib `Figure`.
     """
-    from keras_rnncr._plotting import pyplot
+    from keras_rnncr._plotting import finish, pyplot
 
     roll = _check_roll("roll", roll)
     lowest = lowest_pitch(roll.shape[1])
@@ -116,8 +119,7 @@ def save_piano_roll_png(roll, path, title=None):
     if title:
         axis.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return figure
+    return finish(plt, figure, path)
 
 
 def save_midi(roll, path, seconds_per_frame=0.25, velocity=90, program=0):

@@ -43,10 +43,12 @@ class FrameNLLLoss(keras.losses.Loss):
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = _validation.check_bool("from_logits", from_logits)
+        self._config_dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
             weight = keras.ops.convert_to_tensor(sample_weight)
+            _check_weight_shape(tuple(weight.shape), tuple(y_pred.shape))
             frames = keras.ops.shape(y_pred)[:2]
             if len(weight.shape) == 2 and weight.shape[-1] == 1:
                 weight = weight[:, 0]  # (batch, 1): one per sequence too
@@ -61,4 +63,24 @@ class FrameNLLLoss(keras.losses.Loss):
     def get_config(self):
         config = super().get_config()
         config["from_logits"] = self.from_logits
+        if isinstance(self._config_dtype, str):  # Keras's losses drop it
+            config["dtype"] = self._config_dtype
         return config
+
+
+def _check_weight_shape(weight, predictions):
+    """Refuses weights that are not `(batch,)`, `(batch, 1)`, `(batch,
+    frames)` or `(batch, frames, 1)` for `predictions` `(batch, frames,
+    keys)` (unknown sizes pass)."""
+    batch, frames = predictions[:2]
+    allowed = {1: [(batch,)], 2: [(batch, 1), (batch, frames)], 3: [(batch, frames, 1)]}
+    fits = any(
+        all(w is None or a is None or w == a for w, a in zip(weight, shape))
+        for shape in allowed.get(len(weight), [])
+    )
+    if not fits:
+        raise ValueError(
+            "Argument `sample_weight` must be `(batch,)`, `(batch, 1)`, "
+            "`(batch, frames)` or `(batch, frames, 1)` for predictions of shape "
+            f"{predictions}. Received: shape {weight}"
+        )

@@ -86,7 +86,8 @@ def music_model(
             Ignored unless `method="sgd-cr"`.
         num_keys: positive int, keys per frame. Defaults to 88.
         seed: int or None, seed of the initialisers.
-        jit_compile: passed to `compile`. Defaults to `False`.
+        jit_compile: `"auto"`, True or False, passed to `compile`. Defaults
+            to `False`.
         omega_backward: the recurrent layer's (`keras_rnncr.layers.SimpleRNN`).
             Defaults to `"stored"`: at these sizes (a few sequences of 200
             steps, 300 units) its two extra `(time, batch, units)` tensors are
@@ -104,6 +105,7 @@ def music_model(
     """
     units = _validation.check_positive_int("units", units)
     num_keys = _validation.check_positive_int("num_keys", num_keys)
+    jit_compile = _validation.check_jit_compile(jit_compile)
     setup = methods.training_setup(
         method, learning_rate, threshold, omega, nonfinite="shrink"
     )
@@ -160,7 +162,7 @@ def music_callbacks(
 
     Args:
         method: `"sgd"`, `"sgd-c"` or `"sgd-cr"`.
-        omega: float, alpha at the first epoch.
+        omega: float >= 0, alpha at the first epoch (sgd-cr).
         monitor: str, the log entry watched for a plateau. Defaults to
             `"val_frame_nll"` (needs validation data); `"frame_nll"` or
             `"loss"` watch the training error of the epoch. Lower is better
@@ -176,6 +178,7 @@ def music_callbacks(
         A list of callbacks; the first is the `HalveLearningRateOnPlateau`.
     """
     methods.check_method(method)
+    omega = _validation.check_non_negative_float("omega", omega)
     callbacks = [
         HalveLearningRateOnPlateau(
             monitor,

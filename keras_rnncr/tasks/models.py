@@ -1,7 +1,6 @@
 """The paper's model for the synthetic tasks, for each training method."""
 
 import keras
-import numpy as np
 
 from keras_rnncr import _validation, methods
 from keras_rnncr.initializers import paper_initializers
@@ -46,14 +45,7 @@ def task_model(
             tasks have fixed sizes: only its default is accepted for them).
     """
     methods.check_method(method)
-    if not (
-        isinstance(jit_compile, bool | np.bool_)
-        or (isinstance(jit_compile, str) and jit_compile == "auto")
-    ):
-        raise ValueError(
-            'Argument `jit_compile` must be "auto", True or False. '
-            f"Received: jit_compile={jit_compile!r}"
-        )
+    jit_compile = _validation.check_jit_compile(jit_compile)
     units = _validation.check_positive_int("units", units)
     learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
     omega = _validation.check_non_negative_float("omega", omega)
@@ -90,6 +82,6 @@ def task_model(
         optimizer=setup.optimizer,
         loss="mse" if linear else "sparse_categorical_crossentropy",
         metrics=[spec.error_metric()],
-        jit_compile=jit_compile if jit_compile == "auto" else bool(jit_compile),
+        jit_compile=jit_compile,
     )
     return model

@@ -38,7 +38,21 @@ def evaluate_bits_per_character(model, ids, batch_size, segment_length=200, ahea
             "`char_model(..., stateful=True, batch_size=batch_size)`) and copy "
             "the weights."
         )
+    batch_size = _validation.check_positive_int("batch_size", batch_size)
+    static = model.inputs[0].shape[0] if model.inputs else None
+    if static is not None and static != batch_size:
+        raise ValueError(
+            f"Argument `batch_size` must be the stateful model's batch size "
+            f"({static}). Received: batch_size={batch_size!r}"
+        )
     data = stream_dataset(ids, batch_size, segment_length, ahead, drop_remainder=False)
+    ids = np.asarray(ids)  # 1-D integers (`stream_dataset` checked)
+    vocab_size = model.output_shape[-1]
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(
+            f"Argument `ids` must hold ids in [0, {vocab_size - 1}] (the model's "
+            f"vocabulary). Received: ids from {ids.min()} to {ids.max()}"
+        )
     reset_stream_states(model)
     logs = model.evaluate(data, verbose=0, return_dict=True)
     reset_stream_states(model)

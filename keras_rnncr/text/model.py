@@ -112,7 +112,8 @@ def char_model(
     x_t = one_hot(c_t)                            # fixed identity embedding
     h_t = sigmoid(x_t @ W_in + h_{t-1} @ W_rec)   # no bias
     logits_t = h_t @ W_out                        # predicts c_{t + ahead}
-    loss = mean over batch and steps of cross-entropy (nats)
+    loss = mean over batch and steps of cross-entropy (nats; over the
+           weighted characters when a batch carries sample weights)
     ```
 
     Unset `learning_rate`, `threshold` and `omega` take the paper's values
@@ -177,6 +178,9 @@ def char_model(
         "threshold", threshold, allow_none=True
     )
     omega = _validation.check_non_negative_float("omega", omega, allow_none=True)
+    stateful = _validation.check_bool("stateful", stateful)
+    use_bias = _validation.check_bool("use_bias", use_bias)
+    jit_compile = _validation.check_jit_compile(jit_compile)
     defaults = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
     learning_rate = (
         defaults["learning_rate"] if learning_rate is None else learning_rate
@@ -221,7 +225,12 @@ def char_model(
     model = keras.Model(inputs, head(rnn(one_hot(inputs))), name=f"char_lm_{method}")
     model.compile(
         optimizer=setup.optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        # The mean over the weighted (real) characters: a padded evaluation
+        # batch (`stream_dataset(drop_remainder=False)`) would otherwise count
+        # its padding in the divisor (`loss` below `bits_per_character`).
+        loss=keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        ),
         weighted_metrics=[BitsPerCharacter(from_logits=True)],
         jit_compile=jit_compile,
     )
@@ -272,6 +281,7 @@ def char_callbacks(
         list of `keras.callbacks.Callback`.
     """
     ahead = _validation.check_positive_int("ahead", ahead)
+    omega = _validation.check_non_negative_float("omega", omega, allow_none=True)
     settings = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
     found = [ResetStreamStates()]
     if monitor is not None:

@@ -37,7 +37,10 @@ def sample_text(model, vocabulary, prompt="", length=200, temperature=1.0, seed=
     check_vocabulary(vocabulary, model)
     rng = np.random.default_rng(seed)
     state = tf.zeros((1, units_of(model)))
-    ids = vocabulary.encode(prompt) if prompt else np.zeros(1, np.int32)
+    try:
+        ids = vocabulary.encode(prompt) if prompt else np.zeros(1, np.int32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Argument `prompt`: {error}") from None
     logits = None
     for character in ids:
         logits, state = step(tf.constant([character], tf.int32), state)

@@ -85,6 +85,11 @@ class CharVocabulary:
                 (and so become `unknown` when encoding). Needs `unknown` when
                 above 1.
         """
+        if not isinstance(text, str):
+            raise ValueError(
+                "Argument `text` must be a string. Received: "
+                f"{type(text).__name__} {text!r:.60}"
+            )
         min_count = _validation.check_positive_int("min_count", min_count)
         if min_count > 1 and unknown is None:
             raise ValueError(
@@ -171,6 +176,11 @@ class CharVocabulary:
     def from_json(cls, text):
         """Rebuilds a vocabulary written by `to_json`."""
         config = json.loads(text)
+        if not isinstance(config, dict) or not {"characters", "unknown"} <= set(config):
+            raise ValueError(
+                "Argument `text` must be the JSON of `to_json`: an object with "
+                f"'characters' and 'unknown'. Received: {text!r:.80}"
+            )
         return cls(config["characters"], config["unknown"])
 
     def __eq__(self, other):

@@ -25,14 +25,20 @@ def test_inverse_time_schedule_values_and_config():
 
 
 @pytest.mark.parametrize(
-    "initial", [0, -1.0, "a", True, float("inf"), float("nan"), np.float32("inf")]
+    "initial", [-1.0, "a", True, float("inf"), float("nan"), np.float32("inf")]
 )
 def test_inverse_time_rejects_bad_initial(initial):
     with pytest.raises(
         ValueError,
-        match=r"Argument `initial` must be a positive float. Received: initial=",
+        match=r"Argument `initial` must be a non-negative float. Received: initial=",
     ):
         keras_rnncr.callbacks.InverseTimeOmega(initial)
+
+
+def test_inverse_time_from_zero_stays_zero():
+    # As a layer built with omega=0 takes it (music_model("sgd-cr", omega=0)).
+    schedule = keras_rnncr.callbacks.InverseTimeOmega(0)
+    assert [schedule(e) for e in range(3)] == [0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("initial", [np.float32(0.5), np.int64(2)])

@@ -107,3 +107,24 @@ def test_x_may_be_a_generator():
     lines = figure.axes[0].get_lines()
     assert list(lines[0].get_xdata()) == [10, 20]
     assert list(lines[1].get_xdata()) == [20]
+
+
+def test_figures_are_released_from_pyplot_outside_notebooks(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from keras_rnncr import music
+
+    plt.close("all")
+    for i in range(3):
+        figure = plot_history({"loss": [1.0, 0.5]}, tmp_path / f"{i}.png")
+        music.save_piano_roll_png([[0, 1], [1, 0]], tmp_path / f"roll{i}.png")
+    with pytest.raises(ValueError):
+        plot_history({"loss": [1.0, 0.5]}, tmp_path / "curves.unknown_format")
+    assert plt.get_fignums() == []
+    figure.savefig(tmp_path / "again.png")  # still usable
+    assert (tmp_path / "again.png").stat().st_size > 0
+
+
+def test_a_longer_validation_curve_is_explained():
+    with pytest.raises(ValueError, match="more validation points than training"):
+        plot_history({"loss": [1.0], "val_loss": [1.0, 0.5]})

@@ -149,6 +149,28 @@ def test_trivial_baselines_per_split():
             lambda: music.best_mixing_weight([_A], [0.5, 0.5], tolerance=0),
             "Argument `tolerance` must be a positive float",
         ),
+        # A roll of velocities (pretty_midi's get_piano_roll) or with NaN gave
+        # frequencies above 1 and an NLL without a lower bound, silently.
+        (
+            lambda: music.key_frequencies([_A * 90]),
+            "Argument `rolls` must hold piano rolls of 0s and 1s",
+        ),
+        (
+            lambda: music.baseline_nll([_A, _A * np.nan], [0.5, 0.5]),
+            r"0s and 1s .*Received values other than 0 and 1 \(sequence 1\)",
+        ),
+        (
+            lambda: music.key_frequencies([np.zeros((0, 2))]),
+            "Argument `rolls` must hold at least one frame",
+        ),
+        (
+            lambda: music.trivial_baselines({"train": [_A], "test": []}, "train"),
+            "Split 'test' of `rolls`: Argument `rolls` must be a non-empty list",
+        ),
+        (
+            lambda: music.trivial_baselines({"train": [_A]}, weight_split=["train"]),
+            "Argument `weight_split` must be one of",
+        ),
     ],
 )
 def test_argument_errors(call, message):

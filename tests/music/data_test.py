@@ -103,14 +103,16 @@ def _epochs_of(dataset, steps, epochs):
 
 
 def test_next_frame_epochs_is_a_fixed_permutation_per_epoch():
-    # Sequence n holds n + 1 in every key of its first frame: rows identify it.
-    rolls = [np.full((n % 4 + 2, 88), n + 1, np.float32) for n in range(7)]
+    # Sequence n sounds n + 1 keys in its first frame: rows identify it.
+    rolls = [np.zeros((n % 4 + 2, 88), np.float32) for n in range(7)]
+    for n, roll in enumerate(rolls):
+        roll[0, : n + 1] = 1.0
     dataset, steps = music.next_frame_epochs(rolls, batch_size=3, seed=5)
     assert steps == 3
     epochs = _epochs_of(dataset, steps, 4)
     for epoch in epochs:
         assert [len(batch) for batch in epoch] == [3, 3, 1]  # never mixes epochs
-        seen = sorted(int(v) // 88 for batch in epoch for v in batch)
+        seen = sorted(int(v) for batch in epoch for v in batch)
         assert seen == list(range(1, 8))
     assert len({tuple(map(tuple, epoch)) for epoch in epochs}) == 4  # reshuffled
     # Resuming at epoch 2 gives epochs 2 and 3 again, from another process' view.
@@ -167,3 +169,10 @@ def test_subsequences_refuse_one_array_and_non_2d_rolls():
         music.split_into_subsequences(np.zeros((10, 88)), length=5)
     with pytest.raises(ValueError, match="must hold 2-D `\\(frames, keys\\)` arrays"):
         music.split_into_subsequences([np.zeros(10)], length=5)
+
+
+def test_training_rolls_must_be_binary():
+    roll = np.zeros((5, 4))
+    roll[1, 2] = 90.0  # a velocity
+    with pytest.raises(ValueError, match="Argument `rolls` must hold piano rolls"):
+        music.next_frame_dataset([roll], 2)

@@ -1,5 +1,6 @@
 """Tests of sampling piano rolls and saving them as PNG and MIDI."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -152,3 +153,9 @@ def test_a_128_key_roll_is_the_midi_range(tmp_path):
     assert sorted(n.pitch for n in notes) == [0, 127]
     figure = music.save_piano_roll_png(roll, tmp_path / "roll.png")
     assert figure.axes[0].images[0].get_extent()[2:] == [-0.5, 127.5]
+
+
+def test_sampling_names_a_model_that_is_not_a_music_model():
+    other = keras.Sequential([keras.Input((3, 2)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="Argument `model` must be a `keras_rnncr"):
+        music.sample_piano_roll(other, 3)

@@ -38,6 +38,20 @@ def test_config_round_trip():
     assert clone.from_logits is True
 
 
+def test_config_keeps_the_dtype():
+    loss = music.FrameNLLLoss(dtype="float64")
+    clone = music.FrameNLLLoss.from_config(loss.get_config())
+    assert clone.dtype == "float64"
+
+
+def test_a_weight_of_the_wrong_shape_is_named():
+    y = np.zeros((2, 3, 4), "float32")
+    with pytest.raises(
+        ValueError, match=r"`sample_weight` must be .* Received: shape \(3,\)"
+    ):
+        music.FrameNLLLoss()(y, y + 0.5, sample_weight=np.ones(3))
+
+
 def test_rejects_non_bool_from_logits():
     with pytest.raises(ValueError, match="Argument `from_logits` must be a bool"):
         music.FrameNLLLoss(from_logits=1)

@@ -105,6 +105,10 @@ def test_keras_round_trip(tmp_path):
         ({"omega": float("nan")}, "non-negative float or None. Received: omega=nan"),
         ({"units": True}, "Argument `units` must be a positive integer"),
         ({"omega_backward": "fast"}, "Argument `omega_backward` must be one of"),
+        # Strings are true: "False" built a stateful model with biases.
+        ({"stateful": "False"}, "Argument `stateful` must be a bool"),
+        ({"use_bias": "False"}, "Argument `use_bias` must be a bool"),
+        ({"jit_compile": "no"}, 'Argument `jit_compile` must be "auto", True or'),
     ],
 )
 def test_char_model_validation(kwargs, message):
@@ -138,3 +142,17 @@ def test_paper_settings_checks_its_arguments(kwargs, name):
 def test_char_callbacks_checks_ahead(ahead):
     with pytest.raises(ValueError, match="Argument `ahead` must be a positive"):
         text.char_callbacks("sgd-cr", ahead=ahead)
+
+
+def test_callbacks_name_omega_and_take_zero_as_the_models_do():
+    from keras_rnncr import music
+
+    for call in (
+        lambda: music.music_callbacks("sgd-cr", omega=-1),
+        lambda: text.char_callbacks("sgd-cr", ahead=5, omega=-1.0),
+        lambda: text.char_callbacks("sgd-cr", ahead=1, omega="x"),
+    ):
+        with pytest.raises(ValueError, match="Argument `omega` must be a non-negative"):
+            call()
+    assert music.music_callbacks("sgd-cr", omega=0)
+    assert text.char_callbacks("sgd-cr", ahead=5, omega=0)

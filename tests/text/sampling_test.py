@@ -78,3 +78,9 @@ def test_rejects_a_vocabulary_of_another_size(model_and_vocabulary):
     for symbols in ("ab", "abcdefgh"):
         with pytest.raises(ValueError, match="`vocabulary` has .* symbols and the"):
             text.sample_text(model, text.CharVocabulary(symbols), "a", 1)
+
+
+def test_a_prompt_outside_the_vocabulary_is_named(model_and_vocabulary):
+    model, vocabulary = model_and_vocabulary
+    with pytest.raises(ValueError, match=r"Argument `prompt`: Characters \['z'\]"):
+        text.sample_text(model, vocabulary, "az", 3)

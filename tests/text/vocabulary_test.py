@@ -101,3 +101,12 @@ def test_decode_refuses_non_integer_ids():
 def test_encode_names_its_argument_for_a_non_sequence():
     with pytest.raises(TypeError, match="Argument `text` must be a string or a"):
         CharVocabulary("ab").encode(None)
+
+
+def test_from_text_and_from_json_name_their_argument():
+    with pytest.raises(ValueError, match="Argument `text` must be a string"):
+        CharVocabulary.from_text(None)
+    with pytest.raises(ValueError, match="Argument `text` must be a string"):
+        CharVocabulary.from_text(["ab", "cd"])
+    with pytest.raises(ValueError, match="must be the JSON of `to_json`"):
+        CharVocabulary.from_json('{"characters": "ab"}')
