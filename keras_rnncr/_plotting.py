@@ -27,21 +27,17 @@ def pyplot():
 
 
 def finish(plt, figure, path=None):
-    """Saves `figure` to `path` (if given) and returns it, released from
-    pyplot outside notebooks.
+    """Saves `figure` to `path` (if given) and returns it.
 
-    A figure made with `plt.subplots` stays registered with pyplot until it
-    is closed: a script drawing many would keep them all (matplotlib warns
-    past 20). Outside notebooks it is closed here, also when saving fails;
-    the returned figure can still be saved or drawn. A notebook's inline
-    backend shows the figure after the cell and closes it itself.
+    The figure stays pyplot's current figure, open, as those of
+    `plt.subplots` do (`plt.savefig` after the call saves it; a script that
+    draws many closes them with `plt.close(figure)`). If saving fails, it is
+    closed before the error propagates: nobody could close it otherwise.
     """
-    import matplotlib
-
-    try:
-        if path is not None:
+    if path is not None:
+        try:
             figure.savefig(path, dpi=100)
-    finally:
-        if matplotlib.get_backend().lower() == "agg":
+        except BaseException:
             plt.close(figure)
+            raise
     return figure

@@ -743,9 +743,7 @@ class MultiRunTrainer:
         active = np.flatnonzero(self.active).tolist()
         if runs is None:
             runs = active
-        elif _validation.is_integer(runs) or not isinstance(
-            runs, list | tuple | np.ndarray
-        ):
+        elif not isinstance(runs, Iterable) or isinstance(runs, str):
             raise ValueError(
                 "Argument `runs` must be a list of indices of active runs "
                 f"{active}, or None. Received: runs={runs!r}"

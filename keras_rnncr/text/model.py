@@ -112,8 +112,7 @@ def char_model(
     x_t = one_hot(c_t)                            # fixed identity embedding
     h_t = sigmoid(x_t @ W_in + h_{t-1} @ W_rec)   # no bias
     logits_t = h_t @ W_out                        # predicts c_{t + ahead}
-    loss = mean over batch and steps of cross-entropy (nats; over the
-           weighted characters when a batch carries sample weights)
+    loss = mean over batch and steps of cross-entropy (nats)
     ```
 
     Unset `learning_rate`, `threshold` and `omega` take the paper's values
@@ -155,9 +154,14 @@ def char_model(
 
     Returns:
         A compiled `keras.Model` from int32 ids `(batch, time)` to logits
-        `(batch, time, vocab_size)`, with the metric `bits_per_character`.
-        Layers: `"one_hot"` (Embedding), `"rnn"`
-        (`keras_rnncr.layers.SimpleRNN`), `"head"` (Dense).
+        `(batch, time, vocab_size)`, with the metric `bits_per_character`:
+        the exact mean over the scored characters, padding excluded. The
+        `loss` is Keras's mean over every position of a batch, so on padded
+        batches (evaluation streams with `drop_remainder=False`) it reads
+        lower than `bits_per_character * ln 2`; read `bits_per_character`
+        (or `evaluate_bits_per_character`) for results. Layers:
+        `"one_hot"` (Embedding), `"rnn"` (`keras_rnncr.layers.SimpleRNN`),
+        `"head"` (Dense).
 
     Example:
 
@@ -225,12 +229,7 @@ def char_model(
     model = keras.Model(inputs, head(rnn(one_hot(inputs))), name=f"char_lm_{method}")
     model.compile(
         optimizer=setup.optimizer,
-        # The mean over the weighted (real) characters: a padded evaluation
-        # batch (`stream_dataset(drop_remainder=False)`) would otherwise count
-        # its padding in the divisor (`loss` below `bits_per_character`).
-        loss=keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        ),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         weighted_metrics=[BitsPerCharacter(from_logits=True)],
         jit_compile=jit_compile,
     )

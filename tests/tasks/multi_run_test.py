@@ -375,6 +375,8 @@ def test_predict_and_evaluate_check_runs_and_inputs():
         ):
             trainer.predict(bad)
     assert trainer.predict(x, runs=[np.int64(1)]).shape == (1, 2, 4)
+    assert trainer.predict(x, runs=range(2)).shape == (2, 2, 4)  # any iterable
+    assert sorted(trainer.evaluate(10, runs=(i for i in [1, 0]))) == [0, 1]
     for update in (-1, 1.5):
         with pytest.raises(ValueError, match="Argument `update` must be"):
             trainer.batch(update)

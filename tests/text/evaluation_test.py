@@ -48,20 +48,6 @@ def test_ids_and_batch_size_are_checked_against_the_model():
         text.evaluate_bits_per_character(stateful, np.arange(30) % 6, 3, 4)
 
 
-def test_loss_is_the_mean_over_real_characters_of_padded_batches():
-    # Validation data with padding (drop_remainder=False): `loss` is the mean
-    # nats per real character, as `bits_per_character` is in bits.
-    stateful = text.char_model("sgd", 6, units=5, batch_size=2, segment_length=4)
-    ids = np.random.default_rng(0).integers(0, 6, 23)
-    data = text.stream_dataset(ids, 2, 4, drop_remainder=False)
-    text.reset_stream_states(stateful)
-    logs = stateful.evaluate(data, verbose=0, return_dict=True)
-    assert logs["loss"] == pytest.approx(
-        logs["bits_per_character"] * np.log(2),
-        rel=1e-4,  # float32 sums
-    )  # (padding in the divisor made it 8% lower)
-
-
 def test_char_callbacks_follow_the_paper():
     kinds = [type(c) for c in text.char_callbacks("sgd")]
     assert kinds == [text.ResetStreamStates]
