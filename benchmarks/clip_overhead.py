@@ -37,18 +37,6 @@ import numpy as np  # noqa: E402
 from keras_rnncr.optimizers import ClippedOptimizer  # noqa: E402
 
 
-class _StepTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
-
-
 def _build(optimizer, strategy, jit_compile, args):
     with strategy.scope():
         keras.utils.set_random_seed(0)
@@ -64,9 +52,9 @@ def _build(optimizer, strategy, jit_compile, args):
 
 
 def _block_median(model, x, y, batch):
-    timer = _StepTimer()
+    timer = _common.step_timer()
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
-    return float(np.median(timer.times))
+    return float(np.median(timer.seconds))
 
 
 def _measure(strategy, jit_compile, args):
@@ -132,6 +120,7 @@ def main():
         f"{platform.python_version()}, {os.cpu_count()} CPU cores, "
         f"{platform.processor() or platform.machine()}, threads {args.threads}"
     )
+    print(f"provenance: {_common.provenance()}")
     print(
         f"SimpleRNN({args.units}) on (batch {args.batch}, {args.timesteps} steps, "
         f"{args.features} features); {args.rounds} rounds of one {args.steps}-step "

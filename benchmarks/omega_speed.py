@@ -62,14 +62,10 @@ process alone; the default wall clock with TensorFlow's thread pools is what a
 user gets, and suits a quiet machine or a GPU.
 """
 
-import os
-
-# The CPU allocator records peaks only in its BFC form (same allocator for all).
-os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
-
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
+import os
 import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
@@ -214,7 +210,15 @@ def build(kind, args, steps, jit_compile):
 # Child processes log the allocator's requests (TensorFlow's VLOG of the BFC
 # allocator) between these markers, so that the bytes asked for can be summed.
 STEP_START, STEP_END = "==STEP START==", "==STEP END=="
-ALLOCATOR_LOG = {"TF_CPP_VMODULE": "bfc_allocator=3", "TF_CPP_MIN_LOG_LEVEL": "0"}
+# The memory children's environment. The CPU allocator records peaks only in
+# its BFC form (the same allocator for every model); the timing process keeps
+# TensorFlow's default allocator, what a user gets (before 2026-12-07 it ran
+# with BFC too).
+ALLOCATOR_LOG = {
+    "TF_CPP_VMODULE": "bfc_allocator=3",
+    "TF_CPP_MIN_LOG_LEVEL": "0",
+    "TF_CPU_ALLOCATOR_USE_BFC": "true",
+}
 
 
 def peak_memory(model, x, y, device, repeats=3):
@@ -249,6 +253,11 @@ def data_for(length, args):
 def requested_peak(log):
     """Largest sum of bytes requested and not yet freed during a marked step.
 
+    The log gives sizes, not addresses, so a free is counted against the
+    step's running sum whatever allocated it: buffers allocated before the
+    step and freed during it lower the sum (the figure is then below the
+    step's own requests), by as much as such frees add up to.
+
     Unlike the allocator's peak, this leaves out what the allocator adds to a
     request: a free chunk under twice the request is handed out whole, so the
     allocator's peak also depends on which chunks earlier steps freed. Read from
@@ -269,7 +278,11 @@ def requested_peak(log):
                     1 if kind == "Allocate" else -1
                 )
                 peak[name] = max(peak.get(name, 0), in_use[name])
-        device = [n for n in peak if n.startswith("GPU_0") or "cpu" in n]
+        # The device's allocator: a GPU's when there is one (its host pools
+        # have "cpu" in their names too), else the CPU's.
+        device = [n for n in peak if n.startswith("GPU_0")] or [
+            n for n in peak if "cpu" in n
+        ]
         if device:
             top = max(peak[n] for n in device)
             best = top if best is None else max(best, top)
@@ -343,9 +356,15 @@ def run(length, args, device):
     times = {k: [] for k in kinds}
     for _ in range(args.rounds):
         for kind in order.sample(kinds, len(kinds)):
-            start = clock()
-            models[kind].fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0)
-            times[kind].append((clock() - start) / args.steps)
+            # The steps alone: what each `fit` call costs besides them (an
+            # epoch iterator, callbacks) is left out (code before 2026-12-07
+            # timed whole calls of `--steps` steps, which pulled every ratio
+            # toward 1).
+            timer = _common.step_timer(clock)
+            models[kind].fit(
+                data, steps_per_epoch=args.steps, epochs=1, verbose=0, callbacks=[timer]
+            )
+            times[kind].append(float(np.mean(timer.seconds)))
     ratios = {k: [t / b for t, b in zip(times[k], times["keras"])] for k in kinds}
     fresh = {k: build(k, args, length, False) for k in ["keras", "keras_rnncr"]}
     fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
@@ -439,9 +458,11 @@ def main():
         return
     header = {
         "machine": platform.processor() or platform.machine(),
+        **_common.machine(),
+        **_common.provenance(),
         "device": device,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "clock": args.clock,
+        "cpu_allocator_bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"),
         "args": vars(args),
     }
     print(json.dumps(header))
@@ -456,6 +477,7 @@ def main():
                 low, high = result["step_ratio_95_interval"][kind]
                 line += (
                     f"{1e3 * result['step_seconds'][kind]:8.2f} ms/step "
+                    f"[{args.clock}] "
                     f"({result['step_ratio_vs_keras'][kind]:.3f}x, 95% "
                     f"{low:.3f}-{high:.3f}; best "
                     f"{result['best_step_ratio_vs_keras'][kind]:.3f}x), "

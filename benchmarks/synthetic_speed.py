@@ -31,6 +31,7 @@ TensorFlow thread each (one process per core), and reports their sum. Run:
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -78,7 +79,14 @@ class Fit:
         self.model.fit(self.data, steps_per_epoch=5, epochs=1, verbose=0)
 
     def run(self, steps):
-        self.model.fit(self.data, steps_per_epoch=steps, epochs=1, verbose=0)
+        # The steps alone (`seconds`): what a `fit` call costs besides them
+        # is left out (whole calls were timed before 2026-12-07, which
+        # slowed `fit` by a few percent in this comparison).
+        timer = _common.step_timer()
+        self.model.fit(
+            self.data, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer]
+        )
+        return sum(timer.seconds), sum(timer.cpu_seconds)
 
 
 class Joint:
@@ -200,13 +208,21 @@ def measure(cases, args):
     """Median model-updates per wall and CPU second of each case, in rounds."""
     wall = {name: [] for name in cases}
     cpu = {name: [] for name in cases}
+    order = random.Random(0)
     for _ in range(args.rounds):
-        for name, case in cases.items():
+        # A new random order each round, so that no case always follows
+        # another (a machine's drift within a round falls on all alike).
+        for name in order.sample(list(cases), len(cases)):
+            case = cases[name]
             start, cpu_start = time.perf_counter(), time.process_time()
-            case.run(args.steps)
+            timed = case.run(args.steps)  # `fit`: its steps' own (wall, CPU)
+            seconds, cpu_seconds = timed or (
+                time.perf_counter() - start,
+                time.process_time() - cpu_start,
+            )
             updates = args.steps * case.models
-            wall[name].append(updates / (time.perf_counter() - start))
-            cpu[name].append(updates / (time.process_time() - cpu_start))
+            wall[name].append(updates / seconds)
+            cpu[name].append(updates / cpu_seconds)
     return {
         name: {
             "wall": statistics.median(wall[name]),
@@ -305,7 +321,7 @@ def main(argv=None):
             )
     report = {
         "command": " ".join(sys.argv),
-        "machine": _common.machine(),
+        "machine": {**_common.machine(), **_common.provenance()},
         "wall_seconds": time.perf_counter() - start,
         "results": results,
         "summary": summary,
