@@ -354,6 +354,7 @@ def run(length, args, device):
     clock = CLOCKS[args.clock]
     order = random.Random(0)
     times = {k: [] for k in kinds}
+    cpu_times = {k: [] for k in kinds}  # the process's CPU clock, beside `clock`
     for _ in range(args.rounds):
         for kind in order.sample(kinds, len(kinds)):
             # The steps alone: what each `fit` call costs besides them (an
@@ -365,7 +366,11 @@ def run(length, args, device):
                 data, steps_per_epoch=args.steps, epochs=1, verbose=0, callbacks=[timer]
             )
             times[kind].append(float(np.mean(timer.seconds)))
+            cpu_times[kind].append(float(np.mean(timer.cpu_seconds)))
     ratios = {k: [t / b for t, b in zip(times[k], times["keras"])] for k in kinds}
+    cpu_ratios = {
+        k: [t / b for t, b in zip(cpu_times[k], cpu_times["keras"])] for k in kinds
+    }
     fresh = {k: build(k, args, length, False) for k in ["keras", "keras_rnncr"]}
     fresh["keras_rnncr"].set_weights(fresh["keras"].get_weights())
     outputs = [m.predict(x, verbose=0, batch_size=args.batch) for m in fresh.values()]
@@ -378,6 +383,11 @@ def run(length, args, device):
         },
         "best_step_ratio_vs_keras": {
             k: min(v) / min(times["keras"]) for k, v in times.items()
+        },
+        # The process's CPU time per step, whatever `--clock` (beside it).
+        "step_cpu_seconds": {k: statistics.median(v) for k, v in cpu_times.items()},
+        "step_cpu_ratio_vs_keras": {
+            k: statistics.median(v) for k, v in cpu_ratios.items()
         },
         **memory,
         "inference_max_abs_difference": float(np.abs(outputs[0] - outputs[1]).max()),
@@ -477,7 +487,8 @@ def main():
                 low, high = result["step_ratio_95_interval"][kind]
                 line += (
                     f"{1e3 * result['step_seconds'][kind]:8.2f} ms/step "
-                    f"[{args.clock}] "
+                    f"[{args.clock}; CPU "
+                    f"{result['step_cpu_ratio_vs_keras'][kind]:.3f}x] "
                     f"({result['step_ratio_vs_keras'][kind]:.3f}x, 95% "
                     f"{low:.3f}-{high:.3f}; best "
                     f"{result['best_step_ratio_vs_keras'][kind]:.3f}x), "
