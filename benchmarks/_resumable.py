@@ -209,11 +209,12 @@ def save_results(path, results):
             results.clear()
             results.update(merged)
             results["runs"] = runs
+        text = json.dumps(results, indent=1)
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps(results, indent=1))
+        temporary.write_text(text)
         os.replace(temporary, path)
         # What was written, as it reads back (tuples become lists).
-        _LOADED[key] = (results, json.loads(path.read_text()))
+        _LOADED[key] = (results, json.loads(text))
 
 
 _MISSING = object()

@@ -945,20 +945,19 @@ class MultiRunTrainer:
                 config = json.loads(path.with_name(path.name + ".json").read_text())
             # Checkpoints from before the dtype was kept: their weights'.
             dtype = config.pop("dtype", stored["arr_0"].dtype.name)
-        updates = config.pop("updates")
-        config["runs"] = [RunSpec(**r) for r in config["runs"]]
-        # Checkpoints from before `parts` ran in one group.
-        config.setdefault("parts", 1)
-        trainer = cls(**config)
-        if trainer.dtype != dtype:
-            raise ValueError(
-                f"The checkpoint {str(path)!r} holds {dtype} weights, and a "
-                f"trainer built now computes in {trainer.dtype} (the dtype of "
-                "`task_model`'s weights under the global dtype policy): call "
-                f"`keras.config.set_floatx({dtype!r})` (or set a {dtype} dtype "
-                "policy) before `restore`."
-            )
-        with np.load(path.with_name(path.name + ".npz")) as stored:
+            updates = config.pop("updates")
+            config["runs"] = [RunSpec(**r) for r in config["runs"]]
+            # Checkpoints from before `parts` ran in one group.
+            config.setdefault("parts", 1)
+            trainer = cls(**config)
+            if trainer.dtype != dtype:
+                raise ValueError(
+                    f"The checkpoint {str(path)!r} holds {dtype} weights, and a "
+                    f"trainer built now computes in {trainer.dtype} (the dtype of "
+                    "`task_model`'s weights under the global dtype policy): call "
+                    f"`keras.config.set_floatx({dtype!r})` (or set a {dtype} "
+                    "dtype policy) before `restore`."
+                )
             trainer._weights = [
                 stored[f"arr_{i}"] for i in range(len(trainer._weights))
             ]
