@@ -66,7 +66,6 @@ import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
 import os
-import platform  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
@@ -467,7 +466,6 @@ def main():
         print(json.dumps({"peak_memory_bytes": peak}))
         return
     header = {
-        "machine": platform.processor() or platform.machine(),
         **_common.machine(),
         **_common.provenance(),
         "device": device,

@@ -20,8 +20,9 @@ process, rounds taking turns, median over rounds:
   same groups of runs as `stacked-K`, side by side), with no elementwise work:
   what this machine allows for the same K.
 
-`--processes 2` runs the stacked and bound cases in two processes at once, one
-TensorFlow thread each (one process per core), and reports their sum. Run:
+`--processes 2` runs the fit, stacked and bound cases in two processes at once,
+one TensorFlow thread each (one process per core), and reports their sums: the
+baseline is then two one-thread `fit`s side by side. Run:
 
     python benchmarks/synthetic_speed.py --json benchmarks/results/synthetic_speed.json
     python benchmarks/synthetic_speed.py --processes 2 \\
@@ -279,7 +280,7 @@ def main(argv=None):
             "--threads",
             "1",
             "--only",
-            "stacked,bound",
+            "fit,stacked,bound",
         ]
         for name in ("lengths", "runs"):
             command += [f"--{name}"] + [str(v) for v in getattr(args, name)]

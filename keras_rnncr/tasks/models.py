@@ -18,7 +18,7 @@ def task_model(
     omega=4.0,
     seed=None,
     jit_compile="auto",
-    n_values=5,
+    n_values=None,
 ):
     """A compiled SimpleRNN model for a synthetic task, trained with SGD(-C)(-R).
 
@@ -41,22 +41,26 @@ def task_model(
             `ClippedOptimizer`), `omega` >= 0.
         seed: seed of the initialisers.
         jit_compile: `"auto"`, True or False, passed to `compile`.
-        n_values: positive int, alphabet size of memorization (the other
-            tasks have fixed sizes: only its default is accepted for them).
+        n_values: None (the task's default: 5 for memorization), or a
+            positive int, the alphabet size of memorization (the other tasks
+            have fixed sizes and accept only None).
     """
     methods.check_method(method)
     jit_compile = _validation.check_jit_compile(jit_compile)
     units = _validation.check_positive_int("units", units)
     learning_rate = _validation.check_positive_float("learning_rate", learning_rate)
     omega = _validation.check_non_negative_float("omega", omega)
-    n_values = _validation.check_positive_int("n_values", n_values)
     spec = get_task(task)
-    if n_values != 5 and not callable(spec.input_size):
-        raise ValueError(
-            f"Argument `n_values` applies to memorization only; {spec.label} "
-            f"has fixed sizes. Received: n_values={n_values!r}"
-        )
-    inputs_size, outputs_size = spec.sizes(n_values=n_values)
+    options = {}
+    if n_values is not None:
+        n_values = _validation.check_positive_int("n_values", n_values)
+        if not callable(spec.input_size):
+            raise ValueError(
+                f"Argument `n_values` applies to memorization only; {spec.label} "
+                f"has fixed sizes (pass None). Received: n_values={n_values!r}"
+            )
+        options["n_values"] = n_values
+    inputs_size, outputs_size = spec.sizes(**options)
     setup = methods.training_setup(method, learning_rate, threshold, omega)
     init = paper_initializers(scheme, seed=seed)
     layer = SimpleRNN(

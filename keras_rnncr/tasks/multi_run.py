@@ -533,9 +533,6 @@ class MultiRunTrainer:
         self._steps = {}
         self._predict = None
         self._load_active()
-        # The task options' values are checked by the generator: draw a batch
-        # now rather than fail at the first update.
-        self.batch(0)
 
     def _model(self, index):
         """The run's `task_model`, with its initial weights.

@@ -5,6 +5,8 @@ import dataclasses
 import inspect
 from collections.abc import Callable
 
+import numpy as np
+
 from keras_rnncr.tasks import arithmetic, memorization, permutation, temporal_order
 from keras_rnncr.tasks.metrics import (
     SequenceErrorRate,
@@ -60,9 +62,13 @@ class TaskSpec:
     steps_fn: Callable | None = None
 
     def check_options(self, options):
-        """`options` as a dict, if its keys are options of the task's
-        generator (the arguments of `batch_fn` after `rng`, but `steps`,
-        which the callers draw)."""
+        """`options` as a dict, if they are options of the task's generator.
+
+        Their names must be arguments of `batch_fn` after `rng` (but `steps`,
+        which the callers draw), and their values are checked by drawing one
+        sequence of the shortest length with them, so that a bad value fails
+        here, named by the generator, rather than at the first update.
+        """
         if options is not None and not isinstance(options, collections.abc.Mapping):
             raise ValueError(
                 f"The task options of {self.label} (`task_options`) must be a dict "
@@ -80,6 +86,8 @@ class TaskSpec:
                 f"The task options of {self.label} (`task_options`) are "
                 f"{accepted or 'none'}. Received unknown: {unknown}"
             )
+        if options:
+            self.batch_fn(self.minimum_length, 1, np.random.default_rng(0), **options)
         return options
 
     def sizes(self, **options):

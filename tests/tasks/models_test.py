@@ -42,8 +42,15 @@ NAN, INF = float("nan"), float("inf")
         ({"method": "sgd", "threshold": "bogus"}, r"`threshold` must be a positive"),
         ({"jit_compile": "no"}, r'`jit_compile` must be "auto", True or False'),
         ({"n_values": 3}, r"`n_values` applies to memorization only; addition"),
+        ({"n_values": 5}, r"`n_values` applies to memorization only; addition"),
     ],
 )
 def test_argument_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         tasks.task_model("addition", **{"units": 4, **kwargs})
+
+
+@pytest.mark.parametrize("n_values, sizes", [(None, (7, 6)), (3, (5, 4))])
+def test_memorization_sizes_follow_n_values(n_values, sizes):
+    model = tasks.task_model("memorization", units=4, n_values=n_values)
+    assert (model.input_shape[-1], model.output_shape[-1]) == sizes

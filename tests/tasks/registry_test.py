@@ -38,3 +38,24 @@ def test_unknown_task_message():
         tasks.get_task("adding")
     with pytest.raises(ValueError, match=r"Received: task='adding'"):
         tasks.generate_batch("adding", 10, 2)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"n_values": 0}, r"`n_values` must be a positive integer"),
+        ({"n_positions": 1.5}, r"`n_positions` must be a positive integer"),
+        ({"n_vals": 3}, r"\['n_values', 'n_positions'\].*n_vals"),
+        ([("n_values", 3)], r"must be a dict or None"),
+    ],
+)
+def test_check_options_checks_names_and_values(options, match):
+    with pytest.raises(ValueError, match=match):
+        tasks.get_task("memorization").check_options(options)
+
+
+def test_check_options_returns_good_options_unchanged():
+    spec = tasks.get_task("memorization")
+    assert spec.check_options({"n_values": 3}) == {"n_values": 3}
+    assert spec.check_options(None) == {}
+    assert tasks.get_task("addition").check_options(None) == {}
