@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_rnncr import _validation
+from keras_rnncr import _private_apis, _validation
 
 
 def sequence_errors(y_true, y_pred):
@@ -31,6 +31,11 @@ def sequence_errors(y_true, y_pred):
     Returns:
         float32 tensor of shape `(batch,)`.
     """
+    return _per_sequence(_wrong_classes(y_true, y_pred))
+
+
+def _wrong_classes(y_true, y_pred):
+    """`sequence_errors` before the reduction over time: bool per step."""
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.convert_to_tensor(y_true)
     if len(y_true.shape) == len(y_pred.shape):
@@ -38,7 +43,7 @@ def sequence_errors(y_true, y_pred):
     predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
     wrong = ops.not_equal(predicted, ops.cast(y_true, "int32"))
     not_finite = ops.logical_not(ops.all(ops.isfinite(y_pred), axis=-1))
-    return _per_sequence(ops.logical_or(wrong, not_finite))
+    return ops.logical_or(wrong, not_finite)
 
 
 def squared_error_exceeds(y_true, y_pred, threshold=0.04):
@@ -63,6 +68,11 @@ def squared_error_exceeds(y_true, y_pred, threshold=0.04):
     Returns:
         float32 tensor of shape `(batch,)`.
     """
+    return _per_sequence(_wrong_squares(y_true, y_pred, threshold))
+
+
+def _wrong_squares(y_true, y_pred, threshold=0.04):
+    """`squared_error_exceeds` before the reduction over time: bool."""
     y_pred = ops.convert_to_tensor(y_pred)
     if len(y_pred.shape) == 1:  # one output per sequence, not a sum over the batch
         y_pred = ops.expand_dims(y_pred, axis=-1)
@@ -70,7 +80,7 @@ def squared_error_exceeds(y_true, y_pred, threshold=0.04):
     if len(y_true.shape) == len(y_pred.shape) - 1:
         y_true = ops.expand_dims(y_true, axis=-1)
     squared = ops.sum(ops.square(y_true - y_pred), axis=-1)
-    return _per_sequence(ops.logical_not(ops.less_equal(squared, threshold)))
+    return ops.logical_not(ops.less_equal(squared, threshold))
 
 
 def _per_sequence(wrong):
@@ -79,8 +89,39 @@ def _per_sequence(wrong):
     return ops.cast(wrong, "float32")
 
 
+class _SequenceRate(keras.metrics.MeanMetricWrapper):
+    """A rate of wrong sequences whose weights may be given per step.
+
+    Keras turns an output mask into a sample weight of the output's shape,
+    and a user may pass per-step weights (`(batch, time)`) with per-step
+    targets: a step of weight 0 is then left out of its sequence's verdict
+    (a sequence is wrong when a step of nonzero weight is wrong), and the
+    sequence weighs as its heaviest step (a fully masked one not at all).
+    """
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = _private_apis.keras_mask(y_pred)
+        wrong = self._fn(y_true, y_pred, **self._fn_kwargs)
+        weight = None
+        for factor in (sample_weight, mask):
+            if factor is not None:
+                factor = ops.cast(ops.convert_to_tensor(factor), "float32")
+                weight = factor if weight is None else weight * factor
+        if weight is not None:
+            batch_rank = len(wrong.shape)
+            while len(weight.shape) > batch_rank and weight.shape[-1] == 1:
+                weight = ops.squeeze(weight, axis=-1)
+            if len(weight.shape) > 1 and batch_rank > 1:
+                weight = ops.broadcast_to(weight, ops.shape(wrong))
+                wrong = ops.logical_and(wrong, ops.greater(weight, 0.0))
+                weight = ops.max(weight, axis=tuple(range(1, batch_rank)))
+        return keras.metrics.Mean.update_state(
+            self, _per_sequence(wrong), sample_weight=weight
+        )
+
+
 @keras.saving.register_keras_serializable(package="keras_rnncr")
-class SequenceErrorRate(keras.metrics.MeanMetricWrapper):
+class SequenceErrorRate(_SequenceRate):
     """Fraction of misclassified sequences, the paper's classification error.
 
     Pascanu, Mikolov & Bengio, ICML 2013, §4.1: a run succeeds when fewer
@@ -95,6 +136,10 @@ class SequenceErrorRate(keras.metrics.MeanMetricWrapper):
     Shapes:
         `y_true`: integer class ids, `(batch,)` or `(batch, time)`.
         `y_pred`: scores, `(batch, classes)` or `(batch, time, classes)`.
+        `sample_weight`: `(batch,)`, or `(batch, time)` with per-step
+        targets, as is a Keras mask on `y_pred`: a step of weight 0 is left
+        out of its sequence's verdict, and a sequence weighs as its heaviest
+        step (a fully masked one not at all).
 
     Example:
 
@@ -105,7 +150,7 @@ class SequenceErrorRate(keras.metrics.MeanMetricWrapper):
     """
 
     def __init__(self, name="sequence_error_rate", dtype=None):
-        super().__init__(fn=sequence_errors, name=name, dtype=dtype)
+        super().__init__(fn=_wrong_classes, name=name, dtype=dtype)
         self._direction = "down"
 
     def get_config(self):
@@ -113,7 +158,7 @@ class SequenceErrorRate(keras.metrics.MeanMetricWrapper):
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
-class SquaredErrorRate(keras.metrics.MeanMetricWrapper):
+class SquaredErrorRate(_SequenceRate):
     """Fraction of sequences whose squared error exceeds a threshold.
 
     Pascanu, Mikolov & Bengio, ICML 2013, §4.1: for addition and
@@ -139,9 +184,7 @@ class SquaredErrorRate(keras.metrics.MeanMetricWrapper):
 
     def __init__(self, threshold=0.04, name="squared_error_rate", dtype=None):
         threshold = _validation.check_non_negative_float("threshold", threshold)
-        super().__init__(
-            fn=squared_error_exceeds, name=name, dtype=dtype, threshold=threshold
-        )
+        super().__init__(fn=_wrong_squares, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
         self._direction = "down"
 

@@ -100,3 +100,52 @@ def test_metric_survives_keras_save_and_load(tmp_path):
     restored = keras.saving.load_model(path)
     results = restored.evaluate(np.zeros((4, 3)), np.ones((4, 2)), return_dict=True)
     assert "squared_error_rate" in results
+
+
+def _per_step_case():
+    """Two sequences of 4 steps, 3 classes: the first wrong only at step 0,
+    the second right everywhere."""
+    y_true = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+    y_pred = keras.ops.one_hot(y_true, 3).numpy()
+    y_pred[0, 0] = [0.0, 1.0, 0.0]
+    return y_true, y_pred
+
+
+@pytest.mark.parametrize(
+    "weight, expected",
+    [
+        (None, 0.5),
+        ([1.0, 1.0], 0.5),
+        ([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]], 0.5),
+        # the wrong step left out: no sequence is wrong
+        ([[0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]], 0.0),
+        # the right sequence left out entirely: only the wrong one counts
+        ([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]], 1.0),
+        ([[[1.0]] * 4, [[0.0]] * 4], 1.0),  # a trailing axis of 1
+    ],
+)
+def test_sequence_error_rate_takes_per_step_weights(weight, expected):
+    y_true, y_pred = _per_step_case()
+    metric = tasks.SequenceErrorRate()
+    metric.update_state(y_true, y_pred, sample_weight=weight)
+    assert float(metric.result()) == pytest.approx(expected)
+
+
+def test_sequence_error_rate_leaves_masked_steps_out_under_evaluate():
+    # A per-step model behind a Masking layer: Keras passes the mask on.
+    inputs = keras.Input((None, 2))
+    masked = keras.layers.Masking(0.0)(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(masked)
+    model = keras.Model(inputs, outputs)
+    model.layers[-1].set_weights([np.array([[5.0, 0, 0], [0, 5.0, 0]]), np.zeros(3)])
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        metrics=[tasks.SequenceErrorRate()],
+        jit_compile=False,
+    )
+    x = np.array([[[1.0, 0], [0, 1.0], [0, 0]], [[0, 1.0], [0, 1.0], [1.0, 0]]])
+    # Step 2 of the first sequence is masked and "wrong"; the second sequence
+    # is wrong at step 2.
+    y = np.array([[0, 1, 2], [1, 1, 2]])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["sequence_error_rate"] == pytest.approx(0.5)
