@@ -450,7 +450,8 @@ class MultiRunTrainer:
             round differently from those of fewer), so a run resumes bit for
             bit only when it is split alike: give an int where `"auto"` may
             resolve differently (another machine, other threads).
-        length_seed: int, seed of the length draws.
+        length_seed: int, seed of the length draws; no run's batches may
+            have it as their seed (their streams would coincide).
         task_options: dict of options of the task's generator (memorization).
 
     Example:
@@ -499,6 +500,14 @@ class MultiRunTrainer:
         length_seed = _validation.check_seed(
             length_seed, "length_seed", allow_none=False
         )
+        shared = [i for i, r in enumerate(self.runs) if r.batches_seed == length_seed]
+        if shared:
+            raise ValueError(
+                f"The batches of runs {shared} would be drawn from the stream of "
+                f"the length draws: their seed (`data_seed`, or `seed` when it is "
+                f"None) equals `length_seed`={length_seed}. Choose another "
+                "`length_seed` or seed."
+            )
         if not isinstance(jit_compile, bool | np.bool_):
             raise ValueError(
                 "Argument `jit_compile` must be True or False. "

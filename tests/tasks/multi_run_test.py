@@ -601,3 +601,20 @@ def test_checkpoint_is_whole_in_its_npz_with_the_callers_metadata(tmp_path):
     _drop_from_npz(tmp_path / "ckpt.npz", "config", "metadata")
     assert MultiRunTrainer.restore(tmp_path / "ckpt").updates == 5
     assert MultiRunTrainer.checkpoint_metadata(tmp_path / "ckpt") is None
+
+
+def test_batches_seed_equal_to_length_seed_is_refused():
+    with pytest.raises(ValueError, match=r"runs \[1\].*`length_seed`=7919"):
+        MultiRunTrainer(
+            "temporal_order",
+            [RunSpec(seed=0), RunSpec(seed=1, data_seed=7919)],
+            min_length=12,
+            units=UNITS,
+        )
+    MultiRunTrainer(  # another length seed: fine
+        "temporal_order",
+        [RunSpec(seed=7919)],
+        min_length=12,
+        units=UNITS,
+        length_seed=3,
+    )
