@@ -71,47 +71,25 @@ import time
 import numpy as np
 from _common import machine
 
+from keras_rnncr import tasks
+
 DEFAULT_BUDGET = {"sgd": 100_000, "sgd-c": 100_000, "sgd-cr": 1_000_000}
 
-# The settings each task trains with where the command line leaves them unset.
-# Temporal order: Figure 7's (ICML 2013; 50 units, lr 0.01, threshold 1, alpha
-# 4, smart tanh, the released code's default). The other tasks: the arXiv v2
-# appendix's per-task values where it gives them (a secondary source, see
-# ../shared/reference/paper.md: "add/mul lr 0.01, alpha 0.5, tanh N(0, 0.1)
-# init; permutation lr 0.001, alpha 1; clip threshold 6; 100 units for 3-bit
-# temporal order and permutation"), Figure 7's otherwise. Memorization trains a
-# model per length (`length_spread` 0: one length per group), as in the paper.
-FIGURE_7 = {
-    "units": 50,
-    "learning_rate": 0.01,
-    "threshold": 1.0,
-    "omega": 4.0,
-    "schemes": ["smart_tanh"],
-    "length_spread": 0.1,
-}
+# The settings each task trains with where the command line leaves them unset:
+# the paper's (`keras_rnncr.tasks.TASKS[task].paper_settings`: Figure 7's for
+# temporal order, the arXiv v2 appendix's per-task values for the others).
+# Memorization trains a model per length (`length_spread` 0: one length per
+# group), as in the paper.
 TASK_SETTINGS = {
-    "temporal_order": FIGURE_7,
-    "temporal_order_3bit": {**FIGURE_7, "units": 100},
-    "addition": {
-        **FIGURE_7,
-        "omega": 0.5,
-        "threshold": 6.0,
-        "schemes": ["basic_tanh"],
-    },
-    "multiplication": {
-        **FIGURE_7,
-        "omega": 0.5,
-        "threshold": 6.0,
-        "schemes": ["basic_tanh"],
-    },
-    "permutation": {
-        **FIGURE_7,
-        "units": 100,
-        "learning_rate": 0.001,
-        "omega": 1.0,
-        "threshold": 6.0,
-    },
-    "memorization": {**FIGURE_7, "length_spread": 0.0},
+    name: {
+        "units": spec.paper_settings.units,
+        "learning_rate": spec.paper_settings.learning_rate,
+        "threshold": spec.paper_settings.threshold,
+        "omega": spec.paper_settings.omega,
+        "schemes": [spec.paper_settings.scheme],
+        "length_spread": 0.0 if name == "memorization" else 0.1,
+    }
+    for name, spec in tasks.TASKS.items()
 }
 SUCCESS_PERCENT = 1.0
 

@@ -49,10 +49,12 @@ class _DeprecatedAlias(argparse.Action):
         self.replacement = replacement
 
     def __call__(self, parser, namespace, values, option_string=None):
-        sys.stderr.write(
-            f"{parser.prog}: warning: {option_string} is deprecated; use "
-            f"{self.replacement}.\n"
-        )
+        if not getattr(self, "warned", False):  # once, if parsed again
+            sys.stderr.write(
+                f"{parser.prog}: warning: {option_string} is deprecated; use "
+                f"{self.replacement}.\n"
+            )
+            self.warned = True
         setattr(namespace, self.dest, values)
 
 
@@ -84,6 +86,7 @@ positive_float = _number(
 non_negative_float = _number(
     float, lambda v: 0 <= v < float("inf"), "a finite number >= 0"
 )
+unit_fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def output_folder(text):
@@ -110,6 +113,56 @@ def output_folder(text):
 
 
 output_folder.__name__ = "folder"  # argparse shows it in "invalid ... value"
+
+
+def existing_folder(text):
+    """An argparse type: an existing folder (e.g. `--data-dir`)."""
+    if not pathlib.Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an existing folder")
+    return text
+
+
+existing_folder.__name__ = "folder"
+
+
+def given_flags(parser, argv, dests):
+    """The `dests` whose flags are on the command line `argv` (None: the
+    process's), whatever their values (a default given explicitly counts)."""
+    unset = object()
+    namespace = parser.parse_args(
+        argv, argparse.Namespace(**dict.fromkeys(dests, unset))
+    )
+    return {dest for dest in dests if getattr(namespace, dest) is not unset}
+
+
+def refuse_unused(parser, argv, unused):
+    """`parser.error` for a flag given that would do nothing.
+
+    Args:
+        parser, argv: as parsed.
+        unused: dict `{dest: why}` of the flags the other flags leave unused,
+            `why` completing "--flag ...".
+    """
+    if unused:
+        for dest in sorted(given_flags(parser, argv, unused)):
+            parser.error(f"--{dest.replace('_', '-')} {unused[dest]}")
+
+
+def method_unused(method):
+    """`{dest: why}` of the common flags `--method` leaves unused."""
+    unused = {}
+    if method == "sgd":
+        unused["threshold"] = (
+            "applies to --method sgd-c and sgd-cr (clipping) only; got --method sgd"
+        )
+    if method != "sgd-cr":
+        unused["omega"] = f"applies to --method sgd-cr only; got --method {method}"
+    return unused
+
+
+def recorded(args, unused=()):
+    """`vars(args)` for a run's record, the flags it left unused as None."""
+    return {k: None if k in unused else v for k, v in vars(args).items()}
 
 
 def parser(doc):

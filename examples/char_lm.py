@@ -92,7 +92,9 @@ def parse_args(argv=None):
         help="corpus; offline is a substitute for Penn Treebank",
     )
     parser.add_argument(
-        "--data-dir", help="folder with ptb.char.*.txt or ptb.*.txt (TFDS manual_dir)"
+        "--data-dir",
+        type=_cli.existing_folder,
+        help="folder with ptb.char.*.txt or ptb.*.txt (TFDS manual_dir)",
     )
     parser.add_argument("--tfds-dir", help="where TFDS keeps prepared data")
     parser.add_argument(
@@ -134,7 +136,7 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--min-improvement",
-        type=_cli.non_negative_float,
+        type=_cli.unit_fraction,
         help="fraction of the best validation error an epoch must gain to count "
         "(default: keras_rnncr.text.MIN_IMPROVEMENT, 0.003)",
     )
@@ -166,27 +168,36 @@ def parse_args(argv=None):
         default=1.0,
         help="of the sampling softmax",
     )
-    paper = "the paper's for --method and --ahead, see keras_rnncr.text.paper_settings"
+    # Keras averages the cost over the segment's steps where the paper sums
+    # it: the paper's values are rescaled (keras_rnncr.text.paper_settings).
+    paper = (
+        "the paper's for --method and --ahead, rescaled to a cost averaged over "
+        "the --segment-length steps: SGD-CR next character 10 (paper 0.05 x 200)"
+    )
     _cli.add_common_flags(
         parser,
         learning_rate=paper,
-        threshold=paper,
-        omega=paper,
+        threshold="the paper's 45 / --segment-length: 0.225 at 200 steps",
+        omega="the paper's / --segment-length: SGD-CR next character 5e-05 (0.01 / "
+        "200), 5 ahead 0.05 / 200 at epoch 1, then / epoch",
         output="runs/char_lm",
     )
     args = parser.parse_args(argv)
+    unused = _cli.method_unused(args.method)
     if args.dataset != "ptb":
-        given = [
-            f
-            for f, v in (("--data-dir", args.data_dir), ("--tfds-dir", args.tfds_dir))
-            if v
-        ]
-        if given:
-            parser.error(
-                f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} "
-                f"only to --dataset ptb; got --dataset "
-                f"{args.dataset}"
+        for flag in ("data_dir", "tfds_dir"):
+            unused[flag] = (
+                f"applies only to --dataset ptb; got --dataset {args.dataset}"
             )
+    if args.lr_monitor == "none":
+        for flag in ("lr_patience", "max_halvings", "min_improvement"):
+            unused[flag] = "applies to a halving learning rate; got --lr-monitor none"
+    _cli.refuse_unused(parser, argv, unused)
+    if args.train_eval_chars <= args.ahead:
+        parser.error(
+            f"--train-eval-chars must be more than --ahead ({args.ahead}), so that "
+            f"a character is scored; got {args.train_eval_chars}"
+        )
     return args
 
 
@@ -236,6 +247,21 @@ def main(argv=None):
         ids["validation"], args.batch_size, drop_remainder=False, **stream
     )
 
+    paper = text.paper_settings(args.method, args.ahead, args.segment_length)
+    for name in ("learning_rate", "threshold", "omega"):
+        if getattr(args, name) is None:
+            setattr(args, name, paper[name])
+    unused = _cli.method_unused(args.method)
+    print(
+        f"{args.method}, ahead {args.ahead}, for a cost averaged over "
+        f"{args.segment_length} steps: "
+        + ", ".join(
+            f"{name} {getattr(args, name):g}"
+            for name in ("learning_rate", "threshold", "omega")
+            if name not in unused
+        )
+        + (" (alpha / epoch)" if paper["omega_decay"] else "")
+    )
     keras.utils.set_random_seed(args.seed)
     model = text.char_model(
         args.method,
@@ -273,6 +299,9 @@ def main(argv=None):
         verbose=args.verbose,
     ).history
     seconds = time.perf_counter() - start
+    output = pathlib.Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    model.save(output / "model.keras")  # before anything else can fail
     epochs = len(history["loss"])
     updates_per_epoch = int(train.cardinality())
     history["updates"] = [updates_per_epoch * (i + 1) for i in range(epochs)]
@@ -287,13 +316,11 @@ def main(argv=None):
         "validation": bpc("validation"),
         "test": bpc("test"),
     }
-    output = pathlib.Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
     summary = {
         "dataset": args.dataset,
         "method": args.method,
         "ahead": args.ahead,
-        "settings": vars(args),
+        "settings": _cli.recorded(args, unused),
         "learning_rate": float(model.optimizer.learning_rate),
         "vocabulary": vocabulary.get_config(),
         "epochs": epochs,
@@ -320,7 +347,6 @@ def main(argv=None):
             "bits_per_character": (unigram["validation"], "unigram (valid)")
         },
     )
-    model.save(output / "model.keras")
     sample = text.sample_text(
         model,
         vocabulary,

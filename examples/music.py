@@ -62,6 +62,7 @@ with these settings. `benchmarks/reproduce_music.py` trains SGD, SGD-C and
 SGD-CR on JSB Chorales, Nottingham and MuseData to convergence, resumably.
 """
 
+import argparse
 import importlib.util
 import json
 import pathlib
@@ -91,7 +92,9 @@ def parse_args(argv=None):
         help="corpus; offline_chorales is a substitute for JSB Chorales",
     )
     parser.add_argument(
-        "--data-dir", help="folder with the .mat/.pickle files (TFDS manual_dir)"
+        "--data-dir",
+        type=_cli.existing_folder,
+        help="folder with the .mat/.pickle files (TFDS manual_dir)",
     )
     parser.add_argument("--tfds-dir", help="where TFDS keeps prepared data")
     parser.add_argument(
@@ -157,11 +160,18 @@ def parse_args(argv=None):
         omega_help="alpha at epoch 1, alpha/t at epoch t",
     )
     args = parser.parse_args(argv)
-    if args.num_chorales is not None and args.dataset != "offline_chorales":
-        parser.error(
-            "--num-chorales applies to --dataset offline_chorales only; "
-            f"got --dataset {args.dataset}"
+    unused = _cli.method_unused(args.method)
+    if args.dataset == "offline_chorales":
+        for flag in ("data_dir", "tfds_dir"):
+            unused[flag] = (
+                "applies to the TFDS datasets only (music21 holds the chorales); "
+                "got --dataset offline_chorales"
+            )
+    else:
+        unused["num_chorales"] = (
+            f"applies to --dataset offline_chorales only; got --dataset {args.dataset}"
         )
+    _cli.refuse_unused(parser, argv, unused)
     return args
 
 
@@ -183,6 +193,8 @@ def main(argv=None):
     for name in settings:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
+    unused = _cli.method_unused(args.method)
+    shown = {k: v for k, v in settings.items() if k not in unused}
     if args.dataset == "offline_chorales":
         print(
             "Data: Bach chorales from music21, a SUBSTITUTE for JSB Chorales. "
@@ -199,6 +211,14 @@ def main(argv=None):
         manual_dir=args.data_dir,
         num_chorales=args.num_chorales,
     )
+    empty = [split for split, pieces in rolls.items() if not pieces]
+    if empty and args.num_chorales is not None:  # checked before training
+        raise SystemExit(
+            f"music.py: error: argument --num-chorales: the first "
+            f"{args.num_chorales} chorales leave the {' and '.join(empty)} "
+            "split empty (a chorale goes to a split by a hash of its name, about "
+            "1 in 10 to validation and 1 in 10 to test); give more"
+        )
     chunks = music.split_into_subsequences(rolls["train"], args.sequence_length)
     train, steps = music.next_frame_epochs(chunks, args.batch_size, seed=args.seed)
     evaluation = {
@@ -209,7 +229,7 @@ def main(argv=None):
         f"{args.dataset}: "
         + ", ".join(f"{s} {len(r)} pieces" for s, r in rolls.items())
         + f"; {len(chunks)} training subsequences; read in "
-        + f"{time.perf_counter() - loading:.0f} s; {settings}"
+        + f"{time.perf_counter() - loading:.0f} s; {shown}"
     )
     baselines = music.trivial_baselines(rolls)
     print(
@@ -264,7 +284,9 @@ def main(argv=None):
     summary = {
         "dataset": args.dataset,
         "method": args.method,
-        "settings": {**vars(args), **settings},
+        "settings": _cli.recorded(
+            argparse.Namespace(**{**vars(args), **settings}), unused
+        ),
         "epochs": epochs,
         "best_epoch": best.best_epoch + 1,
         "updates": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),

@@ -10,8 +10,13 @@ their order (AA, AB, BA, BB), to be given at the last step.
     symbol:   d c f e ... [A|B] ... c e d ... [A|B] ... f c d  -> class
 
 `--method sgd|sgd-c|sgd-cr` selects plain SGD, SGD with gradient-norm clipping,
-or clipping plus the Omega regularizer. Defaults are the paper's (50 tanh units,
-batch 20, learning rate 0.01, threshold 1, Omega weight alpha 4 as `--omega`).
+or clipping plus the Omega regularizer. Defaults are the paper's for the task
+(`keras_rnncr.tasks.TASKS[task].paper_settings`), batch 20: temporal order,
+memorization as Figure 7 (50 tanh units, learning rate 0.01, threshold 1, Omega
+weight alpha 4 as `--omega`); 3-bit temporal order the same with 100 units;
+addition and multiplication alpha 0.5 and threshold 6; permutation 100 units,
+learning rate 0.001, alpha 1 and threshold 6 (the arXiv v2 appendix's). The
+initialisation is basic tanh unless `--init` says otherwise.
 Training stops once the error on fresh sequences is under 1% (the paper's
 success criterion). Writes `history.json`, `curves.png` (training loss, pre-clip
 gradient norm, Omega, spectral radius of W_rec, validation error with the 1%
@@ -85,7 +90,10 @@ def parse_args(argv=None):
         help="initialisation scheme of keras_rnncr.initializers",
     )
     parser.add_argument(
-        "--units", type=_cli.positive_int, default=50, help="hidden units"
+        "--units",
+        type=_cli.positive_int,
+        help="hidden units (default: the task's, 50; 100 for temporal_order_3bit "
+        "and permutation)",
     )
     parser.add_argument(
         "--batch-size", type=_cli.positive_int, default=20, help="sequences per update"
@@ -111,13 +119,14 @@ def parse_args(argv=None):
     )
     _cli.add_common_flags(
         parser,
-        learning_rate=0.01,
-        threshold=1.0,
-        omega=4.0,
+        learning_rate="the task's, 0.01; 0.001 for permutation",
+        threshold="the task's, 1; 6 for addition, multiplication and permutation",
+        omega="the task's, 4; 0.5 for addition and multiplication, 1 for permutation",
         output="runs/synthetic",
         verbose=2,
     )
     args = parser.parse_args(argv)
+    _cli.refuse_unused(parser, argv, _cli.method_unused(args.method))
     if args.min_length < MINIMUM_LENGTHS[args.task]:
         parser.error(
             f"--min-length must be at least {MINIMUM_LENGTHS[args.task]} for "
@@ -144,6 +153,19 @@ def main(argv=None):
 
     import keras_rnncr
 
+    paper = keras_rnncr.tasks.get_task(args.task).paper_settings
+    for name in ("units", "learning_rate", "threshold", "omega"):
+        if getattr(args, name) is None:
+            setattr(args, name, getattr(paper, name))
+    unused = _cli.method_unused(args.method)
+    print(
+        f"{args.task}, {args.method}: "
+        + ", ".join(
+            f"{name} {getattr(args, name)}"
+            for name in ("units", "learning_rate", "threshold", "omega", "init")
+            if name not in unused
+        )
+    )
     keras.utils.set_random_seed(args.seed)
     model = keras_rnncr.tasks.task_model(
         args.task,
@@ -200,7 +222,7 @@ def main(argv=None):
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     summary = {
-        "args": vars(args),
+        "args": _cli.recorded(args, unused),
         "updates": history["updates"][-1],
         "seconds": seconds,
         "updates_per_second": history["updates"][-1] / seconds,

@@ -48,14 +48,23 @@ class ManualDirMixin:
 
         A named folder that does not exist is refused even when the data are
         already prepared (TFDS then skips the builder's code). An existing
-        one is not read again once the data are prepared: TFDS prepares a
-        dataset once per `data_dir`, so reading another copy needs another
-        `data_dir` (or the prepared one deleted).
+        one is not read again once the data are prepared, and a warning says
+        so: TFDS prepares a dataset once per `data_dir`, so reading another
+        copy needs another `data_dir` (or the prepared one deleted).
         """
         self._requested_manual_dir = getattr(download_config, "manual_dir", None)
         try:
             if self._requested_manual_dir is not None:
                 self._manual_folder(None)  # raises for a missing folder
+                if self.is_prepared():
+                    warnings.warn(
+                        f"manual_dir {self._requested_manual_dir} is not read: "
+                        f"{self.name} is already prepared in {self.data_path}, "
+                        "from the files it was first given. To read this "
+                        "folder's files, prepare into another data_dir (or "
+                        "delete that folder).",
+                        stacklevel=2,
+                    )
             return super().download_and_prepare(
                 download_config=download_config, **kwargs
             )

@@ -101,7 +101,9 @@ def plot_history(
     for axis, key in zip(axes[0], keys):
         values = _curve(history, key)
         steps = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
-        _plot_curve(axis, steps, values, "train")
+        _plot_curve(
+            axis, steps, values, "validation" if key.startswith("val_") else "train"
+        )
         validation = _curve(history, f"val_{key}") if f"val_{key}" in history else None
         legend = False
         if validation is not None and len(validation):

@@ -18,7 +18,13 @@ from keras_rnncr.tasks.metrics import (
 from keras_rnncr.tasks.models import task_model
 from keras_rnncr.tasks.multi_run import MultiRunTrainer, RunSpec
 from keras_rnncr.tasks.permutation import permutation, permutation_batch
-from keras_rnncr.tasks.registry import TASKS, TaskSpec, generate_batch, get_task
+from keras_rnncr.tasks.registry import (
+    TASKS,
+    PaperSettings,
+    TaskSpec,
+    generate_batch,
+    get_task,
+)
 from keras_rnncr.tasks.sampling import sample_length
 from keras_rnncr.tasks.temporal_order import (
     temporal_order,
@@ -34,6 +40,7 @@ __all__ = [
     "RunSpec",
     "SequenceErrorRate",
     "SquaredErrorRate",
+    "PaperSettings",
     "TaskSpec",
     "addition",
     "addition_batch",

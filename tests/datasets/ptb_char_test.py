@@ -192,6 +192,14 @@ def test_missing_manual_dir_is_refused_once_the_data_are_prepared(tmp_path):
     assert _texts(_prepare(tmp_path / "data"), "test")  # still prepared
 
 
+def test_a_manual_dir_not_read_because_prepared_is_said(tmp_path):
+    _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.warns(UserWarning, match=r"manual_dir .*other is not read.*prepared"):
+        _prepare(tmp_path / "data", other)
+
+
 def test_a_manual_file_that_is_not_utf8_is_named(tmp_path):
     import shutil
 

@@ -63,6 +63,7 @@ def test_y_labels_and_reference_lines():
     assert success.get_linestyle() == "--"
     legend = [text.get_text() for text in error.get_legend().get_texts()]
     assert "success: 1% errors" in legend
+    assert "validation" in legend and "train" not in legend  # a val_ key plotted
 
 
 def test_validation_on_some_epochs_needs_its_x_values():

@@ -151,8 +151,54 @@ def test_spelled_out_choices_match_the_library(load_example):
         ),
         (
             "char_lm",
-            ["--data-dir", "/nonexistent"],
+            ["--data-dir", os.path.dirname(__file__)],
             "--data-dir applies only to --dataset ptb",
+        ),
+        (
+            "char_lm",
+            ["--dataset", "ptb", "--data-dir", "/nonexistent"],
+            "--data-dir: '/nonexistent' is not an existing folder",
+        ),
+        (
+            "music",
+            ["--dataset", "nottingham", "--data-dir", "/nonexistent"],
+            "--data-dir: '/nonexistent' is not an existing folder",
+        ),
+        (
+            "music",
+            ["--tfds-dir", "/tmp"],
+            "--tfds-dir applies to the TFDS datasets only",
+        ),
+        # Flags the method leaves unused, given explicitly (a default too).
+        (
+            "synthetic_tasks",
+            ["--method", "sgd", "--threshold", "1"],
+            "--threshold applies to --method sgd-c and sgd-cr (clipping) only",
+        ),
+        (
+            "music",
+            ["--method", "sgd-c", "--omega", "0.5"],
+            "--omega applies to --method sgd-cr only; got --method sgd-c",
+        ),
+        (
+            "char_lm",
+            ["--method", "sgd", "--alpha", "0.5"],
+            "--omega applies to --method sgd-cr only; got --method sgd",
+        ),
+        (
+            "char_lm",
+            ["--lr-monitor", "none", "--lr-patience", "2"],
+            "--lr-patience applies to a halving learning rate; got --lr-monitor none",
+        ),
+        (
+            "char_lm",
+            ["--min-improvement", "1"],
+            "--min-improvement: '1' is not a number in [0, 1)",
+        ),
+        (
+            "char_lm",
+            ["--ahead", "5", "--train-eval-chars", "5"],
+            "--train-eval-chars must be more than --ahead (5)",
         ),
         ("music", ["--epochs", "0"], "--epochs: '0' is not a positive integer"),
         ("music", ["--learning-rate", "-1"], "--learning-rate: '-1' is not"),
@@ -183,7 +229,19 @@ def test_alpha_is_a_deprecated_alias_of_omega(load_example, capsys):
     assert "warning: --alpha is deprecated; use --omega." in capsys.readouterr().err
     assert args.omega == 2.5
     assert not hasattr(args, "alpha")
-    assert synthetic.parse_args([]).omega == 4.0
+    assert synthetic.parse_args([]).omega is None  # the task's, set in main
+
+
+def test_unused_flags_left_at_their_defaults_are_accepted_and_recorded_as_none(
+    load_example,
+):
+    cli, synthetic = load_example("_cli"), load_example("synthetic_tasks")
+    args = synthetic.parse_args(["--method", "sgd"])
+    args.threshold, args.omega = 1.0, 4.0  # as main resolves them
+    record = cli.recorded(args, cli.method_unused("sgd"))
+    assert record["threshold"] is None and record["omega"] is None
+    assert record["learning_rate"] is None and record["method"] == "sgd"
+    assert cli.method_unused("sgd-cr") == {}
 
 
 def test_start_up_noise_is_hidden_and_the_rest_kept(load_example, capfd):
