@@ -29,7 +29,8 @@ update as 32 streams at half the cost, an epoch of PTB is 3,136 updates),
 and, a departure from the paper for runs to convergence, the learning rate
 is halved after an epoch whose validation error does not improve on the best
 by 0.3% of it (`--min-improvement`, the RNNLM toolkit's rule), at most 6
-times (`--lr-monitor none` keeps it constant). Every result is printed next
+times, and training stops at the next such epoch (the run has converged) or
+after `--epochs` (`--lr-monitor none` keeps the rate constant). Every result is printed next
 to the unigram baseline (`keras_rnncr.text.unigram_bits_per_character`: the
 training frequencies of the characters, no context).
 
@@ -286,6 +287,7 @@ def main(argv=None):
         min_improvement=text.MIN_IMPROVEMENT
         if args.min_improvement is None
         else args.min_improvement,
+        stop_when_exhausted=True,  # converged: as benchmarks/reproduce_char_lm.py
     )
     if args.time_budget:
         callbacks.append(keras_rnncr.callbacks.TimeBudget(args.time_budget))

@@ -26,7 +26,8 @@ starting from the zero state, and the learning rate halved when the
 validation NLL has not improved for 5 epochs, at most 6 times (the paper's
 "halved whenever the epoch error increases", taken literally, drove the rate
 to ~1e-4 within a few thousand updates while the model was still near the
-trivial baselines). Test NLL is measured on whole test pieces (every frame
+trivial baselines); training stops at the first such plateau with no halving
+left (the run has converged), or after `--epochs`. Test NLL is measured on whole test pieces (every frame
 after the first, averaged over all frames), with the weights of the epoch
 with the best validation NLL, and printed next to two trivial baselines
 (`keras_rnncr.music.trivial_baselines`): each key with its training
@@ -257,6 +258,7 @@ def main(argv=None):
         monitor=args.lr_monitor,
         patience=args.lr_patience,
         max_halvings=args.max_halvings,
+        stop_when_exhausted=True,  # converged: as benchmarks/reproduce_music.py
     )
     callbacks.append(best)
     if args.time_budget:
