@@ -30,8 +30,8 @@ and, a departure from the paper for runs to convergence, the learning rate
 is halved after an epoch whose validation error does not improve on the best
 by 0.3% of it (`--min-improvement`, the RNNLM toolkit's rule), at most 6
 times, and training stops at the next such epoch (the run has converged) or
-after `--epochs` (`--lr-monitor none` keeps the rate constant). Every result is printed next
-to the unigram baseline (`keras_rnncr.text.unigram_bits_per_character`: the
+after `--epochs` (`--lr-monitor none` keeps the rate constant). Every result
+is printed next to the unigram baseline (`keras_rnncr.text.unigram_bits_per_character`: the
 training frequencies of the characters, no context).
 
 The default `--dataset offline` is the Python help text of `pydoc_data` (ships

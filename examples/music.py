@@ -27,8 +27,8 @@ validation NLL has not improved for 5 epochs, at most 6 times (the paper's
 "halved whenever the epoch error increases", taken literally, drove the rate
 to ~1e-4 within a few thousand updates while the model was still near the
 trivial baselines); training stops at the first such plateau with no halving
-left (the run has converged), or after `--epochs`. Test NLL is measured on whole test pieces (every frame
-after the first, averaged over all frames), with the weights of the epoch
+left (the run has converged), or after `--epochs`. Test NLL is measured on
+whole test pieces (every frame after the first, averaged over all frames), with the weights of the epoch
 with the best validation NLL, and printed next to two trivial baselines
 (`keras_rnncr.music.trivial_baselines`): each key with its training
 frequency, and the previous frame mixed with those frequencies.
