@@ -16,23 +16,24 @@ The text is cut into `--batch-size` parallel streams of 200-step segments; the
 state is carried from one segment to the next (a stateful RNN, batches in
 order) and reset to zero at every epoch and evaluation.
 
-Defaults are the paper's (arXiv v2 appendix): 500 sigmoid units
-without biases, N(0, 0.01) weights, plain SGD; for the cost summed over the
-200 steps, learning rate 0.001 (SGD), 0.01 (SGD-C) or 0.05 (SGD-CR),
-clipping threshold 45 and alpha 0.01 (5 ahead: learning rate 0.1 for SGD-C,
-alpha 0.05/epoch for SGD-CR). Keras averages the cost over the steps, so these
-are rescaled by `keras_rnncr.text.paper_settings` (learning rate x200,
-threshold and alpha /200), which gives the same updates. The batch size and
-number of epochs are not reported in the paper. Here 8 parallel streams
+Defaults are the paper's (arXiv v2 appendix): 500 sigmoid units without biases,
+N(0, 0.01) weights, plain SGD; for the cost summed over the 200 steps, learning
+rate 0.001 (SGD), 0.01 (SGD-C) or 0.05 (SGD-CR), clipping threshold 45 and
+alpha 0.01 (5 ahead: learning rate 0.1 for SGD-C, alpha 0.05/epoch for SGD-CR).
+Keras averages the cost over the steps, so these are rescaled by
+`keras_rnncr.text.paper_settings` (learning rate x200, threshold and alpha
+/200), which gives the same updates. The batch size and number of epochs are
+not reported in the paper. Here 8 parallel streams
 (`keras_rnncr.text.BATCH_SIZE`; measured in issue 14: the same progress per
-update as 32 streams at half the cost, an epoch of PTB is 3,136 updates),
-and, a departure from the paper for runs to convergence, the learning rate
-is halved after an epoch whose validation error does not improve on the best
-by 0.3% of it (`--min-improvement`, the RNNLM toolkit's rule), at most 6
-times, and training stops at the next such epoch (the run has converged) or
-after `--epochs` (`--lr-monitor none` keeps the rate constant). Every result
-is printed next to the unigram baseline (`keras_rnncr.text.unigram_bits_per_character`: the
-training frequencies of the characters, no context).
+update as 32 streams at half the cost, an epoch of PTB is 3,136 updates), and,
+a departure from the paper for runs to convergence, the learning rate is halved
+after an epoch whose validation error does not improve on the best by 0.3% of
+it (`--min-improvement`, the RNNLM toolkit's rule), at most 6 times, and
+training stops at the next such epoch (the run has converged) or after
+`--epochs` (`--lr-monitor none` keeps the rate constant). Every result is
+printed next to the unigram baseline
+(`keras_rnncr.text.unigram_bits_per_character`: the training frequencies of the
+characters, no context).
 
 The default `--dataset offline` is the Python help text of `pydoc_data` (ships
 with Python, no download): **a substitute for PTB**, whose bits per character

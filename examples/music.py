@@ -19,18 +19,18 @@ Defaults are the paper's (arXiv v2 appendix): 300 sigmoid units (400 for
 MuseData), N(0, 0.01) weights, plain SGD on 200-step subsequences with the
 cost averaged over frames, learning rate 1.0 (0.5 for MuseData), clipping
 threshold 8 (`--method sgd-c`, `sgd-cr`), and Omega with alpha_t = 1/(2t)
-(0.1/t for MuseData; `sgd-cr`). What the paper leaves open was chosen by
-short measured runs (issue 14; `keras_rnncr.music.BATCH_SIZE`): batches of 4
-subsequences (an epoch of Nottingham is 292 updates), each subsequence
-starting from the zero state, and the learning rate halved when the
-validation NLL has not improved for 5 epochs, at most 6 times (the paper's
-"halved whenever the epoch error increases", taken literally, drove the rate
-to ~1e-4 within a few thousand updates while the model was still near the
-trivial baselines); training stops at the first such plateau with no halving
-left (the run has converged), or after `--epochs`. Test NLL is measured on
-whole test pieces (every frame after the first, averaged over all frames), with the weights of the epoch
-with the best validation NLL, and printed next to two trivial baselines
-(`keras_rnncr.music.trivial_baselines`): each key with its training
+(0.1/t for MuseData; `sgd-cr`). What the paper leaves open was chosen by short
+measured runs (issue 14; `keras_rnncr.music.BATCH_SIZE`): batches of 4
+subsequences (an epoch of Nottingham is 292 updates), each subsequence starting
+from the zero state, and the learning rate halved when the validation NLL has
+not improved for 5 epochs, at most 6 times (the paper's "halved whenever the
+epoch error increases", taken literally, drove the rate to ~1e-4 within a few
+thousand updates while the model was still near the trivial baselines);
+training stops at the first such plateau with no halving left (the run has
+converged), or after `--epochs`. Test NLL is measured on whole test pieces
+(every frame after the first, averaged over all frames), with the weights of
+the epoch with the best validation NLL, and printed next to two trivial
+baselines (`keras_rnncr.music.trivial_baselines`): each key with its training
 frequency, and the previous frame mixed with those frequencies.
 
 The default `--dataset offline_chorales` (Bach chorales bundled with music21,
