@@ -115,7 +115,8 @@ def parse_args(argv=None):
         type=_cli.positive_int,
         default=10000,
         help="fresh sequences scored at each evaluation, as in the paper, shared "
-        "between every length of the range",
+        "between every length of the range (fewer than its lengths: shared "
+        "between evenly spaced lengths)",
     )
     _cli.add_common_flags(
         parser,
