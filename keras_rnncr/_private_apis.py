@@ -29,7 +29,8 @@ fallback where one is safe. Checked with TensorFlow 2.21 and Keras 3.15.
 * `keras_mask` reads `_keras_mask`, the mask Keras attaches to a layer's output
   tensor (e.g. after `Embedding(mask_zero=True)` or `Masking`), which Keras 3
   exposes to metrics only as this attribute. `keras_rnncr.metrics`' step
-  means leave masked steps out with it. If it is renamed, the answer is None:
+  means and the error rates of `keras_rnncr.tasks` leave masked steps out with
+  it. If it is renamed, the answer is None:
   masked steps would be counted, unless the mask is also passed as
   `sample_weight`.
 
