@@ -1,5 +1,7 @@
 """A metric through which an Omega layer reports Omega and its valid fraction."""
 
+import weakref
+
 import keras
 import tensorflow as tf
 
@@ -28,11 +30,30 @@ class OmegaTracker(keras.metrics.Metric):
         self.valid_total = self._scalar("valid_total")
         self.batches = self._scalar("batches")
         self.active = False
+        self._training_graph = None
 
     def _scalar(self, name):
         return self.add_variable(
             (), "zeros", dtype="float32", aggregation="mean", name=name
         )
+
+    def mark_active(self):
+        """Called by a training call of the layer: Omega is reported."""
+        self.active = True
+        self._training_graph = (
+            None
+            if tf.executing_eagerly()
+            else weakref.ref(tf.compat.v1.get_default_graph())
+        )
+
+    def leave_inactive_unless_trained_here(self):
+        """Called by an inference call: Omega is not reported, unless a
+        training call of the layer was traced in the same function (a model
+        that also calls the layer with `training=False` in its step)."""
+        here = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
+        trained = self._training_graph is not None and self._training_graph() is here
+        if here is None or not trained:
+            self.active = False
 
     def record(self, omega, valid_fraction, counted):
         """Adds one batch's Omega and valid fraction when `counted` is true."""

@@ -152,6 +152,11 @@ omega_layer_metrics = """Logged metrics: with Omega's pass (built with `omega > 
     and `<name>_omega_valid` (mean fraction of valid pairs) appear in `fit`'s
     logs; a layer built with `omega=0` logs neither.
 
+    A layer called more than once in a training step (shared weights, two
+    inputs) adds one Omega per call, each the mean over that call's valid
+    pairs: the gradient gets `omega * sum over calls of dOmega_call/dW_rec`,
+    and `<name>_omega` logs the mean of the calls' Omegas.
+
     Losses: Omega's pass adds one loss of value 0 to `layer.losses` at each
     training call (a probe, whose gradient brings the loss scale of mixed
     precision into Omega's term), in `keras.config.floatx()`, the dtype in
@@ -241,6 +246,16 @@ class OmegaMixin:
         if self._omega_pass:
             _check_single_cell(self.cell)
             _check_cell_dropout(self.cell)
+            if getattr(self, "use_cudnn", None) is True:
+                # Keras's layer raises where cuDNN cannot run; Omega's pass
+                # never runs it, so the request could only be half kept.
+                raise ValueError(
+                    f"Argument `use_cudnn` must be 'auto' or False for layer "
+                    f"{self.name!r} trained with Omega's pass (omega > 0 or "
+                    "omega_metrics=True): that pass is a loop of its own and "
+                    "does not use cuDNN ('auto' still lets inference use it on a "
+                    "GPU). Received: use_cudnn=True"
+                )
         self._omega_value = omega
         self.omega_ratio = omega_ratio
         self.omega_backward = omega_backward
@@ -305,14 +320,16 @@ class OmegaMixin:
                 training=training,
             )
         if not training:
-            self.omega_tracker.active = False
+            # No Omega in a function traced for inference (`evaluate`), unless
+            # the same step also calls the layer in training.
+            self.omega_tracker.leave_inactive_unless_trained_here()
             return super().inner_loop(
                 sequences=sequences,
                 initial_state=initial_state,
                 mask=mask,
                 training=training,
             )
-        self.omega_tracker.active = True
+        self.omega_tracker.mark_active()
         if tf.nest.is_nested(mask):
             mask = mask[0]
         inputs = tf.transpose(sequences, [1, 0, 2])

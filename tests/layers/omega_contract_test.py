@@ -908,3 +908,45 @@ def test_config_keeps_the_training_path(tmp_path):
         assert restored.omega_metrics == layer.omega_metrics
         logs = loaded.fit(x, y, epochs=1, verbose=0).history
         assert (f"{restored.name}_omega" in logs) == layer.omega_metrics
+
+
+@pytest.mark.parametrize("layer", [keras_rnncr.layers.GRU, keras_rnncr.layers.LSTM])
+def test_use_cudnn_true_is_refused_with_the_omega_pass(layer):
+    # Keras's layer raises where cuDNN cannot run; Omega's pass never runs it.
+    with pytest.raises(ValueError, match=r"`use_cudnn` must be 'auto' or False"):
+        layer(UNITS, omega=1.0, use_cudnn=True)
+    with pytest.raises(ValueError, match=r"Received: use_cudnn=True"):
+        layer(UNITS, omega_metrics=True, use_cudnn=True)
+    layer(UNITS, use_cudnn=True)  # omega=0: Keras's layer, its own rules
+    layer(UNITS, omega=1.0, use_cudnn=False)
+
+
+@pytest.mark.parametrize("order", ["training_first", "inference_first"])
+def test_omega_is_logged_when_a_step_also_calls_the_layer_in_inference(order):
+    # A model that calls the Omega layer in training and, in the same step,
+    # with training=False (say a frozen teacher pass on the same weights).
+
+    class TwoPasses(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = keras_rnncr.layers.SimpleRNN(UNITS, omega=1.0, name="rnn")
+            self.head = keras.layers.Dense(4)
+
+        def call(self, x, training=False):
+            if order == "inference_first":
+                teacher = self.rnn(x, training=False)
+                student = self.rnn(x, training=training)
+            else:
+                student = self.rnn(x, training=training)
+                teacher = self.rnn(x, training=False)
+            return self.head(student + 0.0 * keras.ops.stop_gradient(teacher))
+
+    model = TwoPasses()
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    x, y = _data()
+    history = model.fit(x, y, validation_data=(x, y), epochs=1, verbose=0).history
+    assert "rnn_omega" in history and history["rnn_omega"][0] > 0.0
+    assert not any(k.startswith("val_rnn_omega") for k in history)
