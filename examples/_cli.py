@@ -148,6 +148,13 @@ def refuse_unused(parser, argv, unused):
             parser.error(f"--{dest.replace('_', '-')} {unused[dest]}")
 
 
+def usage_error(message):
+    """A `SystemExit` for a flag refused after parsing (say, once the data are
+    read), with argparse's exit status 2; `message` is printed to stderr."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    return SystemExit(2)
+
+
 def method_unused(method):
     """`{dest: why}` of the common flags `--method` leaves unused."""
     unused = {}

@@ -224,7 +224,7 @@ def main(argv=None):
     prompt = _prompt(args.prompt, vocabulary)
     missing = sorted(set(prompt) - set(corpus["train"]))
     if missing:  # checked before training, not after it
-        raise SystemExit(
+        raise _cli.usage_error(
             f"char_lm.py: error: argument --prompt: {args.prompt!r} does not fit "
             f"the {args.dataset} training text, which lacks {missing}"
         )

@@ -161,6 +161,12 @@ def parse_args(argv=None):
         omega_help="alpha at epoch 1, alpha/t at epoch t",
     )
     args = parser.parse_args(argv)
+    _cli.refuse_unused(parser, argv, _unused(args))
+    return args
+
+
+def _unused(args):
+    """`{dest: why}` of the flags the others leave unused (see `_cli`)."""
     unused = _cli.method_unused(args.method)
     if args.dataset == "offline_chorales":
         for flag in ("data_dir", "tfds_dir"):
@@ -172,8 +178,7 @@ def parse_args(argv=None):
         unused["num_chorales"] = (
             f"applies to --dataset offline_chorales only; got --dataset {args.dataset}"
         )
-    _cli.refuse_unused(parser, argv, unused)
-    return args
+    return unused
 
 
 def main(argv=None):
@@ -194,7 +199,7 @@ def main(argv=None):
     for name in settings:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
-    unused = _cli.method_unused(args.method)
+    unused = _unused(args)
     shown = {k: v for k, v in settings.items() if k not in unused}
     if args.dataset == "offline_chorales":
         print(
@@ -214,7 +219,7 @@ def main(argv=None):
     )
     empty = [split for split, pieces in rolls.items() if not pieces]
     if empty and args.num_chorales is not None:  # checked before training
-        raise SystemExit(
+        raise _cli.usage_error(
             f"music.py: error: argument --num-chorales: the first "
             f"{args.num_chorales} chorales leave the {' and '.join(empty)} "
             "split empty (a chorale goes to a split by a hash of its name, about "

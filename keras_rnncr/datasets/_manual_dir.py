@@ -1,11 +1,14 @@
 """A `manual_dir` that the caller names is used or refused, never ignored."""
 
 import hashlib
+import json
 import warnings
 
 from etils import epath
 
 _SHOWN_NAMES = 10  # Names of found files quoted in an error message.
+# Beside the prepared data: the manual folder they were prepared from.
+_SOURCE_FILE = "keras_rnncr_source.json"
 
 
 def warn_if_not_pinned(path, info, whose):
@@ -48,28 +51,57 @@ class ManualDirMixin:
 
         A named folder that does not exist is refused even when the data are
         already prepared (TFDS then skips the builder's code). An existing
-        one is not read again once the data are prepared, and a warning says
-        so: TFDS prepares a dataset once per `data_dir`, so reading another
-        copy needs another `data_dir` (or the prepared one deleted).
+        one is not read again once the data are prepared: TFDS prepares a
+        dataset once per `data_dir`, so reading another copy needs another
+        `data_dir` (or the prepared one deleted). A warning says so, unless the
+        folder is the one the data were prepared from (recorded beside them).
         """
         self._requested_manual_dir = getattr(download_config, "manual_dir", None)
         try:
+            prepared = self.is_prepared()
             if self._requested_manual_dir is not None:
-                self._manual_folder(None)  # raises for a missing folder
-                if self.is_prepared():
+                folder, _ = self._manual_folder(None)  # raises for a missing one
+                source = self._prepared_source() if prepared else None
+                if prepared and source != str(folder.resolve()):
+                    whence = (
+                        "from another source"
+                        if source is None
+                        else f"from {source}"
+                        if source
+                        else "from a download"
+                    )
                     warnings.warn(
                         f"manual_dir {self._requested_manual_dir} is not read: "
                         f"{self.name} is already prepared in {self.data_path}, "
-                        "from the files it was first given. To read this "
-                        "folder's files, prepare into another data_dir (or "
-                        "delete that folder).",
+                        f"{whence}. To read this folder's files, prepare into "
+                        "another data_dir (or delete that folder).",
                         stacklevel=2,
                     )
-            return super().download_and_prepare(
+            result = super().download_and_prepare(
                 download_config=download_config, **kwargs
             )
+            if not prepared and self.is_prepared():
+                self._record_source()
+            return result
         finally:
             self._requested_manual_dir = None
+
+    def _record_source(self):
+        """Writes where the data were prepared from beside them: the named
+        manual folder, resolved, or "" (a download or the default folder)."""
+        folder = self._requested_manual_dir
+        source = "" if folder is None else str(epath.Path(folder).resolve())
+        (epath.Path(self.data_path) / _SOURCE_FILE).write_text(
+            json.dumps({"manual_dir": source})
+        )
+
+    def _prepared_source(self):
+        """What `_record_source` wrote, or None (prepared by older code)."""
+        try:
+            text = (epath.Path(self.data_path) / _SOURCE_FILE).read_text()
+            return json.loads(text)["manual_dir"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def _manual_folder(self, dl_manager):
         """Returns `(folder or None, named_by_caller)`.

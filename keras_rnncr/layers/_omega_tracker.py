@@ -31,6 +31,7 @@ class OmegaTracker(keras.metrics.Metric):
         self.batches = self._scalar("batches")
         self.active = False
         self._training_graph = None
+        self._trained_since_reset = False
 
     def _scalar(self, name):
         return self.add_variable(
@@ -40,6 +41,7 @@ class OmegaTracker(keras.metrics.Metric):
     def mark_active(self):
         """Called by a training call of the layer: Omega is reported."""
         self.active = True
+        self._trained_since_reset = True
         self._training_graph = (
             None
             if tf.executing_eagerly()
@@ -48,12 +50,23 @@ class OmegaTracker(keras.metrics.Metric):
 
     def leave_inactive_unless_trained_here(self):
         """Called by an inference call: Omega is not reported, unless a
-        training call of the layer was traced in the same function (a model
-        that also calls the layer with `training=False` in its step)."""
-        here = None if tf.executing_eagerly() else tf.compat.v1.get_default_graph()
-        trained = self._training_graph is not None and self._training_graph() is here
-        if here is None or not trained:
+        training call of the layer came in the same step (a model that also
+        calls the layer with `training=False`): traced in the same function,
+        or, run eagerly, since the metrics were last reset (`fit` and
+        `evaluate` reset them before their steps)."""
+        if tf.executing_eagerly():
+            trained = self._trained_since_reset
+        else:
+            here = tf.compat.v1.get_default_graph()
+            trained = (
+                self._training_graph is not None and self._training_graph() is here
+            )
+        if not trained:
             self.active = False
+
+    def reset_state(self):
+        super().reset_state()
+        self._trained_since_reset = False
 
     def record(self, omega, valid_fraction, counted):
         """Adds one batch's Omega and valid fraction when `counted` is true."""

@@ -102,19 +102,22 @@ class _SequenceRate(keras.metrics.MeanMetricWrapper):
     def update_state(self, y_true, y_pred, sample_weight=None):
         mask = _private_apis.keras_mask(y_pred)
         wrong = self._fn(y_true, y_pred, **self._fn_kwargs)
+        rank = len(wrong.shape)
         weight = None
         for factor in (sample_weight, mask):
             if factor is not None:
+                # Aligned on the batch axis: `(batch,)` weights a whole
+                # sequence, `(batch, time)` (a trailing 1 allowed) its steps.
                 factor = ops.cast(ops.convert_to_tensor(factor), "float32")
+                while len(factor.shape) > rank and factor.shape[-1] == 1:
+                    factor = ops.squeeze(factor, axis=-1)
+                while len(factor.shape) < rank:
+                    factor = ops.expand_dims(factor, axis=-1)
                 weight = factor if weight is None else weight * factor
-        if weight is not None:
-            batch_rank = len(wrong.shape)
-            while len(weight.shape) > batch_rank and weight.shape[-1] == 1:
-                weight = ops.squeeze(weight, axis=-1)
-            if len(weight.shape) > 1 and batch_rank > 1:
-                weight = ops.broadcast_to(weight, ops.shape(wrong))
-                wrong = ops.logical_and(wrong, ops.greater(weight, 0.0))
-                weight = ops.max(weight, axis=tuple(range(1, batch_rank)))
+        if weight is not None and rank > 1:
+            weight = ops.broadcast_to(weight, ops.shape(wrong))
+            wrong = ops.logical_and(wrong, ops.greater(weight, 0.0))
+            weight = ops.max(weight, axis=tuple(range(1, rank)))
         return keras.metrics.Mean.update_state(
             self, _per_sequence(wrong), sample_weight=weight
         )

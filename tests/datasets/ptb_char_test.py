@@ -1,6 +1,7 @@
 """Offline tests for the `ptb_char` builder over generated dummy data."""
 
 import re
+import warnings
 
 import pytest
 
@@ -193,11 +194,17 @@ def test_missing_manual_dir_is_refused_once_the_data_are_prepared(tmp_path):
 
 
 def test_a_manual_dir_not_read_because_prepared_is_said(tmp_path):
-    _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="manual_dir")
+        _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
     other = tmp_path / "other"
     other.mkdir()
     with pytest.warns(UserWarning, match=r"manual_dir .*other is not read.*prepared"):
         _prepare(tmp_path / "data", other)
+    # The folder it was prepared from: read then, nothing to say now.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="manual_dir")
+        _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
 
 
 def test_a_manual_file_that_is_not_utf8_is_named(tmp_path):

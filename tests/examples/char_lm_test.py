@@ -53,10 +53,10 @@ def test_prompt_takes_the_spelling_of_the_corpus(load_example):
 
 
 def test_a_prompt_outside_the_vocabulary_is_refused_before_training(
-    tmp_path, load_example
+    tmp_path, load_example, capsys
 ):
     output = tmp_path / "run"
-    with pytest.raises(SystemExit, match="argument --prompt: 'The Cat' does not fit"):
+    with pytest.raises(SystemExit) as stop:
         load_example("char_lm").main(
             [
                 "--dataset=ptb",
@@ -67,4 +67,6 @@ def test_a_prompt_outside_the_vocabulary_is_refused_before_training(
                 f"--output={output}",
             ]
         )
+    assert stop.value.code == 2  # argparse's status for a refused flag
+    assert "argument --prompt: 'The Cat' does not fit" in capsys.readouterr().err
     assert not output.exists()  # nothing trained

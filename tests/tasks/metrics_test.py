@@ -149,3 +149,16 @@ def test_sequence_error_rate_leaves_masked_steps_out_under_evaluate():
     y = np.array([[0, 1, 2], [1, 1, 2]])
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
     assert logs["sequence_error_rate"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("time", [2, 4])  # time == batch once: no silent pairing
+def test_a_mask_and_per_sequence_weights_combine(time):
+    y_true = np.zeros((2, time), int)
+    y_pred = keras.ops.one_hot(y_true, 3).numpy()
+    y_pred[0, 0] = [0.0, 1.0, 0.0]  # the first sequence wrong at step 0
+    y_pred = keras.ops.convert_to_tensor(y_pred)
+    y_pred._keras_mask = keras.ops.ones((2, time), "bool")  # as Masking leaves it
+    for weight, expected in (([1.0, 0.0], 1.0), ([0.0, 1.0], 0.0)):
+        metric = tasks.SequenceErrorRate()
+        metric.update_state(y_true, y_pred, sample_weight=weight)
+        assert float(metric.result()) == pytest.approx(expected)
