@@ -67,7 +67,8 @@ def parse_args(argv=None):
         type=float,
         default=None,
         help="fraction of the best validation error an epoch must gain to count "
-        "as better (default: text.MIN_IMPROVEMENT); 0: any gain, the schedule "
+        "as better (default: text.MIN_IMPROVEMENT_AHEAD, 0.003 next character, 0 "
+        "five ahead); 0: any gain, the next-character schedule "
         "of the runs before 2026-12-06",
     )
     parser.add_argument("--train-eval-chars", type=int, default=400_000)
@@ -98,7 +99,7 @@ def settings_of(args, method, ahead):
         batch_size=text.BATCH_SIZE if args.batch_size is None else args.batch_size,
         segment_length=args.segment_length,
         **_resumable.schedule_settings(args, text),
-        min_improvement=text.MIN_IMPROVEMENT
+        min_improvement=text.MIN_IMPROVEMENT_AHEAD[1 if ahead == 1 else 5]
         if args.min_improvement is None
         else args.min_improvement,
         max_epochs=args.max_epochs,

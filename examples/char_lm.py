@@ -28,7 +28,9 @@ not reported in the paper. Here 8 parallel streams
 update as 32 streams at half the cost, an epoch of PTB is 3,136 updates), and,
 a departure from the paper for runs to convergence, the learning rate is halved
 after an epoch whose validation error does not improve on the best by 0.3% of
-it (`--min-improvement`, the RNNLM toolkit's rule), at most 6 times, and
+it (`--min-improvement`, the RNNLM toolkit's rule; five ahead, where 0.3% of
+the error is 2.5x more bits, by any amount: `keras_rnncr.text.
+MIN_IMPROVEMENT_AHEAD`), at most 6 times, and
 training stops at the next such epoch (the run has converged) or after
 `--epochs` (`--lr-monitor none` keeps the rate constant). Every result is
 printed next to the unigram baseline
@@ -140,7 +142,8 @@ def parse_args(argv=None):
         "--min-improvement",
         type=_cli.unit_fraction,
         help="fraction of the best validation error an epoch must gain to count "
-        "(default: keras_rnncr.text.MIN_IMPROVEMENT, 0.003)",
+        "(default: keras_rnncr.text.MIN_IMPROVEMENT_AHEAD, 0.003 next character, 0 "
+        "five ahead)",
     )
     parser.add_argument(
         "--time-budget",
@@ -253,6 +256,8 @@ def main(argv=None):
     for name in ("learning_rate", "threshold", "omega"):
         if getattr(args, name) is None:
             setattr(args, name, paper[name])
+    if args.min_improvement is None and args.lr_monitor != "none":
+        args.min_improvement = text.MIN_IMPROVEMENT_AHEAD[args.ahead]
     unused = _cli.method_unused(args.method)
     print(
         f"{args.method}, ahead {args.ahead}, for a cost averaged over "
@@ -285,9 +290,7 @@ def main(argv=None):
         monitor=None if args.lr_monitor == "none" else args.lr_monitor,
         patience=args.lr_patience,
         max_halvings=args.max_halvings,
-        min_improvement=text.MIN_IMPROVEMENT
-        if args.min_improvement is None
-        else args.min_improvement,
+        min_improvement=args.min_improvement,
         stop_when_exhausted=True,  # converged: as benchmarks/reproduce_char_lm.py
     )
     if args.time_budget:

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_rnncr import optimizers, text
+from keras_rnncr import callbacks, optimizers, text
 
 
 def test_paper_settings_rescale_the_summed_cost():
@@ -156,3 +156,16 @@ def test_callbacks_name_omega_and_take_zero_as_the_models_do():
             call()
     assert music.music_callbacks("sgd-cr", omega=0)
     assert text.char_callbacks("sgd-cr", ahead=5, omega=0)
+
+
+@pytest.mark.parametrize("ahead, expected", [(1, 0.003), (5, 0.0)])
+def test_char_callbacks_halving_margin_follows_ahead(ahead, expected):
+    found = text.char_callbacks("sgd-cr", ahead=ahead, monitor="val_loss")
+    halving = next(
+        c for c in found if isinstance(c, callbacks.HalveLearningRateOnPlateau)
+    )
+    assert halving.min_delta == expected == text.MIN_IMPROVEMENT_AHEAD[ahead]
+    given = text.char_callbacks(
+        "sgd-cr", ahead=5, monitor="val_loss", min_improvement=0.01
+    )
+    assert next(c for c in given if hasattr(c, "min_delta")).min_delta == 0.01
