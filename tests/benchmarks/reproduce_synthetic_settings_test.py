@@ -75,9 +75,3 @@ def test_patience_zero_is_kept(load_benchmark):
         "patience": 0,
         "max_halvings": 0,
     }
-
-
-def test_spelled_out_task_names_match_the_library(reproduce):
-    from keras_rnncr import tasks
-
-    assert reproduce.TASK_NAMES == tuple(tasks.TASKS)
