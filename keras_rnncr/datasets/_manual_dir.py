@@ -63,13 +63,10 @@ class ManualDirMixin:
                 folder, _ = self._manual_folder(None)  # raises for a missing one
                 source = self._prepared_source() if prepared else None
                 if prepared and source != str(folder.resolve()):
-                    whence = (
-                        "from another source"
-                        if source is None
-                        else f"from {source}"
-                        if source
-                        else "from a download"
-                    )
+                    whence = {
+                        None: "from another source",  # prepared by older code
+                        "": "from a download",
+                    }.get(source, f"from {source}")
                     warnings.warn(
                         f"manual_dir {self._requested_manual_dir} is not read: "
                         f"{self.name} is already prepared in {self.data_path}, "
