@@ -194,6 +194,14 @@ def parse_args(argv=None):
             f"argument --task: invalid choice: {args.task!r} (choose from "
             f"{', '.join(sorted(tasks.TASKS))})"
         )
+    from keras_rnncr.tasks.multi_run import LENGTH_SEED
+
+    if LENGTH_SEED in args.seeds:
+        parser.error(
+            f"argument --seeds: {LENGTH_SEED} is the seed of the length draws "
+            "(keras_rnncr.tasks.multi_run.LENGTH_SEED), so a run with it would "
+            "draw its batches from the same stream; choose another seed"
+        )
     for name, value in task_settings(args.task).items():
         if getattr(args, name) is None:
             setattr(args, name, value)

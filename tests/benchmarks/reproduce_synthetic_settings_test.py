@@ -46,6 +46,7 @@ def test_unknown_task_is_refused(reproduce, capsys):
         ("reproduce_synthetic", ["--ranges", "50-60"], "is not MIN:MAX"),
         ("reproduce_synthetic", ["--ranges", "60:50"], "is not MIN:MAX"),
         ("reproduce_synthetic", ["--budget", "sgd-cr:200"], "is not METHOD=UPDATES"),
+        ("reproduce_synthetic", ["--seeds", "0", "7919"], "--seeds: 7919 is the seed"),
         ("reproduce_char_lm", ["--aheads", "3"], "invalid choice: 3"),
         ("reproduce_char_lm", ["--units", "0"], "'0' is not a positive integer"),
         ("reproduce_char_lm", ["--methods", "sgdcr"], "invalid choice: 'sgdcr'"),
