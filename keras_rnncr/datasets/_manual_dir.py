@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import warnings
 
 from etils import epath
@@ -45,6 +46,7 @@ class ManualDirMixin:
     """
 
     _requested_manual_dir = None
+    _source_folder = None
 
     def download_and_prepare(self, *, download_config=None, **kwargs):
         """Remembers `download_config.manual_dir`, then prepares as usual.
@@ -57,12 +59,16 @@ class ManualDirMixin:
         folder is the one the data were prepared from (recorded beside them).
         """
         self._requested_manual_dir = getattr(download_config, "manual_dir", None)
+        self._source_folder = None
         try:
             prepared = self.is_prepared()
+            # These modes delete the prepared data and prepare them again
+            # (TFDS's `download_and_prepare`), so the folder is read.
+            regenerate = prepared and _overwrites(download_config)
             if self._requested_manual_dir is not None:
                 folder, _ = self._manual_folder(None)  # raises for a missing one
                 source = self._prepared_source() if prepared else None
-                if prepared and source != str(folder.resolve()):
+                if prepared and not regenerate and source != str(folder.resolve()):
                     whence = {
                         None: "from another source",  # prepared by older code
                         "": "from a download",
@@ -77,16 +83,22 @@ class ManualDirMixin:
             result = super().download_and_prepare(
                 download_config=download_config, **kwargs
             )
-            if not prepared and self.is_prepared():
+            if (not prepared or regenerate) and self.is_prepared():
                 self._record_source()
             return result
         finally:
             self._requested_manual_dir = None
+            self._source_folder = None
+
+    def _reading(self, folder):
+        """Called by the builder when it reads its files from `folder` (the
+        named manual folder or TFDS's default one), to record it."""
+        self._source_folder = folder
 
     def _record_source(self):
-        """Writes where the data were prepared from beside them: the named
-        manual folder, resolved, or "" (a download or the default folder)."""
-        folder = self._requested_manual_dir
+        """Writes where the data were prepared from beside them: the manual
+        folder read (named or TFDS's default), resolved, or "" (a download)."""
+        folder = self._source_folder
         source = "" if folder is None else str(epath.Path(folder).resolve())
         (epath.Path(self.data_path) / _SOURCE_FILE).write_text(
             json.dumps({"manual_dir": source})
@@ -109,7 +121,8 @@ class ManualDirMixin:
         """
         requested = self._requested_manual_dir
         if requested is not None:
-            folder = epath.Path(requested)
+            # As TFDS's `DownloadManager` reads it: `~` expanded.
+            folder = epath.Path(os.path.expanduser(os.fspath(requested)))
             if not folder.is_dir():
                 raise FileNotFoundError(
                     f"Argument `manual_dir` of {self.name} must be an existing "
@@ -129,7 +142,9 @@ class ManualDirMixin:
             expected: str, what the folder should hold (e.g. "one of
                 'a.mat' or 'b.pickle'").
         """
-        names = sorted(path.name for path in folder.iterdir())
+        names = sorted(
+            path.name + ("/" if path.is_dir() else "") for path in folder.iterdir()
+        )
         found = repr(names[:_SHOWN_NAMES])
         if len(names) > _SHOWN_NAMES:
             found = f"{found[:-1]}, ... ({len(names)} entries)]"
@@ -141,3 +156,14 @@ class ManualDirMixin:
             f"{expected}. Found: {found}. Put the files there, or leave out "
             "`manual_dir` to download them."
         )
+
+
+def _overwrites(download_config):
+    """Whether `download_config`'s mode deletes prepared data and prepares
+    them again (`FORCE_REDOWNLOAD`, `REUSE_CACHE_IF_EXISTS`)."""
+    if download_config is None:
+        return False
+    import tensorflow_datasets as tfds
+
+    mode = tfds.download.GenerateMode(download_config.download_mode)
+    return mode.overwrite_dataset

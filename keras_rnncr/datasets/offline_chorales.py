@@ -26,7 +26,8 @@ def load_offline_chorales(num_chorales=None, frames_per_quarter=1):
     371) are kept. Frames sample the notes sounding at times
     `t / frames_per_quarter` quarter notes, without transposition. Each
     chorale goes to a split by `zlib.crc32(corpus_name) % 10`: 0 to test, 1
-    to validation, the rest to train (about 278/35/38 for all chorales).
+    to validation, the rest to train (287/29/35 train/validation/test
+    chorales of the 351, with music21 10.5).
     Parsing all chorales takes about 15 s (45 s on the first run, while
     music21 fills its cache in the system temporary directory).
 

@@ -320,6 +320,14 @@ def no_download(monkeypatch):
     monkeypatch.setattr(tfds.download.DownloadManager, "download", refuse)
 
 
+def test_a_folder_named_as_the_file_is_not_read_as_it(tmp_path, no_download):
+    manual_dir = tmp_path / "manual"
+    (manual_dir / "JSB_Chorales.mat").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError) as error:
+        _prepare(manual_dir, tmp_path / "data")
+    assert "Found: ['JSB_Chorales.mat/']" in str(error.value)
+
+
 @pytest.mark.parametrize("names", [["jsb.pkl", "notes.txt"], ["Nottingham.mat"]])
 def test_manual_dir_without_the_config_file_is_refused(tmp_path, no_download, names):
     manual_dir = tmp_path / "manual"

@@ -207,6 +207,54 @@ def test_a_manual_dir_not_read_because_prepared_is_said(tmp_path):
         _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
 
 
+def _copy_manual(to):
+    import shutil
+
+    shutil.copytree(_DUMMY_DATA / "manual", to)
+    return to
+
+
+@pytest.mark.parametrize("mode", ["force_redownload", "reuse_cache_if_exists"])
+def test_a_mode_that_prepares_again_reads_the_named_folder(tmp_path, mode):
+    _prepare(tmp_path / "data", _DUMMY_DATA / "manual")
+    other = _copy_manual(tmp_path / "other")
+    (other / "ptb.test.txt").write_text(" only this line \n")
+    builder = tfds.builder("ptb_char", data_dir=str(tmp_path / "data"))
+    config = tfds.download.DownloadConfig(
+        manual_dir=str(other), download_mode=tfds.download.GenerateMode(mode)
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="manual_dir")
+        builder.download_and_prepare(download_config=config)
+        assert _texts(builder, "test") == ["only_this_line"]
+        _prepare(tmp_path / "data", other)  # recorded as the source: quiet
+
+
+def test_a_named_manual_dir_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _copy_manual(tmp_path / "ptb")
+    builder = _prepare(tmp_path / "data", "~/ptb")
+    assert _texts(builder, "test")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="manual_dir")
+        _prepare(tmp_path / "data", tmp_path / "ptb")  # the same folder
+
+
+def test_data_from_the_default_manual_folder_are_said_to_come_from_it(tmp_path):
+    default = _copy_manual(tmp_path / "data" / "downloads" / "manual")
+    _prepare(tmp_path / "data")
+    other = _copy_manual(tmp_path / "other")
+    with pytest.warns(UserWarning, match=f"not read.*from {re.escape(str(default))}"):
+        _prepare(tmp_path / "data", other)
+
+
+def test_a_blank_manual_file_is_named(tmp_path):
+    manual = _copy_manual(tmp_path / "manual")
+    (manual / "ptb.valid.txt").write_text("\n \n")
+    with pytest.raises(ValueError, match=r"ptb.valid.txt holds no text \(2 lines"):
+        _prepare(tmp_path / "data", manual)
+
+
 def test_a_manual_file_that_is_not_utf8_is_named(tmp_path):
     import shutil
 

@@ -168,7 +168,8 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         config = self.builder_config
         names = (config.mat_filename, *config.pickle_filenames)
         for name in names:
-            if (folder / name).exists():
+            if (folder / name).is_file():
+                self._reading(folder)
                 return folder / name
         if named:
             quoted = [repr(name) for name in names]

@@ -112,12 +112,13 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         }
 
     def _generate_examples(self, path, split, convert):
-        index = -1
+        index, examples = -1, 0
         try:
             with tf.io.gfile.GFile(str(path)) as f:
                 for index, line in enumerate(f):
                     text = convert(line)
                     if text:
+                        examples += 1
                         yield f"{split}_{index:05d}", {"text": text}
         except UnicodeDecodeError as error:
             raise ValueError(
@@ -125,6 +126,12 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
                 f"at byte {error.start} of a read block): the file is damaged. Copy "
                 "it again, or leave out `manual_dir` to download the pinned files."
             ) from error
+        if not examples:
+            raise ValueError(
+                f"{path} holds no text ({index + 1} lines, all blank): the "
+                f"{split} split would be empty. Copy the file again, or leave out "
+                "`manual_dir` to download the pinned files."
+            )
 
     def _manual_files(self, dl_manager):
         """Returns `({split name: path}, converter)` from `manual_dir`, or None.
@@ -145,6 +152,8 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
                 "ptb.char.{train,valid,test}.txt or ptb.{train,valid,test}.txt "
                 f"(directly, under simple-examples/data/ or data/), or {_ARCHIVE}",
             )
+        if found is not None:
+            self._reading(folder)
         if found is not None and found[1] is word_line_to_characters:
             # Mikolov's files as pinned in `checksums.tsv`, by file name.
             pinned = {info.filename: info for info in self.url_infos.values()}
@@ -161,6 +170,6 @@ def _find_files(root):
             paths = {
                 name: directory / f"{prefix}.{name}.txt" for name in _SPLITS.values()
             }
-            if all(path.exists() for path in paths.values()):
+            if all(path.is_file() for path in paths.values()):
                 return paths, convert
     return None
