@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_rnncr.callbacks import _config
 from keras_rnncr.optimizers.clipping import ClippedOptimizer
 
 
@@ -19,7 +20,8 @@ def find_clipped_optimizer(optimizer):
     )
 
 
-class ClippingLogger(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class ClippingLogger(_config.ConfigMixin, keras.callbacks.Callback):
     """Adds gradient-clipping statistics to the training logs.
 
     Reads the state of the model's `ClippedOptimizer` (found through any
@@ -53,6 +55,8 @@ class ClippingLogger(keras.callbacks.Callback):
     )
     ```
     """
+
+    _CONFIG = ()
 
     def __init__(self):
         super().__init__()

@@ -6,13 +6,14 @@ import keras
 import numpy as np
 
 from keras_rnncr import _validation
-from keras_rnncr.callbacks import _monitor
+from keras_rnncr.callbacks import _config, _monitor
 
 # How `HalveLearningRateOnPlateau` reads `min_delta`.
 MIN_DELTA_MODES = ("absolute", "relative")
 
 
-class HalveLearningRateOnIncrease(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class HalveLearningRateOnIncrease(_config.ConfigMixin, keras.callbacks.Callback):
     """Multiplies the learning rate by `factor` when a logged error gets worse.
 
     The natural-task schedule of Pascanu, Mikolov & Bengio, ICML 2013 (arXiv
@@ -67,6 +68,15 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
     >>> halving = keras_rnncr.callbacks.HalveLearningRateOnIncrease("val_loss")
     >>> # model.fit(x, y, validation_data=..., callbacks=[halving])
     """
+
+    _CONFIG = (
+        "monitor",
+        "factor",
+        "min_delta",
+        "min_learning_rate",
+        "verbose",
+        "mode",
+    )
 
     def __init__(
         self,
@@ -135,7 +145,8 @@ class HalveLearningRateOnIncrease(keras.callbacks.Callback):
         logs["learning_rate"] = learning_rate
 
 
-class HalveLearningRateOnPlateau(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class HalveLearningRateOnPlateau(_config.ConfigMixin, keras.callbacks.Callback):
     """Halves the learning rate when a validation error stops improving.
 
     The learning-rate schedule of the music and text models. Pascanu, Mikolov
@@ -216,6 +227,19 @@ class HalveLearningRateOnPlateau(keras.callbacks.Callback):
     ... )
     >>> # model.fit(x, y, validation_data=..., callbacks=[halving])
     """
+
+    _CONFIG = (
+        "monitor",
+        "patience",
+        "factor",
+        "min_delta",
+        "max_halvings",
+        "min_learning_rate",
+        "stop_when_exhausted",
+        "verbose",
+        "min_delta_mode",
+        "mode",
+    )
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 import keras
 
 from keras_rnncr import _validation
+from keras_rnncr.callbacks import _config
 from keras_rnncr.callbacks._layers import inner_layers
 from keras_rnncr.layers.omega_rnn import OmegaMixin, check_omega
 
@@ -68,7 +69,8 @@ def _check_layers(layers):
     return list(layers)
 
 
-class OmegaScheduler(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class OmegaScheduler(_config.ConfigMixin, keras.callbacks.Callback):
     """Sets `layer.omega` of the model's Omega layers at the start of each epoch.
 
     The weight lives in a variable, so changing it does not retrace the training
@@ -96,6 +98,8 @@ class OmegaScheduler(keras.callbacks.Callback):
     >>> # model.fit(x, y, epochs=10, callbacks=[scheduler])
     """
 
+    _CONFIG = ("schedule", "layers")
+
     def __init__(self, schedule, layers=None):
         super().__init__()
         if not callable(schedule):
@@ -105,6 +109,16 @@ class OmegaScheduler(keras.callbacks.Callback):
             )
         self.schedule = schedule
         self.layers = None if layers is None else _check_layers(layers)
+
+    def get_config(self):
+        if self.layers is not None:
+            raise ValueError(
+                "OmegaScheduler with `layers` has no config: a config cannot "
+                "refer to the layers of a model. Build it with `layers=None` "
+                "(every Omega layer that trains through Omega's pass) to "
+                "serialize it."
+            )
+        return super().get_config()
 
     def _targets(self):
         if self.layers is not None:

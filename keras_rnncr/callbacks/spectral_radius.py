@@ -5,6 +5,7 @@ import warnings
 import keras
 import numpy as np
 
+from keras_rnncr.callbacks import _config
 from keras_rnncr.callbacks._layers import layer_paths
 
 # Keras's gate order in the columns of `recurrent_kernel`.
@@ -19,7 +20,8 @@ def spectral_radius(matrix):
     return float(np.max(np.abs(np.linalg.eigvals(np.asarray(matrix, "float64")))))
 
 
-class SpectralRadiusLogger(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class SpectralRadiusLogger(_config.ConfigMixin, keras.callbacks.Callback):
     """Writes `<layer>_spectral_radius` of each recurrent kernel to the epoch logs.
 
     The spectral radius rho(W_rec) decides whether gradients vanish (rho below
@@ -28,6 +30,8 @@ class SpectralRadiusLogger(keras.callbacks.Callback):
     whose cell has a `recurrent_kernel`; see `recurrent_spectral_radii` for the
     names (one per gate for GRU and LSTM).
     """
+
+    _CONFIG = ()
 
     def on_train_begin(self, logs=None):
         if not has_recurrent_kernels(self.model):

@@ -5,13 +5,15 @@ import time
 import keras
 
 from keras_rnncr import _validation
+from keras_rnncr.callbacks import _config
 
 # Set on the model when a TimeBudget stops it, so that a `TrainingCheckpoint`
 # counts the stop as the time limit's (to be resumed), not as the end of the run.
 STOPPED_FOR_TIME = "_keras_rnncr_stopped_for_time"
 
 
-class TimeBudget(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class TimeBudget(_config.ConfigMixin, keras.callbacks.Callback):
     """Stops `fit` at an epoch end when the next epoch would overrun a budget.
 
     After each epoch it predicts the end of the next one as the elapsed time
@@ -33,6 +35,8 @@ class TimeBudget(keras.callbacks.Callback):
     >>> budget = keras_rnncr.callbacks.TimeBudget(300)  # five minutes
     >>> # model.fit(x, epochs=1000, callbacks=[budget])
     """
+
+    _CONFIG = ("seconds", "clock")
 
     def __init__(self, seconds, clock=time.monotonic):
         super().__init__()

@@ -1,5 +1,6 @@
 """A callback that checkpoints a whole training run and resumes it where it stopped."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -7,9 +8,10 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_rnncr import _validation
-from keras_rnncr.callbacks import _monitor
+from keras_rnncr.callbacks import _config, _monitor
 from keras_rnncr.callbacks.time_budget import STOPPED_FOR_TIME
 
 _STATE = "state.json"
@@ -18,7 +20,8 @@ _BEST = "best.npz"
 _FORMAT = 1
 
 
-class TrainingCheckpoint(keras.callbacks.Callback):
+@keras.saving.register_keras_serializable(package="keras_rnncr")
+class TrainingCheckpoint(_config.ConfigMixin, keras.callbacks.Callback):
     """Saves a run every few minutes, stops it at a wall-clock limit, resumes it.
 
     At the end of an epoch, at most every `every_seconds`, it writes to
@@ -100,6 +103,16 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             (saved and restored).
     """
 
+    _CONFIG = (
+        "directory",
+        "every_seconds",
+        "time_limit",
+        "callbacks",
+        "monitor",
+        "clock",
+        "mode",
+    )
+
     _stopped_by_callback = False
 
     def __init__(
@@ -155,6 +168,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
         Args:
             model: the compiled model of the run, built as when it was saved.
+                Under a `tf.distribute` strategy, the one it was made in is
+                entered here (`model.distribute_strategy`).
 
         Returns:
             int, the epochs done: pass it to `fit` as `initial_epoch` (0 when
@@ -168,15 +183,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 f"{self.directory / _STATE} is not a TrainingCheckpoint of format "
                 f"{_FORMAT}. Received: format={state.get('format')!r}"
             )
-        _build_optimizer(model)
-        with np.load(self.directory / _VARIABLES) as arrays:
-            _assign(model.variables, arrays, "model", self.directory / _VARIABLES)
-            _assign(
-                model.optimizer.variables,
-                arrays,
-                "optimizer",
-                self.directory / _VARIABLES,
-            )
+        # The optimizer's variables are made in the model's strategy, as
+        # `fit` makes them (built outside it, they fail half-made).
+        with _strategy_scope(model):
+            _build_optimizer(model)
+            with np.load(self.directory / _VARIABLES) as arrays:
+                path = self.directory / _VARIABLES
+                _assign(model.variables, arrays, "model", path)
+                _assign(model.optimizer.variables, arrays, "optimizer", path)
         if len(state["callbacks"]) != len(self.callbacks):
             raise ValueError(
                 f"The checkpoint in {self.directory} holds the state of "
@@ -251,7 +265,10 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             self.save()
 
     def on_train_end(self, logs=None):
-        stopped = bool(getattr(self.model, "stop_training", False))
+        # A TimeBudget's stop on the last epoch stops nothing: not finished.
+        stopped = bool(getattr(self.model, "stop_training", False)) and not getattr(
+            self.model, STOPPED_FOR_TIME, False
+        )
         finished = self._stopped_by_callback or (
             stopped and not self.stopped_by_time_limit
         )
@@ -285,6 +302,15 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 def _number(value):
     value = np.asarray(keras.ops.convert_to_numpy(value))
     return float(value) if value.ndim == 0 else value.tolist()
+
+
+def _strategy_scope(model):
+    """The scope of the `tf.distribute` strategy the model was made in, unless
+    a strategy's scope is entered already."""
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None or tf.distribute.has_strategy():
+        return contextlib.nullcontext()
+    return strategy.scope()
 
 
 def _build_optimizer(model):

@@ -417,11 +417,8 @@ class OmegaMixin:
         )
         self._add_probe_loss(probe)
         if not return_all:
-            return hidden[None], [hidden]
-        outputs = hidden
-        if step_mask is not None and self.zero_output_for_mask:
-            outputs = tf.where(step_mask[..., None], hidden, tf.zeros_like(hidden))
-        return outputs, [hidden[-1]]
+            return self._masked_outputs(hidden[None], step_mask, last=True), [hidden]
+        return self._masked_outputs(hidden, step_mask), [hidden[-1]]
 
     def _gated_loop(self, inputs, initial_state, step_mask, alpha, kind):
         cell = self.cell
@@ -462,10 +459,29 @@ class OmegaMixin:
         )
         self._add_probe_loss(probe)
         if not return_all:
-            return finals[0][None], finals
-        if step_mask is not None and self.zero_output_for_mask:
-            sequence = tf.where(step_mask[..., None], sequence, tf.zeros_like(sequence))
-        return sequence, finals
+            return self._masked_outputs(finals[0][None], step_mask, last=True), finals
+        return self._masked_outputs(sequence, step_mask), finals
+
+    def _masked_outputs(self, outputs, step_mask, last=False):
+        """The fused loops' outputs (time-major) at masked steps as Keras's
+        loop gives them.
+
+        The loops output the state carried through a masked step. Keras
+        outputs zeros there with `zero_output_for_mask`, and otherwise the
+        output of the row's last valid step, or zeros before its first one,
+        where the carried state is the initial (or `stateful`) state.
+        `outputs` holds every step, or with `last=True` only the last
+        (`return_sequences=False` without `zero_output_for_mask`).
+        """
+        if step_mask is None:
+            return outputs
+        if last:
+            keep = tf.reduce_any(step_mask, axis=0, keepdims=True)
+        elif self.zero_output_for_mask:
+            keep = step_mask
+        else:
+            keep = tf.math.cumsum(tf.cast(step_mask, tf.int32), axis=0) > 0
+        return tf.where(keep[..., None], outputs, tf.zeros_like(outputs))
 
     def _probed_loop(self, inputs, initial_state, step_mask, alpha, training):
         cell = self.cell

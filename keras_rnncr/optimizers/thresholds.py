@@ -53,7 +53,9 @@ class AverageNormThreshold(ThresholdRule):
     updates"; "values from half to ten times this average can still yield
     convergence". This rule automates that: after `warmup_steps` finite steps
     the threshold is `multiplier` times the mean pre-clip norm of all earlier
-    finite steps. During warm-up there is no clipping (threshold `inf`).
+    finite steps. During warm-up there is no clipping (threshold `inf`), nor
+    while the mean is 0 (every norm so far 0, e.g. a warm-up on frozen
+    weights): a threshold of 0 would scale every update to 0.
 
     ```
     threshold_t = multiplier * mean(norm_1 .. norm_{t-1})  if t - 1 >= warmup_steps
@@ -82,8 +84,10 @@ class AverageNormThreshold(ThresholdRule):
         return {"mean": ((), "float32"), "count": ((), "float64")}
 
     def threshold(self, state, norm, valid):
-        return _math.average_norm_threshold(
-            state["mean"], state["count"], self.multiplier, float(self.warmup_steps)
+        return _unless_zero(
+            _math.average_norm_threshold(
+                state["mean"], state["count"], self.multiplier, float(self.warmup_steps)
+            )
         )
 
     def update(self, state, norm, threshold, valid):
@@ -108,7 +112,10 @@ class PercentileThreshold(ThresholdRule):
     norm is appended to a ring buffer of the last `history_length` norms; the
     threshold is the `percentile`-th percentile of the buffer (current norm
     included, as in the reference code), with linear interpolation like
-    `numpy.percentile`.
+    `numpy.percentile`. While that percentile is 0 (at least that share of
+    the buffer holds norms of 0, e.g. from a warm-up on frozen weights) there
+    is no clipping: a threshold of 0 would scale every update to 0 (with the
+    defaults, 100 zero norms would zero about 900 of the next 1,000 updates).
 
     Args:
         percentile: Float in (0, 100]. AutoClip recommends 10. Defaults to 10.0.
@@ -148,7 +155,9 @@ class PercentileThreshold(ThresholdRule):
 
     def threshold(self, state, norm, valid):
         history, count = self._with_norm(state, norm, valid)
-        return _math.percentile_of_history(history, count, self.percentile)
+        return _unless_zero(
+            _math.percentile_of_history(history, count, self.percentile)
+        )
 
     def update(self, state, norm, threshold, valid):
         history, count = self._with_norm(state, norm, valid)
@@ -156,6 +165,12 @@ class PercentileThreshold(ThresholdRule):
 
     def get_config(self):
         return {"percentile": self.percentile, "history_length": self.history_length}
+
+
+def _unless_zero(threshold):
+    """`threshold`, or `inf` (no clipping) where it is 0: a statistic of
+    zero norms would otherwise scale every update to 0."""
+    return tf.where(threshold > 0.0, threshold, float("inf"))
 
 
 ZCLIP_MODES = ("zscore", "percentile")

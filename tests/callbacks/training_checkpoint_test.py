@@ -6,6 +6,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_rnncr import callbacks, music, text
 
@@ -278,6 +279,9 @@ def test_a_time_budget_on_the_last_epoch_or_after_convergence_stops_nothing(tmp_
     budget = callbacks.TimeBudget(25.0, clock=lambda: next(ticks))
     last = _fake_clock_fit(tmp_path / "a", epochs=2, extra=[budget], limit=None)
     assert not last.stopped_by_time_limit
+    # Not finished either, as with its own limit: a later fit trains it on.
+    assert not last.finished
+    assert not json.loads((tmp_path / "a" / "state.json").read_text())["finished"]
     # A callback before it ended the run on the epoch it trips.
     ticks = itertools.count(0.0, 10.0)
     budget = callbacks.TimeBudget(25.0, clock=lambda: next(ticks))
@@ -312,3 +316,31 @@ def test_a_time_budget_on_the_last_epoch_or_after_convergence_stops_nothing(tmp_
 def test_rejects_bad_arguments(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
         callbacks.TrainingCheckpoint(tmp_path, **kwargs)
+
+
+def test_restore_enters_the_models_strategy(tmp_path):
+    # Outside the scope, the optimizer's build failed half-way and left it
+    # built without its slots ("does not match the optimizer" on a retry).
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    x = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+
+    def run():
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+            model.compile(keras.optimizers.Adam(0.1), "mse")
+        return model
+
+    model = run()
+    model.fit(
+        x,
+        x[:, :1],
+        epochs=2,
+        batch_size=4,
+        verbose=0,
+        callbacks=[callbacks.TrainingCheckpoint(tmp_path)],
+    )
+    resumed = run()
+    assert callbacks.TrainingCheckpoint(tmp_path).restore(resumed) == 2
+    for a, b in zip(resumed.optimizer.variables, model.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

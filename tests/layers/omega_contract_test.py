@@ -955,3 +955,48 @@ def test_omega_is_logged_when_a_step_also_calls_the_layer_in_inference(
     assert "rnn_omega" in history and min(history["rnn_omega"]) > 0.0
     assert not any(k.startswith("val_rnn_omega") for k in history)
     assert not any("omega" in k for k in model.evaluate(x, y, return_dict=True))
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+@pytest.mark.parametrize(
+    "return_sequences, zero_output_for_mask, go_backwards",
+    [(True, False, False), (False, False, True), (True, True, True)],
+)
+def test_masked_steps_before_the_first_valid_one_output_zeros_as_keras(
+    kind, return_sequences, zero_output_for_mask, go_backwards
+):
+    # The fused loops output the carried state; before a row's first valid
+    # step that is the initial state, where Keras outputs zeros (a row fully
+    # masked too). The gradient reaching the initial state follows.
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(3, 5, FEATURES)), tf.float64)
+    mask = tf.constant([[False, False, True, True, False], [False] * 5, [True] * 5])
+    state = [tf.constant(rng.normal(size=(3, UNITS)), tf.float64)]
+    if kind == "LSTM":
+        state.append(tf.constant(rng.normal(size=(3, UNITS)), tf.float64))
+    options = dict(
+        return_sequences=return_sequences,
+        zero_output_for_mask=zero_output_for_mask,
+        go_backwards=go_backwards,
+        dtype="float64",
+    )
+    theirs = getattr(keras.layers, kind)(UNITS, **options)
+    ours = getattr(keras_rnncr.layers, kind)(UNITS, omega=0.5, **options)
+    theirs(x, initial_state=state, mask=mask)
+    ours(x, initial_state=state, mask=mask)
+    ours.set_weights(theirs.get_weights())
+    results = []
+    for layer in (theirs, ours):
+        with tf.GradientTape() as tape:
+            tape.watch(state)
+            outputs = layer(x, initial_state=state, mask=mask, training=True)
+            loss = tf.reduce_sum(
+                outputs * tf.sin(tf.range(outputs.shape[-1], dtype=tf.float64))
+            )
+        results.append(
+            (outputs.numpy(), [g.numpy() for g in tape.gradient(loss, state)])
+        )
+    (expected, expected_grads), (got, got_grads) = results
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    for a, b in zip(got_grads, expected_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

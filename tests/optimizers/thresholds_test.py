@@ -333,6 +333,20 @@ def test_zclip_after_a_warm_up_of_zero_norms_does_not_freeze():
     assert float(mean.numpy()) > 0
 
 
+@pytest.mark.parametrize(
+    "rule", [AverageNormThreshold(1.0, warmup_steps=3), PercentileThreshold(50.0, 8)]
+)
+def test_a_statistic_of_zero_norms_does_not_zero_the_updates(rule):
+    # A threshold of 0 would scale every update to 0 (AutoClip's 10th
+    # percentile after 100 zero norms zeroed 891 of the next 1,000 steps).
+    thresholds, clipped, _ = _run(rule, [0.0] * 5 + [1.0] * 3)
+    # After it, the norms of 1 are measured against a statistic that still
+    # holds the zeros: clipped for a while, as any spike, but not to 0.
+    assert all(t > 0 for t in thresholds)
+    assert thresholds[5] == INF  # the zeros alone: no clipping
+    assert not clipped[5]
+
+
 def test_a_config_dict_of_an_unknown_class_names_the_argument():
     with pytest.raises(ValueError, match="Argument `threshold` is a config dict.*No"):
         ClippedOptimizer(
