@@ -2,8 +2,10 @@
 
 import os
 import time
+import types
 
 import keras
+import numpy as np
 
 
 class ConfigMixin:
@@ -13,7 +15,9 @@ class ConfigMixin:
     Objects among them (a schedule, callbacks, a clock) go through Keras's
     serialization, so a registered function or class survives and an
     unregistered one fails at `from_config` with Keras's message, as for
-    Keras's own objects. The default clock, `time.monotonic`, is left out.
+    Keras's own objects. The default clock, `time.monotonic`, is left out;
+    another built-in function (`time.time`) is refused by `get_config`, since
+    Keras would write a config it cannot read back.
     """
 
     _CONFIG = ()
@@ -24,7 +28,7 @@ class ConfigMixin:
             value = getattr(self, name)
             if name == "clock" and value is time.monotonic:
                 continue
-            config[name] = _serialized(value)
+            config[name] = _serialized(value, name)
         return config
 
     @classmethod
@@ -32,13 +36,22 @@ class ConfigMixin:
         return cls(**{name: _deserialized(value) for name, value in config.items()})
 
 
-def _serialized(value):
+def _serialized(value, name=None):
+    if isinstance(value, np.generic):
+        value = value.item()
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if isinstance(value, types.BuiltinFunctionType):
+        # Keras writes a config for these that it cannot read back.
+        raise ValueError(
+            f"Argument `{name}` has no config: {value!r} is a built-in "
+            "function, which Keras cannot load back. Use the default, or a "
+            "function registered with `keras.saving.register_keras_serializable`."
+        )
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, list | tuple):
-        return [_serialized(item) for item in value]
+        return [_serialized(item, name) for item in value]
     return {"keras_object": keras.saving.serialize_keras_object(value)}
 
 

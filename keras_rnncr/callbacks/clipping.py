@@ -32,7 +32,7 @@ class ClippingLogger(_config.ConfigMixin, keras.callbacks.Callback):
       steps so far (the released code of Pascanu, Mikolov & Bengio, ICML 2013,
       logs the same average);
     - `clip_threshold`: threshold in force at the last step (`inf` while an
-      adaptive rule is warming up);
+      adaptive rule is warming up, or while its statistic is 0);
     - `clipped`: fraction of this epoch's steps whose gradient was clipped;
     - `skipped_steps`: number of steps since training began whose aggregated
       gradient was non-finite (skipped under the default `nonfinite="skip"`).

@@ -75,3 +75,15 @@ def test_omega_scheduler_with_layers_says_why_it_has_no_config():
     scheduler = callbacks.OmegaScheduler(callbacks.InverseTimeOmega(1.0), [layer])
     with pytest.raises(ValueError, match="OmegaScheduler with `layers` has no config"):
         scheduler.get_config()
+
+
+def test_a_built_in_clock_is_refused_by_name_and_numpy_numbers_are_plain():
+    import time
+
+    import numpy as np
+
+    with pytest.raises(ValueError, match="Argument `clock` has no config"):
+        callbacks.TimeBudget(5.0, clock=time.time).get_config()
+    halving = callbacks.HalveLearningRateOnIncrease(verbose=np.int64(1))
+    assert halving.get_config()["verbose"] == 1
+    assert type(halving.get_config()["verbose"]) is int

@@ -248,6 +248,13 @@ def test_data_from_the_default_manual_folder_are_said_to_come_from_it(tmp_path):
         _prepare(tmp_path / "data", other)
 
 
+def test_a_folder_named_as_the_archive_is_not_opened(tmp_path):
+    manual = tmp_path / "manual"
+    (manual / "simple-examples.tgz").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"Found: \['simple-examples.tgz/'\]"):
+        _prepare(tmp_path / "data", manual)
+
+
 def test_a_blank_manual_file_is_named(tmp_path):
     manual = _copy_manual(tmp_path / "manual")
     (manual / "ptb.valid.txt").write_text("\n \n")

@@ -144,7 +144,7 @@ class Builder(ManualDirMixin, tfds.core.GeneratorBasedBuilder):
         if folder is None:
             return None
         found = _find_files(folder)
-        if found is None and (folder / _ARCHIVE).exists():
+        if found is None and (folder / _ARCHIVE).is_file():
             found = _find_files(dl_manager.extract(folder / _ARCHIVE))
         if found is None and named:
             raise self._missing_files_error(
