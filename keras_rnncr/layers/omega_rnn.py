@@ -1,5 +1,6 @@
 """The Omega regularizer as a drop-in `keras.layers.RNN` for any recurrent cell."""
 
+import inspect
 import math
 import numbers
 
@@ -202,11 +203,44 @@ _SHARED_DOCS = {
 
 
 def shared_omega_docs(cls):
-    """Class decorator: formats the shared texts (`{{omega_layer_args}}`, ...) in."""
+    """Class decorator: formats the shared texts (`{{omega_layer_args}}`, ...) in,
+    and gives the class the signature of the Keras layer it replaces with the
+    Omega arguments added (`inspect.signature`, `help`)."""
     if cls.__doc__:  # None under `python -OO`
         for name, text in _SHARED_DOCS.items():
             cls.__doc__ = cls.__doc__.replace("{{" + name + "}}", text)
+    cls.__signature__ = _ClassSignature(_signature(cls))
     return cls
+
+
+def _signature(cls):
+    """The Keras base's constructor arguments, then Omega's (keyword only),
+    then `**kwargs`."""
+    keras_base = next(
+        base for base in cls.__mro__[1:] if base.__module__.startswith("keras.")
+    )
+    theirs = list(inspect.signature(keras_base).parameters.values())
+    ours = [
+        parameter
+        for parameter in inspect.signature(OmegaMixin.__init__).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    rest = [p for p in theirs if p.kind is inspect.Parameter.VAR_KEYWORD]
+    theirs = [p for p in theirs if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    return inspect.Signature(theirs + ours + rest)
+
+
+class _ClassSignature:
+    """`__signature__` of the class only: a layer instance's own (its call's)
+    stays what `inspect` finds without it."""
+
+    def __init__(self, signature):
+        self.signature = signature
+
+    def __get__(self, instance, owner):
+        if instance is not None:
+            raise AttributeError("__signature__")
+        return self.signature
 
 
 class OmegaMixin:

@@ -1000,3 +1000,19 @@ def test_masked_steps_before_the_first_valid_one_output_zeros_as_keras(
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     for a, b in zip(got_grads, expected_grads):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "GRU", "LSTM", "RNN"])
+def test_signature_shows_the_keras_arguments_and_omegas(name):
+    import inspect
+
+    ours = inspect.signature(getattr(keras_rnncr.layers, name)).parameters
+    theirs = inspect.signature(getattr(keras.layers, name)).parameters
+    assert list(ours)[: len(theirs) - 1] == list(theirs)[:-1]
+    assert "omega" in ours and "omega_batch_parts" in ours
+    assert list(ours)[-1] == "kwargs"
+    layer = getattr(keras_rnncr.layers, name)(
+        keras.layers.GRUCell(2) if name == "RNN" else 2
+    )
+    # An instance's signature is still its call's, as for Keras's layer.
+    assert "omega" not in inspect.signature(layer).parameters
