@@ -230,20 +230,30 @@ def train_one(args, vocabulary, ids, method, ahead, seed, deadline):
     }
 
 
+def corpus_ids(args):
+    """`(corpus, vocabulary, ids)`: the splits' text, the vocabulary of the
+    training text (with an unknown symbol if the other splits need one), and
+    each split's ids."""
+    from keras_rnncr import text
+
+    corpus = text.load_char_corpus(
+        args.corpus, data_dir=args.tfds_dir, manual_dir=args.data_dir
+    )
+    unseen = set(corpus["validation"] + corpus["test"]) - set(corpus["train"])
+    vocabulary = text.CharVocabulary.from_text(
+        corpus["train"], unknown="\ufffd" if unseen else None
+    )
+    ids = {split: vocabulary.encode(corpus[split]) for split in corpus}
+    return corpus, vocabulary, ids
+
+
 def main(argv=None):
     args = parse_args(argv)
     deadline, results_dir, path, results = _resumable.start(args, RESULTS)
     from keras_rnncr import text
 
     with _resumable.results_lock(path):
-        corpus = text.load_char_corpus(
-            args.corpus, data_dir=args.tfds_dir, manual_dir=args.data_dir
-        )
-    unseen = set(corpus["validation"] + corpus["test"]) - set(corpus["train"])
-    vocabulary = text.CharVocabulary.from_text(
-        corpus["train"], unknown="\ufffd" if unseen else None
-    )
-    ids = {split: vocabulary.encode(corpus[split]) for split in corpus}
+        corpus, vocabulary, ids = corpus_ids(args)
     if args.report_only and "unigram" in results:
         # A report only reads the records: it does not score them again (on
         # whatever corpus this invocation names).
