@@ -56,8 +56,6 @@ class ClippingLogger(_config.ConfigMixin, keras.callbacks.Callback):
     ```
     """
 
-    _CONFIG = ()
-
     def __init__(self):
         super().__init__()
         self._epoch_start = None

@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnncr import _validation
+from keras_rnncr.callbacks import _config
 from keras_rnncr.callbacks.clipping import ClippingLogger, find_clipped_optimizer
 from keras_rnncr.callbacks.spectral_radius import (
     has_recurrent_kernels,
@@ -22,7 +23,7 @@ _SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
 
 
 @keras.saving.register_keras_serializable(package="keras_rnncr")
-class RNNDiagnostics(keras.callbacks.Callback):
+class RNNDiagnostics(_config.ConfigMixin, keras.callbacks.Callback):
     """Writes the diagnostics of Pascanu, Mikolov & Bengio (2013) to TensorBoard.
 
     At the end of every epoch, and every `update_freq` batches if asked, writes
@@ -84,6 +85,8 @@ class RNNDiagnostics(keras.callbacks.Callback):
     ```
     """
 
+    _CONFIG = ("log_dir", "update_freq")
+
     def __init__(self, log_dir="logs", update_freq="epoch"):
         super().__init__()
         if not isinstance(log_dir, (str, os.PathLike)):
@@ -114,13 +117,6 @@ class RNNDiagnostics(keras.callbacks.Callback):
         self._clipping = None
         self._batches = 0
         self._warned = False
-
-    def get_config(self):
-        return {"log_dir": self.log_dir, "update_freq": self.update_freq}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def on_train_begin(self, logs=None):
         # A `fit` that raised never reached `on_train_end`: close its writer.

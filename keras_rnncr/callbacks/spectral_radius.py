@@ -31,8 +31,6 @@ class SpectralRadiusLogger(_config.ConfigMixin, keras.callbacks.Callback):
     names (one per gate for GRU and LSTM).
     """
 
-    _CONFIG = ()
-
     def on_train_begin(self, logs=None):
         if not has_recurrent_kernels(self.model):
             warnings.warn(

@@ -290,9 +290,10 @@ def char_callbacks(
     """
     ahead = _validation.check_positive_int("ahead", ahead)
     omega = _validation.check_non_negative_float("omega", omega, allow_none=True)
-    settings = paper_settings(method, 1 if ahead == 1 else 5, segment_length)
+    task = 1 if ahead == 1 else 5  # the paper's two: next character, five ahead
+    settings = paper_settings(method, task, segment_length)
     if min_improvement is None:
-        min_improvement = MIN_IMPROVEMENT_AHEAD[1 if ahead == 1 else 5]
+        min_improvement = MIN_IMPROVEMENT_AHEAD[task]
     found = [ResetStreamStates()]
     if monitor is not None:
         found.insert(
